@@ -1,0 +1,172 @@
+# talcore — one non-recursive Makefile.
+#
+#   make                 libtalcore (static) and every tool into bin/
+#   make check           C unit tests, then every test/<tool>.bats; ends with
+#                        one line "N passed, N failed"
+#   make demo            the longest pipeline that works, on shipped data
+#   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
+#   make SAN=1 [check]   the same with AddressSanitizer + UBSan
+#   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
+#   make fuzz            libFuzzer targets (clang) into build/fuzz/
+#   make bench-io        packing/reading throughput (pipelines/bench-io.sh)
+#
+# Sources are found by wildcard: a new lib/<layer>/x.c, tools/<tool>.c or
+# test/unit/test_x.c joins the build without editing this file.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+bindir  := $(PREFIX)/bin
+man1dir := $(PREFIX)/share/man/man1
+man5dir := $(PREFIX)/share/man/man5
+
+CC      ?= cc
+OPT     ?= -O2
+SAN     ?= 0
+CUDA    ?= auto
+VERSION := 0.1.0
+
+OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+CPPFLAGS += -Ilib -DTAL_VERSION='"$(VERSION)"' $(OPENBLAS_CFLAGS)
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -fopenmp -fno-strict-aliasing
+LDLIBS   += $(OPENBLAS_LIBS) -ljansson -lyaml -lz -lm -fopenmp
+
+ifeq ($(SAN),1)
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+  VARIANT := san
+else
+  VARIANT := rel
+endif
+
+# ---- CUDA (kernels/) -----------------------------------------------------
+NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+KERNEL_SRC := $(wildcard kernels/*.cu)
+ifeq ($(CUDA),auto)
+  ifneq ($(NVCC),)
+    USE_CUDA := 1
+  else
+    USE_CUDA := 0
+  endif
+else
+  USE_CUDA := $(CUDA)
+endif
+ifeq ($(USE_CUDA),1)
+  ifeq ($(NVCC),)
+    $(error CUDA=1 but nvcc was not found: install the CUDA toolkit or set NVCC=/path/to/nvcc)
+  endif
+  ifneq ($(KERNEL_SRC),)
+    VARIANT := $(VARIANT)-cuda
+    CPPFLAGS += -DTAL_HAVE_CUDA=1
+    CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+    LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart
+  endif
+endif
+
+BUILD := build/$(VARIANT)
+
+# ---- sources ---------------------------------------------------------------
+LIB_SRC    := $(sort $(wildcard lib/*/*.c))
+TOOL_SRC   := $(sort $(wildcard tools/*.c))
+COMMON_SRC := $(sort $(wildcard tools/common/*.c))
+UNIT_SRC   := $(sort $(wildcard test/unit/*.c))
+FUZZ_SRC   := $(sort $(wildcard test/fuzz/fuzz_*.c))
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+ifeq ($(USE_CUDA)$(if $(KERNEL_SRC),y,n),1y)
+  LIB_OBJ  += $(KERNEL_SRC:%.cu=$(BUILD)/%.o)
+endif
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+TOOLS      := $(TOOL_SRC:tools/%.c=bin/%)
+LIBTAL     := $(BUILD)/libtalcore.a
+UNIT_BIN   := $(BUILD)/test/unit-tests
+DEPS_OK    := build/.deps-ok
+
+.PHONY: all check demo install installdirs uninstall clean fuzz bench-io deps cuda-info
+.DEFAULT_GOAL := all
+
+all: cuda-info $(TOOLS)
+
+cuda-info:
+ifeq ($(CUDA),auto)
+	@if [ -n "$(NVCC)" ]; then echo "cuda: nvcc found at $(NVCC)$(if $(KERNEL_SRC),: building kernels/,; kernels/ is empty: CPU only)"; \
+	 else echo "cuda: nvcc not found: CPU only (CUDA=1 to insist)"; fi
+endif
+
+# Dependencies are checked once; delete build/.deps-ok to check again.
+$(DEPS_OK): build-aux/deps.sh
+	@mkdir -p $(@D)
+	@sh build-aux/deps.sh build
+	@touch $@
+
+deps:
+	@sh build-aux/deps.sh check
+
+# Which variant bin/ was linked from: relink when it changes.
+VARIANT_STAMP := bin/.variant
+$(shell mkdir -p bin; [ "`cat $(VARIANT_STAMP) 2>/dev/null`" = "$(VARIANT)" ] || echo $(VARIANT) > $(VARIANT_STAMP))
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MT $@ -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+
+$(BUILD)/kernels/%.o: kernels/%.cu | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(NVCC) -O2 $(CUDA_ARCH) -Ilib -Xcompiler -fPIC -MD -MF $(@:.o=.d) -c -o $@ $<
+
+$(LIBTAL): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+bin/%: $(BUILD)/tools/%.o $(COMMON_OBJ) $(LIBTAL) $(VARIANT_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ) $(LIBTAL) $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_OBJ) $(COMMON_OBJ) $(LIBTAL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(COMMON_OBJ) $(LIBTAL) $(LDLIBS)
+
+# ---- tests -------------------------------------------------------------------
+check: all $(UNIT_BIN)
+	@sh build-aux/deps.sh check
+	@UNIT_BIN=$(UNIT_BIN) SAN=$(SAN) BUILD=$(BUILD) sh test/run-checks.sh
+
+# libFuzzer targets need clang; `make check` runs each briefly when present.
+FUZZ_CC     ?= clang
+FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_BINS   := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
+fuzz: $(FUZZ_BINS)
+FUZZ_LIB_SRC := $(sort $(wildcard lib/util/*.c lib/io/*.c lib/data/*.c))
+build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Wno-unknown-pragmas -o $@ $< $(FUZZ_LIB_SRC) $(OPENBLAS_LIBS) -ljansson -lyaml -lz -lm
+
+# ---- demo, benchmarks ---------------------------------------------------
+demo: all
+	@sh pipelines/demo.sh
+
+bench-io: all
+	@sh pipelines/bench-io.sh
+
+# ---- install -----------------------------------------------------------------
+installdirs:
+	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(man5dir)
+
+install: all installdirs
+	install -m 755 $(TOOLS) $(DESTDIR)$(bindir)
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(man1dir)
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(man5dir)
+
+uninstall:
+	rm -f $(TOOLS:bin/%=$(DESTDIR)$(bindir)/%) \
+	      $(patsubst man/%,$(DESTDIR)$(man1dir)/%,$(wildcard man/*.1)) \
+	      $(patsubst man/%,$(DESTDIR)$(man5dir)/%,$(wildcard man/*.5))
+
+clean:
+	rm -rf build bin
+
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)

@@ -1,0 +1,34 @@
+/* tal.h — libtalcore, everything a tool includes.
+ *
+ * Layers (each calls only the ones above it in this list):
+ *   util/  errors, allocation, RNG, progress, atomic output, text parsing
+ *   io/    the stream (frame.c, stream.c), .npy, annotation readers
+ *   data/  records and headers, class tables, time grids, splits
+ *
+ * Conventions:
+ *   - names are tal_<object>_<verb>; enum constants TAL_*;
+ *   - functions return 0 (or a count) on success and a negative
+ *     tal_status on failure, after recording one message (tal_errmsg);
+ *     readers return 1 / 0 / <0 for item / clean end / error;
+ *   - the library never prints errors and never exits;
+ *   - ownership: a structure owns what its pointers point to; *_free
+ *     releases it and accepts NULL; strings handed in are copied.
+ */
+#ifndef TAL_H
+#define TAL_H
+
+#ifndef TAL_VERSION
+#define TAL_VERSION "0.1.0"
+#endif
+
+#include "util/error.h"
+#include "util/mem.h"
+#include "util/rng.h"
+#include "util/half.h"
+#include "util/progress.h"
+#include "util/output.h"
+#include "data/record.h"
+#include "io/frame.h"
+#include "io/stream.h"
+
+#endif
