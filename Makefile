@@ -74,6 +74,7 @@ TOOL_SRC   := $(sort $(wildcard tools/*.c))
 COMMON_SRC := $(sort $(wildcard tools/common/*.c))
 UNIT_SRC   := $(sort $(wildcard test/unit/*.c))
 FUZZ_SRC   := $(sort $(wildcard test/fuzz/fuzz_*.c))
+TESTUTIL_SRC := $(sort $(wildcard test/util/*.c))
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 ifeq ($(USE_CUDA)$(if $(KERNEL_SRC),y,n),1y)
@@ -84,6 +85,7 @@ UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 TOOLS      := $(TOOL_SRC:tools/%.c=bin/%)
 LIBTAL     := $(BUILD)/libtalcore.a
 UNIT_BIN   := $(BUILD)/test/unit-tests
+TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
 .PHONY: all check demo install installdirs uninstall clean fuzz bench-io deps cuda-info
@@ -130,10 +132,14 @@ $(UNIT_BIN): $(UNIT_OBJ) $(COMMON_OBJ) $(LIBTAL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(COMMON_OBJ) $(LIBTAL) $(LDLIBS)
 
+$(BUILD)/test/%: $(BUILD)/test/util/%.o $(LIBTAL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBTAL) $(LDLIBS)
+
 # ---- tests -------------------------------------------------------------------
-check: all $(UNIT_BIN)
+check: all $(UNIT_BIN) $(TESTUTILS)
 	@sh build-aux/deps.sh check
-	@UNIT_BIN=$(UNIT_BIN) SAN=$(SAN) BUILD=$(BUILD) sh test/run-checks.sh
+	@UNIT_BIN=$(UNIT_BIN) TALGEN=$(BUILD)/test/talgen SAN=$(SAN) BUILD=$(BUILD) sh test/run-checks.sh
 
 # libFuzzer targets need clang; `make check` runs each briefly when present.
 FUZZ_CC     ?= clang
@@ -149,8 +155,8 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 demo: all
 	@sh pipelines/demo.sh
 
-bench-io: all
-	@sh pipelines/bench-io.sh
+bench-io: all $(TESTUTILS)
+	@TALGEN=$(BUILD)/test/talgen sh pipelines/bench-io.sh
 
 # ---- install -----------------------------------------------------------------
 installdirs:

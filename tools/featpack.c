@@ -300,12 +300,6 @@ int main(int argc, char **argv)
     ao.existing_only = o.njson + o.nth14 > 0;
     for (int i = 0; i < o.nvinfo && !rc; i++)
         rc = tal_anno_read_videoinfo(o.vinfo[i], &a, &ao);
-    if (o.fps > 0)
-        for (uint32_t i = 0; i < a.n; i++)
-            a.v[i].fps = o.fps;
-    ao.existing_only = o.njson + o.nth14 > 0;
-    for (int i = 0; i < o.npoints && !rc; i++)
-        rc = tal_anno_read_points(o.points[i], &a, &ao);
     if (rc)
         goto fail;
     if (!nanno && !o.ids && (rc = ids_from_folder(o.features, o.ext, &a)))
@@ -315,6 +309,15 @@ int main(int argc, char **argv)
         if ((rc = read_id_list(o.ids, &f.ids, nanno ? NULL : &a)))
             goto fail;
     }
+    if (o.fps > 0)
+        for (uint32_t i = 0; i < a.n; i++)
+            a.v[i].fps = o.fps;
+    /* points come last: frame-based point files need each frame rate */
+    ao.existing_only = o.njson + o.nth14 > 0;
+    for (int i = 0; i < o.npoints && !rc; i++)
+        rc = tal_anno_read_points(o.points[i], &a, &ao);
+    if (rc)
+        goto fail;
     if (o.subsets) {
         char *list = strdup(o.subsets);
         for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -369,6 +372,7 @@ int main(int argc, char **argv)
                 rec.duration = ((rec.T - 1) * h.stride + h.clip) / fps;
             bytes += (uint64_t)rec.T * rec.D * 4;
         }
+        tal_segset_sort(&rec.segs);
         if (rec.present & TAL_HAS_SEGMENTS)
             rc = tal_record_labels_from_segments(&rec);
         else if (rec.present & TAL_HAS_POINTS)
