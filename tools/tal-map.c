@@ -120,6 +120,7 @@ static int read_gt_stream(const char *path, tal_annoset *g, int fixed)
     tal_record rec;
     tal_record_init(&rec);
     while (!rc && (rc = tal_record_read(s, &rec)) > 0) {
+        rc = 0;
         tal_record *r = tal_annoset_get(g, rec.id);
         if (!r || tal_record_set_subset(r, rec.subset)) {
             rc = TAL_ENOMEM;
@@ -218,6 +219,7 @@ static int read_det_stream(const char *path, tal_evalset *e, tal_annoset *g, int
     tal_progress_start(&prog, "sequences", 0);
     uint64_t nrec = 0;
     while (!rc && (rc = tal_record_read(s, &rec)) > 0) {
+        rc = 0;
         tal_progress_update(&prog, ++nrec, tal_stream_bytes_read(s));
         if (gt_here) {
             if (subset && !tal_subset_matches(rec.subset, subset))
@@ -780,7 +782,12 @@ int main(int argc, char **argv)
             rc = tal_anno_read_json(dpath, &d, &ao);
             skipped = tal_anno_ignored();
         } else {
-            rc = tal_dets_read_txt(dpath, &d, &ao, &skipped);
+            int ids = 0;
+            for (uint32_t c = 0; c < d.classes.n && !ids; c++)
+                ids = d.classes.ext_ids[c] >= 0;
+            rc = ids ? tal_dets_read_txt(dpath, &d, &ao, &skipped)
+                     : tal_err(TAL_EINVAL, "the class ids of '%s' need a class list with ids (--class-list, as the "
+                               "THUMOS kit's det.txt)", o.dets);
         }
         for (uint32_t i = 0; i < d.n && !rc; i++)
             rc = add_dets_of(&e, &d.v[i], NULL, &skipped);

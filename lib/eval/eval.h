@@ -45,11 +45,13 @@
  *     recall >= t; 0 if the class has no true positive.
  *   - mAP is the mean over the classes that have ground truth.
  *
- * Ties.  Detections of equal score keep their input order (numpy's
- * argsort, used by the ActivityNet code, leaves that order unspecified).
- * In the ActivityNet matching, ground truth of equal tIoU is tried latest
- * first — what numpy's argsort()[::-1] does for the short arrays a video
- * has.
+ * Ties.  The ActivityNet protocol ranks a class's detections (in input
+ * order) by score, and a detection's candidate ground truth (in input
+ * order) by tIoU, exactly as the official code does with numpy's
+ * argsort()[::-1]: an introsort, so equal keys come out in an order that
+ * is deterministic for a given input but not stable (tal_argsort_np).
+ * The THUMOS14 protocol uses the kit's stable sorts.  Both therefore give
+ * the official numbers even where scores tie.
  */
 #ifndef TAL_EVAL_EVAL_H
 #define TAL_EVAL_EVAL_H

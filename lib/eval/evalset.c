@@ -178,8 +178,12 @@ int tal_tiou_parse(const char *spec, double **out, uint32_t *n)
     size_t cap = 0;
     uint32_t k = 0;
     int rc = copy ? 0 : TAL_ENOMEM;
-    char *save = NULL;
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+    char *next = copy;
+    while (next && !rc) {
+        char *tok = next, *comma = strchr(next, ',');
+        if (comma)
+            *comma = 0;
+        next = comma ? comma + 1 : NULL;
         char *part[4];
         int np = 0;
         for (char *s = tok, *c; np < 4; s = c + 1) {

@@ -87,14 +87,18 @@ int cli_input_sniff(const char *path, const char **open_path)
         char *line;
         size_t len;
         int rc, kind = CLI_IN_TEXT;
+        int line_seen = 0;
         while ((rc = tal_lines_next(l, &line, &len)) > 0) {
             char *t = tal_trim(line);
             if (*t) {
+                line_seen = 1;
                 kind = kind_of((const unsigned char *)t, strlen(t));
                 break;
             }
         }
         tal_lines_close(l);
+        if (rc == 0 && kind == CLI_IN_TEXT && !line_seen)
+            return tal_err(TAL_EINVAL, "empty input: '%s'", path);
         return rc < 0 ? rc : kind;
     }
     /* standard input: read the first bytes, then hand the rest on */
@@ -109,6 +113,8 @@ int cli_input_sniff(const char *path, const char **open_path)
             break;
         n += (size_t)k;
     }
+    if (n == 0)
+        return tal_err(TAL_EINVAL, "empty input: standard input");
     feed.nhead = n;
     int kind = kind_of(feed.head, n);
     if (kind == CLI_IN_TEXT && n >= 2 && feed.head[0] == 0x1f && feed.head[1] == 0x8b)
