@@ -4,6 +4,9 @@
  *   util/  errors, allocation, RNG, progress, atomic output, text parsing
  *   io/    the stream (frame.c, stream.c), .npy, annotation readers
  *   data/  records and headers, class tables, time grids, splits
+ *   post/  non-maximum suppression (nms.h)
+ *   eval/  mAP under the ActivityNet and THUMOS14 protocols, error
+ *          analysis (eval.h, diagnose.h)
  *
  * Conventions:
  *   - names are tal_<object>_<verb>; enum constants TAL_*;
@@ -30,5 +33,8 @@
 #include "data/record.h"
 #include "io/frame.h"
 #include "io/stream.h"
+#include "post/nms.h"
+#include "eval/eval.h"
+#include "eval/diagnose.h"
 
 #endif
