@@ -6,6 +6,9 @@
  *       ground-truth instances (shifted and stretched, mostly the right
  *       class), the rest anywhere in the sequence with any class; scores
  *       higher for the better ones.  Ground truth is not copied.
+ *   detgen dist IN.tal SEED OUT.tal
+ *       adds snippet class scores (T x classes, on the header's time grid,
+ *       or 100 snippets over the duration) peaking on the ground truth
  *   detgen candidates NSEQ NCAND NCLASS SEED OUT.tal
  *       NSEQ sequences of 60-600 s, NCAND candidates each over NCLASS
  *       classes, clustered around a few hidden instances per sequence, as
@@ -114,6 +117,61 @@ static int cmd_dets(const char *gt, long n, uint64_t seed, const char *out)
     return 0;
 }
 
+static int cmd_dist(const char *path, uint64_t seed, const char *out)
+{
+    tal_stream *in = tal_stream_open(path);
+    if (!in)
+        return fail();
+    tal_header h;
+    tal_header_init(&h);
+    if (tal_header_copy(&h, tal_stream_header(in)))
+        return fail();
+    tal_write_opts wo = { 0 };
+    tal_stream *w = tal_stream_create(out, &h, &wo);
+    if (!w)
+        return fail();
+    uint32_t K = h.classes.n ? h.classes.n : 1;
+    tal_rng root;
+    tal_rng_seed(&root, seed);
+    tal_record r;
+    tal_record_init(&r);
+    int rc;
+    uint64_t k = 0;
+    while ((rc = tal_record_read(in, &r)) > 0) {
+        tal_rng g = tal_rng_split(&root, k++);
+        double fps = tal_record_fps(&r, &h), dur = r.duration > 0 ? r.duration : 100;
+        int grid = fps > 0 && h.stride > 0;
+        uint32_t T = grid ? (uint32_t)ceil(dur * fps / h.stride) : 100;
+        if (T < 2)
+            T = 2;
+        if (tal_record_alloc_dist(&r, T, K))
+            return fail();
+        for (uint32_t t = 0; t < T; t++) {
+            double sec = grid ? (t * h.stride + h.clip / 2) / fps : (t + 0.5) * dur / T;
+            for (uint32_t c = 0; c < K; c++) {
+                double v = 0.05 * tal_rng_double(&g);
+                for (uint32_t i = 0; i < r.segs.n; i++) {
+                    const tal_segment *s = &r.segs.v[i];
+                    if (s->cls != (int32_t)c)
+                        continue;
+                    double mid = 0.5 * (s->start + s->end), half = 0.5 * (s->end - s->start) + 0.5;
+                    double z = (sec - mid) / half;
+                    v += 0.9 * exp(-z * z * z * z);
+                }
+                r.dist[(size_t)t * K + c] = (float)(v > 1 ? 1 : v);
+            }
+        }
+        if (tal_record_write(w, &r))
+            return fail();
+    }
+    if (rc < 0 || tal_stream_finish(w))
+        return fail();
+    tal_record_free(&r);
+    tal_header_free(&h);
+    tal_stream_close(in);
+    return 0;
+}
+
 static int cmd_candidates(long nseq, long ncand, long ncls, uint64_t seed, const char *out)
 {
     tal_header h;
@@ -208,6 +266,11 @@ int main(int argc, char **argv)
             return 2;
         return cmd_dets(argv[2], a, (uint64_t)seed, argv[5]);
     }
+    if (argc == 5 && !strcmp(argv[1], "dist")) {
+        if (number(argv[3], 0, 1L << 40, &seed))
+            return 2;
+        return cmd_dist(argv[2], (uint64_t)seed, argv[4]);
+    }
     if (argc == 7 && !strcmp(argv[1], "candidates")) {
         if (number(argv[2], 1, 1000000, &a) || number(argv[3], 1, 10000000, &b) || number(argv[4], 1, 100000, &c) ||
             number(argv[5], 0, 1L << 40, &seed))
@@ -215,6 +278,7 @@ int main(int argc, char **argv)
         return cmd_candidates(a, b, c, (uint64_t)seed, argv[6]);
     }
     fprintf(stderr, "usage: detgen dets GT.tal N SEED OUT.tal\n"
+                    "       detgen dist IN.tal SEED OUT.tal\n"
                     "       detgen candidates NSEQ NCAND NCLASS SEED OUT.tal\n");
     return 2;
 }
