@@ -455,6 +455,7 @@ int main(int argc, char **argv)
                     rc = tal_err(TAL_EINVAL, "'%s' changed while it was read", o.input);
                 goto fail;
             }
+            rc = 0;
         } else {
             cur = &held.v[i];
         }

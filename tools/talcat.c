@@ -327,8 +327,12 @@ static void anet_record(FILE *fp, const tal_record *r, const tal_header *h, int 
         fputs(":{\"subset\":", fp);
         tal_json_string(fp, r->subset);
         tal_json_double(b1, r->duration);
-        tal_json_double(b2, tal_record_fps(r, h));
-        fprintf(fp, ",\"duration\":%s,\"fps\":%s,\"annotations\":[", b1, b2);
+        fprintf(fp, ",\"duration\":%s", b1);
+        if (tal_record_fps(r, h) > 0) {     /* unknown rates are left out, not written as 0 */
+            tal_json_double(b2, tal_record_fps(r, h));
+            fprintf(fp, ",\"fps\":%s", b2);
+        }
+        fputs(",\"annotations\":[", fp);
     } else {
         fputs(":[", fp);
     }

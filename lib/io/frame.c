@@ -129,6 +129,13 @@ static int next_header(tal_frame_reader *r)
         return rc;
     if (got == 0)
         return 0;
+    /* a short tail that is not even a frame's start is not a truncation */
+    if (got < sizeof h && memcmp(h, tal_frame_magic, got < 4 ? got : 4)) {
+        if (off == 0)
+            return tal_err(TAL_ECORRUPT, "not a talcore stream: '%s': bad magic", r->name);
+        return tal_err(TAL_ECORRUPT, "corrupt stream: '%s': bad frame magic at byte offset %llu",
+                       r->name, (unsigned long long)off);
+    }
     if (got < sizeof h)
         return tal_err(TAL_ETRUNC, "truncated stream: '%s': frame header at byte offset %llu has %zu of %d bytes",
                        r->name, (unsigned long long)off, got, TAL_FRAME_HEADER_SIZE);

@@ -12,6 +12,7 @@
 #include "../util/half.h"
 #include "../util/mem.h"
 #include "../util/output.h"
+#include "../util/strmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -238,16 +239,20 @@ static int parse_header_section(cursor *c, tal_header *h, uint32_t type, uint32_
         c->what = "class table";
         if ((rc = cur_count(c, &n, 8, TAL_MAX_CLASSES)))
             return rc;
-        for (uint32_t i = 0; i < n; i++) {
+        tal_strmap names;
+        tal_strmap_init(&names);
+        for (uint32_t i = 0; i < n && !rc; i++) {
             char *name = NULL;
             if ((rc = cur_read(c, b, 4)) || (rc = cur_str(c, &name, TAL_MAX_STRING)))
-                return rc;
-            rc = tal_classes_add(&h->classes, name, (int32_t)tal_le32(b));
+                break;
+            if (tal_strmap_get(&names, name) >= 0)
+                rc = corrupt(c, "class '%s' is listed twice", name);
+            else if (!(rc = tal_strmap_put(&names, name, i)))
+                rc = tal_classes_add(&h->classes, name, (int32_t)tal_le32(b));
             free(name);
-            if (rc)
-                return rc;
         }
-        return 0;
+        tal_strmap_free(&names);
+        return rc;
     case TAL_HS_FEATURES:
         c->what = "feature description";
         if ((rc = cur_read(c, b, 8)))
@@ -806,6 +811,22 @@ tal_stream *tal_stream_create(const char *path, const tal_header *h, const tal_w
         s->hdr.feat_dtype = TAL_DTYPE_F32;
     s->hdr.version_major = TAL_STREAM_VERSION_MAJOR;
     s->hdr.version_minor = TAL_STREAM_VERSION_MINOR;
+    {
+        /* readers reject a class table with a name twice: never write one */
+        tal_strmap names;
+        tal_strmap_init(&names);
+        int dup = 0;
+        for (uint32_t i = 0; i < h->classes.n && !dup; i++) {
+            dup = tal_strmap_get(&names, h->classes.names[i]) >= 0;
+            if (dup)
+                tal_err(TAL_EINVAL, "cannot write '%s': class '%s' is listed twice", s->name, h->classes.names[i]);
+            else if (tal_strmap_put(&names, h->classes.names[i], i))
+                dup = -1;
+        }
+        tal_strmap_free(&names);
+        if (dup)
+            goto fail;
+    }
     if (!(s->out = tal_output_open(path, TAL_OUT_BINARY | (o.force ? TAL_OUT_FORCE : 0))))
         goto fail;
     if (!(s->fw = tal_fw_open(tal_output_fd(s->out), path, o.level, o.frame_size)))
