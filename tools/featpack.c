@@ -74,6 +74,21 @@ typedef struct {
     double fps, stride, clip;
 } options;
 
+static void options_free(options *o)
+{
+    free(o->json);
+    free(o->th14);
+    free(o->points);
+    free(o->vinfo);
+}
+
+/* Leave main: release the option lists first. */
+static int done(options *o, int status)
+{
+    options_free(o);
+    return status;
+}
+
 static int push(const char ***v, int *n, const char *s)
 {
     const char **p = realloc(*v, (size_t)(*n + 1) * sizeof *p);
@@ -87,7 +102,8 @@ static int push(const char ***v, int *n, const char *s)
 /* ---- filtering ---------------------------------------------------------- */
 
 typedef struct {
-    char **subsets;
+    char **subsets;          /* point into list */
+    char *list;
     int nsubsets;
     tal_strmap ids;
     int use_ids;
@@ -227,10 +243,10 @@ int main(int argc, char **argv)
     long lv;
     while ((c = getopt_long(argc, argv, "a:p:c:s:F:l:o:fqh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a': if (push(&o.json, &o.njson, optarg)) return cli_error("out of memory"); break;
-        case OPT_TH14: if (push(&o.th14, &o.nth14, optarg)) return cli_error("out of memory"); break;
-        case 'p': if (push(&o.points, &o.npoints, optarg)) return cli_error("out of memory"); break;
-        case OPT_VIDEO_INFO: if (push(&o.vinfo, &o.nvinfo, optarg)) return cli_error("out of memory"); break;
+        case 'a': if (push(&o.json, &o.njson, optarg)) return done(&o, cli_error("out of memory")); break;
+        case OPT_TH14: if (push(&o.th14, &o.nth14, optarg)) return done(&o, cli_error("out of memory")); break;
+        case 'p': if (push(&o.points, &o.npoints, optarg)) return done(&o, cli_error("out of memory")); break;
+        case OPT_VIDEO_INFO: if (push(&o.vinfo, &o.nvinfo, optarg)) return done(&o, cli_error("out of memory")); break;
         case 'c': o.classes = optarg; break;
         case OPT_IGNORE_UNKNOWN: o.ignore_unknown = 1; break;
         case 's': o.subsets = optarg; break;
@@ -238,42 +254,42 @@ int main(int argc, char **argv)
         case 'F': o.features = optarg; break;
         case OPT_EXT: o.ext = optarg; break;
         case OPT_SKIP_MISSING: o.skip_missing = 1; break;
-        case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return 2; break;
-        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return 2; break;
-        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return 2; break;
+        case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); break;
+        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return done(&o, 2); break;
+        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return done(&o, 2); break;
         case OPT_ROLE:
             if ((o.role = tal_role_parse(optarg)) < 0 || o.role == TAL_ROLE_UNSET)
-                return cli_usage_error("invalid --role '%s' (train or test)", optarg);
+                return done(&o, cli_usage_error("invalid --role '%s' (train or test)", optarg));
             break;
         case OPT_SUPERVISION:
             if ((o.supervision = tal_supervision_parse(optarg)) < 0)
-                return cli_usage_error("invalid --supervision '%s' (full, point, video or none)", optarg);
+                return done(&o, cli_usage_error("invalid --supervision '%s' (full, point, video or none)", optarg));
             break;
         case OPT_DTYPE:
             if ((o.dtype = tal_dtype_parse(optarg)) < 0)
-                return cli_usage_error("invalid --dtype '%s' (f32 or f16)", optarg);
+                return done(&o, cli_usage_error("invalid --dtype '%s' (f32 or f16)", optarg));
             break;
-        case 'l': if (cli_int("--level", optarg, 0, 9, &lv)) return 2; o.level = (int)lv; break;
+        case 'l': if (cli_int("--level", optarg, 0, 9, &lv)) return done(&o, 2); o.level = (int)lv; break;
         case 'o': o.output = optarg; break;
         case 'f': o.force = 1; break;
         case 'q': tal_set_quiet(1); break;
-        case 'h': return usage(stdout, 0) || cli_close_stdout();
-        case OPT_VERSION: return cli_version();
-        default: return usage(stderr, 2);
+        case 'h': return done(&o, usage(stdout, 0) || cli_close_stdout());
+        case OPT_VERSION: return done(&o, cli_version());
+        default: return done(&o, usage(stderr, 2));
         }
     }
     if (optind < argc)
-        return cli_usage_error("unexpected argument '%s' (inputs are given with options)", argv[optind]);
+        return done(&o, cli_usage_error("unexpected argument '%s' (inputs are given with options)", argv[optind]));
     int nanno = o.njson + o.nth14 + o.npoints;
     if (!nanno && !o.features)
-        return cli_usage_error("nothing to pack: give --annotations, --th14, --points or --features");
+        return done(&o, cli_usage_error("nothing to pack: give --annotations, --th14, --points or --features"));
     if (o.clip <= 0)
         o.clip = o.stride;
     if (o.ignore_unknown && !o.classes)
-        return cli_usage_error("--ignore-unknown-classes needs --classes");
+        return done(&o, cli_usage_error("--ignore-unknown-classes needs --classes"));
     const char *ext = o.ext;
     if (strcmp(ext, "npy") && strcmp(ext, "csv") && strcmp(ext, "txt") && strcmp(ext, "csv.gz") && strcmp(ext, "txt.gz"))
-        return cli_usage_error("invalid --feature-ext '%s' (npy, csv, txt, csv.gz or txt.gz)", ext);
+        return done(&o, cli_usage_error("invalid --feature-ext '%s' (npy, csv, txt, csv.gz or txt.gz)", ext));
 
     /* ---- gather annotations ---- */
     tal_annoset a;
@@ -319,8 +335,8 @@ int main(int argc, char **argv)
     if (rc)
         goto fail;
     if (o.subsets) {
-        char *list = strdup(o.subsets);
-        for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        char *list = f.list = strdup(o.subsets);
+        for (char *save = NULL, *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
             if (push((const char ***)&f.subsets, &f.nsubsets, tal_trim(t))) {
                 rc = tal_err(TAL_ENOMEM, "out of memory");
                 break;
@@ -413,16 +429,14 @@ int main(int argc, char **argv)
         goto fail;
     }
     w = NULL;
-    tal_record_free(&rec);
-    tal_annoset_free(&a);
-    tal_strmap_free(&f.ids);
-    free(f.subsets);
-    return cli_close_stdout();
+    rc = 0;
 fail:
     tal_stream_abort(w);
     tal_record_free(&rec);
     tal_annoset_free(&a);
     tal_strmap_free(&f.ids);
     free(f.subsets);
-    return cli_fail();
+    free(f.list);
+    options_free(&o);
+    return rc ? cli_fail() : cli_close_stdout();
 }

@@ -27,10 +27,9 @@
 #define GROW_STEP   ((size_t)16 << 20)   /* floats read before the array grows again */
 
 struct tal_stream {
-    int writing;
     char *name;
     /* reading */
-    int fd;
+    int fd, own_fd;
     tal_frame_reader *fr;
     tal_header hdr;
     uint32_t skip_mask;
@@ -360,26 +359,24 @@ static int read_header(tal_stream *s, tal_header *h)
     return 0;
 }
 
-tal_stream *tal_stream_open(const char *path)
+static tal_stream *open_fd(int fd, int own, const char *name)
 {
     tal_stream *s = tal_calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        if (own)
+            close(fd);
         return NULL;
+    }
     tal_header_init(&s->hdr);
-    s->fd = -1;
-    s->name = tal_strdup(strcmp(path, "-") ? path : "standard input");
+    s->fd = fd;
+    s->own_fd = own;
+    s->name = tal_strdup(strcmp(name, "-") ? name : "standard input");
     if (!s->name)
         goto fail;
-    if (!strcmp(path, "-")) {
-        s->fd = STDIN_FILENO;
-    } else if ((s->fd = open(path, O_RDONLY)) < 0) {
-        tal_err(TAL_EIO, "cannot open '%s': %s", path, strerror(errno));
-        goto fail;
-    }
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-    if (!(s->fr = tal_fr_open(s->fd, path)))
+    if (!(s->fr = tal_fr_open(s->fd, name)))
         goto fail;
     int rc = tal_fr_next_stream(s->fr);
     if (rc == 0)
@@ -391,6 +388,20 @@ fail:
     tal_stream_close(s);
     return NULL;
 }
+
+tal_stream *tal_stream_open(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return open_fd(STDIN_FILENO, 0, path);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        tal_err(TAL_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    return open_fd(fd, 1, path);
+}
+
+tal_stream *tal_stream_fdopen(int fd, const char *name) { return open_fd(fd, 0, name); }
 
 /* ---- reading: records ---------------------------------------------------- */
 
@@ -642,7 +653,7 @@ uint64_t tal_stream_bytes_read(const tal_stream *s) { return s->fr ? tal_fr_inpu
 static void stream_free(tal_stream *s)
 {
     tal_fr_close(s->fr);
-    if (s->fd > STDIN_FILENO)
+    if (s->own_fd)
         close(s->fd);
     tal_fw_close(s->fw);
     tal_output_abort(s->out);   /* NULL once committed */
@@ -800,7 +811,6 @@ tal_stream *tal_stream_create(const char *path, const tal_header *h, const tal_w
     tal_stream *s = tal_calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->writing = 1;
     s->fd = -1;
     s->name = tal_strdup(strcmp(path, "-") ? path : "standard output");
     if (!s->name || tal_header_copy(&s->hdr, h))
