@@ -167,6 +167,16 @@ B="$FIXTURES/broken"
     [[ "$stderr" == *"not a talcore stream: 'standard input': bad magic"* ]]
 }
 
+@test "talcat --check verifies whole streams and prints nothing" {
+    run --separate-stderr talcat --check "$B/valid.tal" "$B/unknown-skippable-section.tal"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ] && [ -z "$stderr" ]
+    run --separate-stderr talcat --check "$B/valid.tal" "$B/huge-count.tal"
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"huge-count.tal"*"do not fit"* ]]
+    run -2 talcat --check --stats "$B/valid.tal"
+}
+
 @test "talcat: a failed write (/dev/full) is an error" {
     mkstream val.tal
     run -1 talcat val.tal -o /dev/full

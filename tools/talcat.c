@@ -32,6 +32,7 @@ static int usage(FILE *fp, int status)
 "  -A, --anet-json         ground truth as ActivityNet JSON ({\"database\": ...})\n"
 "  -R, --results-json      detections as ActivityNet results ({\"results\": ...})\n"
 "      --merge             join records with the same id across inputs\n"
+"      --check             read and verify everything, print nothing (exit 0 if whole)\n"
 "Selection:\n"
 "      --ids FILE          only the ids listed (one per line)\n"
 "  -s, --subset LIST       only these subsets (comma-separated)\n"
@@ -52,8 +53,8 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS };
-enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION };
+enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS, MODE_CHECK };
+enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK };
 
 typedef struct {
     int mode, json, features, merge, drop, dtype, level, force, role, sup;
@@ -424,6 +425,8 @@ typedef struct {
 static int open_outputs(state *s)
 {
     options *o = s->o;
+    if (o->mode == MODE_CHECK)
+        return 0;
     if (o->mode == MODE_STREAM) {
         tal_write_opts wo = { .level = o->level, .force = o->force, .feat_dtype = o->dtype };
         if (o->drop)
@@ -458,6 +461,8 @@ static int emit(state *s, tal_record *r)
         return ferror(s->txt) ? tal_err(TAL_EIO, "cannot write '%s'", o->output) : 0;
     case MODE_STATS:
         return stats_add(&s->st, r, s->out_hdr.classes.n);
+    case MODE_CHECK:
+        return 0;
     case MODE_ANET:
     case MODE_RESULTS:
         anet_record(s->txt, r, &s->out_hdr, o->mode == MODE_RESULTS, s->first_anet);
@@ -565,6 +570,7 @@ int main(int argc, char **argv)
         { "features", no_argument, 0, OPT_FEATURES }, { "stats", no_argument, 0, 'S' },
         { "json", no_argument, 0, OPT_JSON }, { "anet-json", no_argument, 0, 'A' },
         { "results-json", no_argument, 0, 'R' }, { "merge", no_argument, 0, OPT_MERGE },
+        { "check", no_argument, 0, OPT_CHECK },
         { "ids", required_argument, 0, OPT_IDS }, { "subset", required_argument, 0, 's' },
         { "role", required_argument, 0, OPT_ROLE }, { "supervision", required_argument, 0, OPT_SUP },
         { "head", required_argument, 0, 'n' }, { "output", required_argument, 0, 'o' },
@@ -585,6 +591,7 @@ int main(int argc, char **argv)
         case 'S': o.mode = MODE_STATS; modes++; break;
         case 'A': o.mode = MODE_ANET; modes++; break;
         case 'R': o.mode = MODE_RESULTS; modes++; break;
+        case OPT_CHECK: o.mode = MODE_CHECK; modes++; break;
         case OPT_FEATURES: o.features = 1; break;
         case OPT_JSON: o.json = 1; break;
         case OPT_MERGE: o.merge = 1; break;
@@ -614,7 +621,7 @@ int main(int argc, char **argv)
         }
     }
     if (modes > 1)
-        return cli_usage_error("--header, --jsonl, --stats, --anet-json and --results-json exclude each other");
+        return cli_usage_error("--header, --jsonl, --stats, --anet-json, --results-json and --check exclude each other");
     if (o.features && o.mode != MODE_JSONL)
         return cli_usage_error("--features goes with --jsonl");
     if (o.json && o.mode != MODE_STATS && o.mode != MODE_HEADER)

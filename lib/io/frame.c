@@ -1,6 +1,7 @@
 /* frame.c — framing layer: checksummed, optionally deflated frames
  * (see frame.h and data-spec.md §2). */
 #include "frame.h"
+#include "../util/crc32.h"
 #include "../util/endian.h"
 #include "../util/error.h"
 #include "../util/mem.h"
@@ -35,10 +36,7 @@ struct tal_frame_reader {
     int have_pending;
 };
 
-static uint32_t crc(const void *p, size_t n)
-{
-    return (uint32_t)crc32(0L, (const Bytef *)p, (uInt)n);
-}
+static uint32_t crc(const void *p, size_t n) { return tal_crc32(0, p, n); }
 
 void tal_frame_header_encode(unsigned char h[TAL_FRAME_HEADER_SIZE], int codec,
                              uint32_t csize, uint32_t usize, uint32_t dcrc)
