@@ -7,6 +7,7 @@
  */
 #include "common/cli.h"
 #include "data/annoset.h"
+#include "data/select.h"
 #include "io/anno.h"
 #include "io/npy.h"
 #include "io/numtable.h"
@@ -53,11 +54,8 @@ static int usage(FILE *fp, int status)
 "  -l, --level N           deflate level 0-9 [0: stored]\n"
 "  -o, --output FILE       output stream [-: standard output]\n"
 "  -f, --force             write a binary stream to a terminal\n"
-"  -q, --quiet             no progress line\n"
-"  -h, --help              this help\n"
-"      --version           version\n"
-"\n"
-"Exit status: 0 success, 1 bad input or failure, 2 usage error.\n");
+);
+    cli_usage_footer(fp);
     return status;
 }
 
@@ -101,46 +99,12 @@ static int push(const char ***v, int *n, const char *s)
 
 /* ---- filtering ---------------------------------------------------------- */
 
-typedef struct {
-    char **subsets;          /* point into list */
-    char *list;
-    int nsubsets;
-    tal_strmap ids;
-    int use_ids;
-} filter;
+static int keep_record(const tal_record *r, void *ctx) { return tal_select_match(ctx, r); }
 
-static int keep_record(const tal_record *r, void *ctx)
+static int add_record(void *ctx, const char *id, long lineno)
 {
-    const filter *f = ctx;
-    if (f->nsubsets) {
-        int ok = 0;
-        for (int i = 0; i < f->nsubsets && !ok; i++)
-            ok = tal_subset_matches(r->subset, f->subsets[i]);
-        if (!ok)
-            return 0;
-    }
-    return !f->use_ids || tal_strmap_get(&f->ids, r->id) >= 0;
-}
-
-static int read_id_list(const char *path, tal_strmap *m, tal_annoset *create)
-{
-    tal_lines *l = tal_lines_open(path);
-    if (!l)
-        return tal_errcode();
-    char *line;
-    size_t len;
-    int rc;
-    while ((rc = tal_lines_next(l, &line, &len)) > 0) {
-        char *s = tal_trim(line);
-        if (!*s || *s == '#')
-            continue;
-        if (tal_strmap_put(m, s, 1) || (create && !tal_annoset_get(create, s))) {
-            rc = TAL_ENOMEM;
-            break;
-        }
-    }
-    tal_lines_close(l);
-    return rc < 0 ? rc : 0;
+    (void)lineno;
+    return tal_annoset_get(ctx, id) ? 0 : TAL_ENOMEM;
 }
 
 /* Without annotations: one record per feature file in the folder. */
@@ -294,8 +258,8 @@ int main(int argc, char **argv)
     /* ---- gather annotations ---- */
     tal_annoset a;
     tal_annoset_init(&a);
-    filter f = { 0 };
-    tal_strmap_init(&f.ids);
+    tal_select f;
+    tal_select_init(&f);
     tal_stream *w = NULL;
     tal_record rec;
     tal_record_init(&rec);
@@ -320,11 +284,8 @@ int main(int argc, char **argv)
         goto fail;
     if (!nanno && !o.ids && (rc = ids_from_folder(o.features, o.ext, &a)))
         goto fail;
-    if (o.ids) {
-        f.use_ids = 1;
-        if ((rc = read_id_list(o.ids, &f.ids, nanno ? NULL : &a)))
-            goto fail;
-    }
+    if (o.ids && ((rc = tal_select_ids_file(&f, o.ids)) || (!nanno && (rc = tal_read_list(o.ids, add_record, &a)))))
+        goto fail;
     if (o.fps > 0)
         for (uint32_t i = 0; i < a.n; i++)
             a.v[i].fps = o.fps;
@@ -334,14 +295,8 @@ int main(int argc, char **argv)
         rc = tal_anno_read_points(o.points[i], &a, &ao);
     if (rc)
         goto fail;
-    if (o.subsets) {
-        char *list = f.list = strdup(o.subsets);
-        for (char *save = NULL, *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
-            if (push((const char ***)&f.subsets, &f.nsubsets, tal_trim(t))) {
-                rc = tal_err(TAL_ENOMEM, "out of memory");
-                break;
-            }
-    }
+    if (o.subsets)
+        rc = tal_select_subsets(&f, o.subsets);
     if (rc || (rc = tal_annoset_filter(&a, keep_record, &f)) || (rc = tal_annoset_order_classes(&a)) ||
         (rc = tal_annoset_sort(&a)))
         goto fail;
@@ -434,9 +389,7 @@ fail:
     tal_stream_abort(w);
     tal_record_free(&rec);
     tal_annoset_free(&a);
-    tal_strmap_free(&f.ids);
-    free(f.subsets);
-    free(f.list);
+    tal_select_free(&f);
     options_free(&o);
     return rc ? cli_fail() : cli_close_stdout();
 }
