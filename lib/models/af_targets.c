@@ -10,8 +10,8 @@
 void tal_af_assign_default(tal_af_assign_cfg *c, int nlevels)
 {
     memset(c, 0, sizeof *c);
-    if (nlevels > TAL_AF_MAX_LEVELS)
-        nlevels = TAL_AF_MAX_LEVELS;
+    if (nlevels > TAL_AF_TARGET_LEVELS)
+        nlevels = TAL_AF_TARGET_LEVELS;
     c->nlevels = nlevels;
     c->center_radius = 1.5f;
     for (int l = 0; l < nlevels; l++) {

@@ -21,12 +21,12 @@
 
 #include <stdint.h>
 
-#define TAL_AF_MAX_LEVELS 8
+#define TAL_AF_TARGET_LEVELS 16
 
 typedef struct {
     int nlevels;
-    int strides[TAL_AF_MAX_LEVELS];        /* 1, 2, 4, ... */
-    float reg_lo[TAL_AF_MAX_LEVELS], reg_hi[TAL_AF_MAX_LEVELS];
+    int strides[TAL_AF_TARGET_LEVELS];        /* 1, 2, 4, ... */
+    float reg_lo[TAL_AF_TARGET_LEVELS], reg_hi[TAL_AF_TARGET_LEVELS];
     float center_radius;                   /* 1.5; <= 0: whole segment */
 } tal_af_assign_cfg;
 
