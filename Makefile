@@ -90,6 +90,8 @@ DEPS_OK    := build/.deps-ok
 
 .PHONY: all check demo install installdirs uninstall clean fuzz bench-io deps cuda-info
 .DEFAULT_GOAL := all
+# keep intermediate objects (test utilities), so that nothing rebuilds twice
+.SECONDARY:
 
 all: cuda-info $(TOOLS)
 

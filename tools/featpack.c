@@ -7,6 +7,7 @@
  */
 #include "common/cli.h"
 #include "data/annoset.h"
+#include "data/select.h"
 #include "io/anno.h"
 #include "io/npy.h"
 #include "io/numtable.h"
@@ -53,11 +54,8 @@ static int usage(FILE *fp, int status)
 "  -l, --level N           deflate level 0-9 [0: stored]\n"
 "  -o, --output FILE       output stream [-: standard output]\n"
 "  -f, --force             write a binary stream to a terminal\n"
-"  -q, --quiet             no progress line\n"
-"  -h, --help              this help\n"
-"      --version           version\n"
-"\n"
-"Exit status: 0 success, 1 bad input or failure, 2 usage error.\n");
+);
+    cli_usage_footer(fp, 26);
     return status;
 }
 
@@ -74,6 +72,21 @@ typedef struct {
     double fps, stride, clip;
 } options;
 
+static void options_free(options *o)
+{
+    free(o->json);
+    free(o->th14);
+    free(o->points);
+    free(o->vinfo);
+}
+
+/* Leave main: release the option lists first. */
+static int done(options *o, int status)
+{
+    options_free(o);
+    return status;
+}
+
 static int push(const char ***v, int *n, const char *s)
 {
     const char **p = realloc(*v, (size_t)(*n + 1) * sizeof *p);
@@ -86,45 +99,12 @@ static int push(const char ***v, int *n, const char *s)
 
 /* ---- filtering ---------------------------------------------------------- */
 
-typedef struct {
-    char **subsets;
-    int nsubsets;
-    tal_strmap ids;
-    int use_ids;
-} filter;
+static int keep_record(const tal_record *r, void *ctx) { return tal_select_match(ctx, r); }
 
-static int keep_record(const tal_record *r, void *ctx)
+static int add_record(void *ctx, const char *id, long lineno)
 {
-    const filter *f = ctx;
-    if (f->nsubsets) {
-        int ok = 0;
-        for (int i = 0; i < f->nsubsets && !ok; i++)
-            ok = tal_subset_matches(r->subset, f->subsets[i]);
-        if (!ok)
-            return 0;
-    }
-    return !f->use_ids || tal_strmap_get(&f->ids, r->id) >= 0;
-}
-
-static int read_id_list(const char *path, tal_strmap *m, tal_annoset *create)
-{
-    tal_lines *l = tal_lines_open(path);
-    if (!l)
-        return tal_errcode();
-    char *line;
-    size_t len;
-    int rc;
-    while ((rc = tal_lines_next(l, &line, &len)) > 0) {
-        char *s = tal_trim(line);
-        if (!*s || *s == '#')
-            continue;
-        if (tal_strmap_put(m, s, 1) || (create && !tal_annoset_get(create, s))) {
-            rc = TAL_ENOMEM;
-            break;
-        }
-    }
-    tal_lines_close(l);
-    return rc < 0 ? rc : 0;
+    (void)lineno;
+    return tal_annoset_get(ctx, id) ? 0 : TAL_ENOMEM;
 }
 
 /* Without annotations: one record per feature file in the folder. */
@@ -227,10 +207,10 @@ int main(int argc, char **argv)
     long lv;
     while ((c = getopt_long(argc, argv, "a:p:c:s:F:l:o:fqh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a': if (push(&o.json, &o.njson, optarg)) return cli_error("out of memory"); break;
-        case OPT_TH14: if (push(&o.th14, &o.nth14, optarg)) return cli_error("out of memory"); break;
-        case 'p': if (push(&o.points, &o.npoints, optarg)) return cli_error("out of memory"); break;
-        case OPT_VIDEO_INFO: if (push(&o.vinfo, &o.nvinfo, optarg)) return cli_error("out of memory"); break;
+        case 'a': if (push(&o.json, &o.njson, optarg)) return done(&o, cli_error("out of memory")); break;
+        case OPT_TH14: if (push(&o.th14, &o.nth14, optarg)) return done(&o, cli_error("out of memory")); break;
+        case 'p': if (push(&o.points, &o.npoints, optarg)) return done(&o, cli_error("out of memory")); break;
+        case OPT_VIDEO_INFO: if (push(&o.vinfo, &o.nvinfo, optarg)) return done(&o, cli_error("out of memory")); break;
         case 'c': o.classes = optarg; break;
         case OPT_IGNORE_UNKNOWN: o.ignore_unknown = 1; break;
         case 's': o.subsets = optarg; break;
@@ -238,48 +218,48 @@ int main(int argc, char **argv)
         case 'F': o.features = optarg; break;
         case OPT_EXT: o.ext = optarg; break;
         case OPT_SKIP_MISSING: o.skip_missing = 1; break;
-        case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return 2; break;
-        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return 2; break;
-        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return 2; break;
+        case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); break;
+        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return done(&o, 2); break;
+        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return done(&o, 2); break;
         case OPT_ROLE:
             if ((o.role = tal_role_parse(optarg)) < 0 || o.role == TAL_ROLE_UNSET)
-                return cli_usage_error("invalid --role '%s' (train or test)", optarg);
+                return done(&o, cli_usage_error("invalid --role '%s' (train or test)", optarg));
             break;
         case OPT_SUPERVISION:
             if ((o.supervision = tal_supervision_parse(optarg)) < 0)
-                return cli_usage_error("invalid --supervision '%s' (full, point, video or none)", optarg);
+                return done(&o, cli_usage_error("invalid --supervision '%s' (full, point, video or none)", optarg));
             break;
         case OPT_DTYPE:
             if ((o.dtype = tal_dtype_parse(optarg)) < 0)
-                return cli_usage_error("invalid --dtype '%s' (f32 or f16)", optarg);
+                return done(&o, cli_usage_error("invalid --dtype '%s' (f32 or f16)", optarg));
             break;
-        case 'l': if (cli_int("--level", optarg, 0, 9, &lv)) return 2; o.level = (int)lv; break;
+        case 'l': if (cli_int("--level", optarg, 0, 9, &lv)) return done(&o, 2); o.level = (int)lv; break;
         case 'o': o.output = optarg; break;
         case 'f': o.force = 1; break;
         case 'q': tal_set_quiet(1); break;
-        case 'h': return usage(stdout, 0) || cli_close_stdout();
-        case OPT_VERSION: return cli_version();
-        default: return usage(stderr, 2);
+        case 'h': return done(&o, usage(stdout, 0) || cli_close_stdout());
+        case OPT_VERSION: return done(&o, cli_version());
+        default: return done(&o, usage(stderr, 2));
         }
     }
     if (optind < argc)
-        return cli_usage_error("unexpected argument '%s' (inputs are given with options)", argv[optind]);
+        return done(&o, cli_usage_error("unexpected argument '%s' (inputs are given with options)", argv[optind]));
     int nanno = o.njson + o.nth14 + o.npoints;
     if (!nanno && !o.features)
-        return cli_usage_error("nothing to pack: give --annotations, --th14, --points or --features");
+        return done(&o, cli_usage_error("nothing to pack: give --annotations, --th14, --points or --features"));
     if (o.clip <= 0)
         o.clip = o.stride;
     if (o.ignore_unknown && !o.classes)
-        return cli_usage_error("--ignore-unknown-classes needs --classes");
+        return done(&o, cli_usage_error("--ignore-unknown-classes needs --classes"));
     const char *ext = o.ext;
     if (strcmp(ext, "npy") && strcmp(ext, "csv") && strcmp(ext, "txt") && strcmp(ext, "csv.gz") && strcmp(ext, "txt.gz"))
-        return cli_usage_error("invalid --feature-ext '%s' (npy, csv, txt, csv.gz or txt.gz)", ext);
+        return done(&o, cli_usage_error("invalid --feature-ext '%s' (npy, csv, txt, csv.gz or txt.gz)", ext));
 
     /* ---- gather annotations ---- */
     tal_annoset a;
     tal_annoset_init(&a);
-    filter f = { 0 };
-    tal_strmap_init(&f.ids);
+    tal_select f;
+    tal_select_init(&f);
     tal_stream *w = NULL;
     tal_record rec;
     tal_record_init(&rec);
@@ -304,11 +284,8 @@ int main(int argc, char **argv)
         goto fail;
     if (!nanno && !o.ids && (rc = ids_from_folder(o.features, o.ext, &a)))
         goto fail;
-    if (o.ids) {
-        f.use_ids = 1;
-        if ((rc = read_id_list(o.ids, &f.ids, nanno ? NULL : &a)))
-            goto fail;
-    }
+    if (o.ids && ((rc = tal_select_ids_file(&f, o.ids)) || (!nanno && (rc = tal_read_list(o.ids, add_record, &a)))))
+        goto fail;
     if (o.fps > 0)
         for (uint32_t i = 0; i < a.n; i++)
             a.v[i].fps = o.fps;
@@ -318,14 +295,8 @@ int main(int argc, char **argv)
         rc = tal_anno_read_points(o.points[i], &a, &ao);
     if (rc)
         goto fail;
-    if (o.subsets) {
-        char *list = strdup(o.subsets);
-        for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            if (push((const char ***)&f.subsets, &f.nsubsets, tal_trim(t))) {
-                rc = tal_err(TAL_ENOMEM, "out of memory");
-                break;
-            }
-    }
+    if (o.subsets)
+        rc = tal_select_subsets(&f, o.subsets);
     if (rc || (rc = tal_annoset_filter(&a, keep_record, &f)) || (rc = tal_annoset_order_classes(&a)) ||
         (rc = tal_annoset_sort(&a)))
         goto fail;
@@ -413,16 +384,12 @@ int main(int argc, char **argv)
         goto fail;
     }
     w = NULL;
-    tal_record_free(&rec);
-    tal_annoset_free(&a);
-    tal_strmap_free(&f.ids);
-    free(f.subsets);
-    return cli_close_stdout();
+    rc = 0;
 fail:
     tal_stream_abort(w);
     tal_record_free(&rec);
     tal_annoset_free(&a);
-    tal_strmap_free(&f.ids);
-    free(f.subsets);
-    return cli_fail();
+    tal_select_free(&f);
+    options_free(&o);
+    return rc ? cli_fail() : cli_close_stdout();
 }
