@@ -591,8 +591,6 @@ static int parse_average(options *o, const char *s)
 
 static int set_tiou(options *o, const char *spec)
 {
-    free(o->tiou);
-    o->tiou = NULL;
     if (tal_tiou_parse(spec, &o->tiou, &o->ntiou))
         return cli_usage_error("%s", tal_errmsg());
     return 0;
@@ -640,6 +638,7 @@ int main(int argc, char **argv)
     options o = { .output = "-", .protocol = TAL_EVAL_ANET, .diag_tiou = 0.5, .diag_top = 10, .diag_bins = -1,
                   .topk = { 1, 5 }, .ntopk = 2 };
     int c;
+    const char *tiou_spec = "0.5:0.05:0.95";   /* the last preset or --tiou wins */
     while ((c = getopt_long(argc, argv, "g:s:c:p:t:vjdo:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'g': o.gt = optarg; break;
@@ -662,10 +661,10 @@ int main(int argc, char **argv)
             if ((o.protocol = tal_eval_protocol_parse(optarg)) < 0)
                 return cli_usage_error("invalid --protocol '%s' (anet or th14)", optarg);
             break;
-        case OPT_ANET: if (set_tiou(&o, "0.5:0.05:0.95")) return 2; break;
-        case OPT_THUMOS: if (set_tiou(&o, "0.3:0.1:0.7")) return 2; break;
-        case OPT_POINTS: if (set_tiou(&o, "0.1:0.1:0.7")) return 2; break;
-        case 't': if (set_tiou(&o, optarg)) return 2; break;
+        case OPT_ANET: tiou_spec = "0.5:0.05:0.95"; break;
+        case OPT_THUMOS: tiou_spec = "0.3:0.1:0.7"; break;
+        case OPT_POINTS: tiou_spec = "0.1:0.1:0.7"; break;
+        case 't': tiou_spec = optarg; break;
         case OPT_AVERAGE: if (parse_average(&o, optarg)) return 2; break;
         case OPT_TOPK: if (parse_topk(&o, optarg)) return 2; break;
         case 'v': o.verbose = 1; break;
@@ -694,10 +693,10 @@ int main(int argc, char **argv)
         return cli_usage_error("the ground truth and the detections cannot both be standard input");
     if (o.chars && !o.diagnose)
         return cli_usage_error("--characteristics goes with --diagnose");
-    if (!o.tiou && set_tiou(&o, "0.5:0.05:0.95"))
-        return 2;
     if (!o.gt && o.format && o.format != CLI_IN_STREAM)
         return cli_usage_error("without --gt the detections must be a stream carrying the ground truth");
+    if (set_tiou(&o, tiou_spec))
+        return 2;
 
     tal_annoset g, d;
     tal_annoset_init(&g);

@@ -661,20 +661,14 @@ int main(int argc, char **argv)
         { "output", required_argument, 0, 'o' }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
-    options o = { .output = "-", .top = 100, .lanes = 12, .width = 1000 };
+    char *idbuf[argc > 0 ? argc : 1];   /* --id values: fewer than argc */
+    options o = { .output = "-", .top = 100, .lanes = 12, .width = 1000, .ids = idbuf };
     int c;
     long lv;
     while ((c = getopt_long(argc, argv, "g:i:n:O:t:c:w:o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'g': o.gt = optarg; break;
-        case 'i': {
-            char **p = realloc(o.ids, (size_t)(o.nids + 1) * sizeof *p);
-            if (!p)
-                return cli_error("out of memory");
-            o.ids = p;
-            p[o.nids++] = optarg;
-            break;
-        }
+        case 'i': o.ids[o.nids++] = optarg; break;
         case 'n': if (cli_int("--top", optarg, 0, 1L << 30, &o.top)) return 2; break;
         case OPT_MIN_SCORE: if (cli_double("--min-score", optarg, -1e300, 1e300, &o.min_score)) return 2; break;
         case OPT_LANES: if (cli_int("--lanes", optarg, 1, 200, &lv)) return 2; o.lanes = (int)lv; break;
@@ -711,7 +705,6 @@ int main(int argc, char **argv)
     if (o.outdir && mkdir(o.outdir, 0777) && errno != EEXIST)
         return cli_error("cannot make folder '%s': %s", o.outdir, strerror(errno));
     int rc = pr ? run_pr(&o, path, strcmp(input, "-") ? input : "standard input") : run_timelines(&o, path);
-    free(o.ids);
     if (rc)
         return cli_fail_input();
     return cli_close_stdout();
