@@ -13,7 +13,7 @@
 #include "eval/diagnose.h"
 #include "eval/eval.h"
 #include "io/anno.h"
-#include "io/dets_txt.h"
+#include "io/dets.h"
 #include "io/jsonout.h"
 #include "util/text.h"
 
@@ -778,8 +778,7 @@ int main(int argc, char **argv)
         d.fixed_classes = 1;
         ao.ignore_unknown_classes = 1;
         if (kind == CLI_IN_JSON) {
-            rc = tal_anno_read_json(dpath, &d, &ao);
-            skipped = tal_anno_ignored();
+            rc = tal_dets_read_json(dpath, &d, &ao, &skipped);
         } else {
             int ids = 0;
             for (uint32_t c = 0; c < d.classes.n && !ids; c++)
@@ -790,16 +789,6 @@ int main(int argc, char **argv)
         }
         for (uint32_t i = 0; i < d.n && !rc; i++)
             rc = add_dets_of(&e, &d.v[i], NULL, &skipped);
-        if (!rc && kind == CLI_IN_JSON && !d.n)
-            rc = tal_err(TAL_EINVAL, "bad detections: '%s': no {\"results\": ...} found", o.dets);
-        else if (!rc && kind == CLI_IN_JSON) {
-            /* ground-truth JSON given as detections has records but no detections */
-            int any = 0;
-            for (uint32_t i = 0; i < d.n && !any; i++)
-                any = (d.v[i].present & TAL_HAS_DETECTIONS) != 0;
-            if (!any)
-                rc = tal_err(TAL_EINVAL, "bad detections: '%s': annotations, not {\"results\": ...}", o.dets);
-        }
     }
     if (rc)
         goto fail;

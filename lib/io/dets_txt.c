@@ -1,5 +1,5 @@
-/* dets_txt.c — the THUMOS14 kit's detection text (see dets_txt.h). */
-#include "dets_txt.h"
+/* dets_txt.c — the THUMOS14 kit's detection text (see dets.h). */
+#include "dets.h"
 #include "../util/error.h"
 #include "../util/text.h"
 

@@ -4,7 +4,7 @@
 #include "tal.h"
 #include "eval/diagnose.h"
 #include "eval/eval.h"
-#include "io/dets_txt.h"
+#include "io/dets.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static char pipe_name[32];
 
@@ -81,25 +82,22 @@ int cli_input_sniff(const char *path, const char **open_path)
         if (k == 4 && !memcmp(b, tal_frame_magic, 4))
             return CLI_IN_STREAM;
         /* text, perhaps gzip-compressed: look at its first characters */
-        tal_lines *l = tal_lines_open(path);
-        if (!l)
-            return tal_errcode();
-        char *line;
-        size_t len;
-        int rc, kind = CLI_IN_TEXT;
-        int line_seen = 0;
-        while ((rc = tal_lines_next(l, &line, &len)) > 0) {
-            char *t = tal_trim(line);
-            if (*t) {
-                line_seen = 1;
-                kind = kind_of((const unsigned char *)t, strlen(t));
-                break;
-            }
-        }
-        tal_lines_close(l);
-        if (rc == 0 && kind == CLI_IN_TEXT && !line_seen)
+        gzFile gz = gzopen(path, "rb");
+        if (!gz)
+            return tal_err(TAL_EIO, "cannot open '%s': %s", path, strerror(errno ? errno : ENOMEM));
+        unsigned char t[256];
+        int got = gzread(gz, t, sizeof t), kind = CLI_IN_TEXT;
+        gzclose(gz);
+        if (got < 0)
+            return tal_err(TAL_ECORRUPT, "cannot read '%s': bad gzip data", path);
+        size_t i = 0;
+        while (i < (size_t)got && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n'))
+            i++;
+        if (i == (size_t)got && got < (int)sizeof t)
             return tal_err(TAL_EINVAL, "empty input: '%s'", path);
-        return rc < 0 ? rc : kind;
+        if (i < (size_t)got)
+            kind = kind_of(t + i, (size_t)got - i);
+        return kind;
     }
     /* standard input: read the first bytes, then hand the rest on */
     size_t n = 0;
