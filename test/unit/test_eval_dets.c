@@ -93,7 +93,7 @@ TEST(dets_json_errors)
         { "", "no JSON value" },
         { "[1]", "the top level is not an object" },
         { "{\"results\": {\"a\": [{\"label\": \"Jump\", \"score\": 1, \"segment\": [0, 1]}]}", "line 1 column 70: unexpected end of input" },
-        { "{\"results\": {\"a\": [\n{\"label\": \"Jump\", \"score\": 1, \"segment\": [0, 1],}]}}", "line 2 column 43:" },
+        { "{\"results\": {\"a\": [\n{\"label\": \"Jump\", \"score\": 1, \"segment\": [0, 1],}]}}", "line 2 column 49: expected '\"" },
         { "{\"results\": {\"a\": [{\"label\": \"Ju\tmp\"}]}}", "control character in a string" },
         { "{\"results\": {\"a\": [{\"label\": \"\\q\"}]}}", "bad escape" },
         { "{\"results\": {\"a\": [{\"label\": \"\\ud800\"}]}}", "lone surrogate" },
