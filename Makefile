@@ -9,6 +9,8 @@
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
 #   make bench-io        packing/reading throughput (pipelines/bench-io.sh)
+#   make bench-eval PEER=DIR  tal-map beside ActionFormer's ActivityNet evaluation
+#                        (DIR: a checkout of it), and softnms (pipelines/bench-eval.sh)
 #
 # Sources are found by wildcard: a new lib/<layer>/x.c, tools/<tool>.c or
 # test/unit/test_x.c joins the build without editing this file.
@@ -88,7 +90,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo install installdirs uninstall clean fuzz bench-io deps cuda-info
+.PHONY: all check demo install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
 .SECONDARY:
@@ -159,6 +161,12 @@ demo: all
 
 bench-io: all $(TESTUTILS)
 	@TALGEN=$(BUILD)/test/talgen sh pipelines/bench-io.sh
+
+# tal-map and the peer on ActivityNet-scale input, softnms on THUMOS-scale
+# candidates; a few minutes, nearly all the peer's.
+bench-eval: all $(TESTUTILS)
+	@sh build-aux/deps.sh bench
+	@BUILD=$(BUILD) sh pipelines/bench-eval.sh $(PEER)
 
 # ---- install -----------------------------------------------------------------
 installdirs:
