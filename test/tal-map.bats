@@ -70,6 +70,11 @@ run2_json() {
       "BaseballPitch 0.42 0.075 0.031 0.028 0.018" ]
     [ "$(jq -r '.per_class[19] | [.label, (.ap | map(. * 1000 | round / 1000) | join(" "))] | join(" ")' <<< "$output")" = \
       "VolleyballSpiking 0.322 0.117 0.075 0.045 0.045" ]
+    # the kit's later revision (non-interpolated AP); these values are what a
+    # separate Python transcription of TH14evalDet_Updated's rules gave
+    run tal-map --protocol th14 --th14-ap noninterp --gt "$GTDIR" --class-list "$CL" -t 0.1:0.1:0.5 --json "$RUN2"
+    close "$(jq -c .mAP <<< "$output")" '[0.406401, 0.212929, 0.108371, 0.053186, 0.027719]'
+    run -2 tal-map --th14-ap voc --gt "$GTDIR" "$RUN2"
 }
 
 @test "tal-map: ActionFormer's ActivityNet-style result on Run-2-det.txt, to 1e-6 (reference_eval)" {

@@ -41,6 +41,8 @@ static int usage(FILE *fp, int status)
 "                          code does; default), swap or drop\n"
 "Protocol:\n"
 "  -p, --protocol NAME     anet (ActivityNet, default) or th14 (THUMOS14 kit)\n"
+"      --th14-ap KIND      th14 AP: 11point (the kit, default) or noninterp (its\n"
+"                          later revision, TH14evalDet_Updated)\n"
 "      --anet              tIoU 0.5:0.05:0.95 (default)\n"
 "      --thumos            tIoU 0.3:0.1:0.7\n"
 "      --points            tIoU 0.1:0.1:0.7\n"
@@ -67,14 +69,14 @@ static int usage(FILE *fp, int status)
 
 enum {
     OPT_FORMAT = 256, OPT_REVERSED, OPT_ANET, OPT_THUMOS, OPT_POINTS, OPT_AVERAGE, OPT_TOPK, OPT_PLOT,
-    OPT_DIAG_TIOU, OPT_DIAG_TOP, OPT_DIAG_BINS, OPT_CHARS, OPT_VERSION,
+    OPT_DIAG_TIOU, OPT_DIAG_TOP, OPT_DIAG_BINS, OPT_CHARS, OPT_TH14_AP, OPT_VERSION,
 };
 
 #define MAX_AVERAGES 16
 
 typedef struct {
     const char *gt, *subset, *classes, *dets, *output, *plot, *chars;
-    int format, reversed, protocol, verbose, json, diagnose, diag_bins;
+    int format, reversed, protocol, verbose, json, diagnose, diag_bins, th14_ap;
     double *tiou;
     uint32_t ntiou;
     uint32_t topk[8], ntopk;
@@ -456,8 +458,9 @@ static void print_table(FILE *fp, const options *o, const tal_evalset *e, const 
                         const tal_diag_result *d)
 {
     fprintf(fp, "protocol      %s (%s)\n", tal_eval_protocol_name(r->protocol),
-            r->protocol == TAL_EVAL_TH14 ? "THUMOS14 kit: 11-point AP, Ambiguous respected"
-                                         : "ActivityNet: interpolated AP");
+            r->protocol == TAL_EVAL_ANET ? "ActivityNet: interpolated AP"
+            : o->th14_ap == TAL_TH14_AP_NONINTERP ? "THUMOS14 kit, later revision: non-interpolated AP, Ambiguous respected"
+                                                  : "THUMOS14 kit: 11-point AP, Ambiguous respected");
     uint64_t nseq = 0;
     for (uint32_t v = 0; v < e->nvideos; v++)
         nseq += e->has_gt[v];
@@ -633,6 +636,7 @@ int main(int argc, char **argv)
         { "diag-tiou", required_argument, 0, OPT_DIAG_TIOU }, { "diag-top", required_argument, 0, OPT_DIAG_TOP },
         { "diag-bins", required_argument, 0, OPT_DIAG_BINS }, { "characteristics", required_argument, 0, OPT_CHARS },
         { "output", required_argument, 0, 'o' }, { "quiet", no_argument, 0, 'q' },
+        { "th14-ap", required_argument, 0, OPT_TH14_AP },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
     options o = { .output = "-", .protocol = TAL_EVAL_ANET, .diag_tiou = 0.5, .diag_top = 10, .diag_bins = -1,
@@ -679,6 +683,11 @@ int main(int argc, char **argv)
             else return cli_usage_error("invalid --diag-bins '%s' (thumos or anet)", optarg);
             break;
         case OPT_CHARS: o.chars = optarg; break;
+        case OPT_TH14_AP:
+            if (!strcmp(optarg, "11point")) o.th14_ap = TAL_TH14_AP_11POINT;
+            else if (!strcmp(optarg, "noninterp")) o.th14_ap = TAL_TH14_AP_NONINTERP;
+            else return cli_usage_error("invalid --th14-ap '%s' (11point or noninterp)", optarg);
+            break;
         case 'o': o.output = optarg; break;
         case 'q': tal_set_quiet(1); break;
         case 'h': return usage(stdout, 0) || cli_close_stdout();
@@ -811,7 +820,7 @@ int main(int argc, char **argv)
 
     /* ---- evaluation ---- */
     tal_eval_opts eo = { .protocol = o.protocol, .tiou = o.tiou, .ntiou = o.ntiou, .topk = o.topk,
-                         .ntopk = o.ntopk, .curves = o.plot != NULL };
+                         .ntopk = o.ntopk, .curves = o.plot != NULL, .th14_ap = o.th14_ap };
     if ((rc = tal_eval_run(&e, &eo, &res)))
         goto fail;
     if (o.diagnose) {

@@ -129,7 +129,15 @@ typedef struct {
     const uint32_t *topk;   /* recall at k x (ground truth per video); may be NULL */
     uint32_t ntopk;
     int curves;             /* keep precision-recall curves */
+    int th14_ap;            /* TAL_TH14_AP_* */
 } tal_eval_opts;
+
+/* AP of the THUMOS14 protocol: the kit's 11-point interpolation, or the
+ * non-interpolated AP of the kit's later revision (TH14evalDet_Updated.m:
+ * the sum of the precision at each true positive over the instance
+ * count, with each video's detections kept in rank order, true and false
+ * positives together, before the stable sort by score). */
+enum { TAL_TH14_AP_11POINT = 0, TAL_TH14_AP_NONINTERP = 1 };
 
 typedef struct {
     uint32_t n;
@@ -168,6 +176,8 @@ double tal_overlap_th14(double as, double ae, double bs, double be);
 double tal_ap_interp(const double *prec, const double *rec, size_t n);
 /* The kit's 11-point AP. */
 double tal_ap_11point(const double *prec, const double *rec, size_t n);
+/* Non-interpolated AP: sum of prec[i] where tp[i], over npos. */
+double tal_ap_noninterp(const double *prec, const uint8_t *tp, size_t n, double npos);
 
 /* numpy's argsort (default kind) of n doubles: idx[k] = index of the
  * k-th smallest, NaN last, ties in numpy's order; tal_rank_np reverses it

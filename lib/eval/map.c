@@ -84,6 +84,15 @@ double tal_ap_11point(const double *prec, const double *rec, size_t n)
     return ap;
 }
 
+double tal_ap_noninterp(const double *prec, const uint8_t *tp, size_t n, double npos)
+{
+    double ap = 0;
+    for (size_t i = 0; i < n; i++)
+        if (tp[i])
+            ap += prec[i];
+    return ap / npos;
+}
+
 /* ---- ordering ------------------------------------------------------------------- */
 
 int tal_eval_sorted_dets(const tal_evalset *e, uint32_t **idx, uint32_t **cls_first)
@@ -408,8 +417,12 @@ static int run_th14(const tal_evalset *e, const tal_eval_opts *o, tal_eval_resul
                 }
                 for (size_t j = 0; j < nd; j++) {
                     double s = d0[cidx[a + j]].score;
+                    /* the kit lists every true positive before the false
+                     * ones; its later revision keeps each video's ranking */
                     if (!freeflag[j])
                         tpl[(size_t)t * m + ntp[t]++] = (kit_entry){ s, 0, 1 };
+                    else if (!amb[j] && o->th14_ap == TAL_TH14_AP_NONINTERP)
+                        tpl[(size_t)t * m + ntp[t]++] = (kit_entry){ s, 0, 0 };
                     else if (!amb[j])
                         fpl[(size_t)t * m + nfp[t]++] = (kit_entry){ s, 0, 0 };
                 }
@@ -435,7 +448,8 @@ static int run_th14(const tal_evalset *e, const tal_eval_opts *o, tal_eval_resul
             for (size_t i = 0; i < na; i++)
                 flags[i] = all[i].tp;
             pr_from_flags(flags, na, r->npos[k], prec, rec);
-            *ap = tal_ap_11point(prec, rec, na);
+            *ap = o->th14_ap == TAL_TH14_AP_NONINTERP ? tal_ap_noninterp(prec, flags, na, r->npos[k])
+                                                      : tal_ap_11point(prec, rec, na);
             if (o->curves)
                 rc = make_curve(&r->curves[(size_t)t * r->ncls + k], prec, rec, flags, na);
         }

@@ -200,6 +200,11 @@ TEST(eval_th14_by_hand)
     /* at 0.9 the overlap 0.9 is not > 0.9: no TP, AP 0 */
     CHECK_NEAR(r.ap[1], 0, 0);
     tal_eval_result_free(&r);
+    /* the kit's later revision: precision 1 at the one TP, over 2 instances */
+    tal_eval_opts no = { .protocol = TAL_EVAL_TH14, .tiou = thr, .ntiou = 1, .th14_ap = TAL_TH14_AP_NONINTERP };
+    CHECK(!tal_eval_run(&e, &no, &r));
+    CHECK_NEAR(r.ap[0], 0.5, 1e-15);
+    tal_eval_result_free(&r);
     /* the same under ActivityNet rules: the Ambiguous hit is a FP ranked
      * first, the reversed detection matches nothing */
     CHECK(!run(&e, TAL_EVAL_ANET, thr, 1, &r));
@@ -222,6 +227,11 @@ TEST(eval_th14_ties_put_true_positives_first)
     tal_eval_result r;
     CHECK(!run(&e, TAL_EVAL_TH14, &thr, 1, &r));
     CHECK_NEAR(r.ap[0], 1, 1e-15);   /* the kit lists true positives before false ones */
+    tal_eval_result_free(&r);
+    /* its later revision keeps video order: the FP of video "a" comes first */
+    tal_eval_opts no = { .protocol = TAL_EVAL_TH14, .tiou = &thr, .ntiou = 1, .th14_ap = TAL_TH14_AP_NONINTERP };
+    CHECK(!tal_eval_run(&e, &no, &r));
+    CHECK_NEAR(r.ap[0], 0.5, 1e-15);
     tal_eval_result_free(&r);
     tal_evalset_free(&e);
 }
