@@ -33,5 +33,9 @@ int tal_dets_read_txt(const char *path, tal_annoset *a, const tal_anno_opts *o, 
  * of the value (results.<id>[3].segment) for bad content.  A file without
  * "results" is an error that says what it holds instead. */
 int tal_dets_read_json(const char *path, tal_annoset *a, const tal_anno_opts *o, long *ignored);
+/* The same on text in memory (len bytes; need not end in NUL); `name`
+ * is used in messages. */
+int tal_dets_parse_json(const char *text, size_t len, const char *name, tal_annoset *a, const tal_anno_opts *o,
+                        long *ignored);
 
 #endif

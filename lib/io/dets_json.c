@@ -551,6 +551,15 @@ int tal_dets_read_json(const char *path, tal_annoset *a, const tal_anno_opts *o,
     int rc = tal_read_file(path, MAX_BYTES, &text, &len);
     if (rc)
         return rc;
+    rc = tal_dets_parse_json(text, len, path, a, o, ignored);
+    free(text);
+    return rc;
+}
+
+int tal_dets_parse_json(const char *text, size_t len, const char *path, tal_annoset *a, const tal_anno_opts *o,
+                        long *ignored)
+{
+    int rc = 0;
     scan s = { .base = text, .p = text, .end = text + len, .path = path, .a = a, .o = o };
     tal_strmap_init(&s.names);
     for (uint32_t c = 0; c < a->classes.n && !rc; c++)
@@ -593,6 +602,5 @@ int tal_dets_read_json(const char *path, tal_annoset *a, const tal_anno_opts *o,
         *ignored = s.ignored;
     tal_strmap_free(&s.names);
     tal_buf_free(&s.s);
-    free(text);
     return rc;
 }
