@@ -364,7 +364,8 @@ int main(int argc, char **argv)
                 for (char *save = NULL, *t = strtok_r(list, ",", &save); t && !bad; t = strtok_r(NULL, ",", &save))
                     bad = tal_synth_preset(&p, t) != 0;
                 free(list);
-                if (bad || !*optarg)
+                size_t n = strlen(optarg);
+                if (bad || !n || optarg[0] == ',' || optarg[n - 1] == ',' || strstr(optarg, ",,"))
                     return cli_usage_error("invalid --preset '%s' (easy, default or hard; small or thumos)", optarg);
                 preset = optarg;
                 continue;
