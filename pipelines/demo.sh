@@ -1,0 +1,65 @@
+#!/bin/sh
+# demo.sh — what `make demo` runs: the benchmarks that ship, end to end,
+# from the files in data/ (no network).  Cost: about 10 s of one core and
+# 150 MB under data/build/demo/.
+#
+#   1. THUMOS14 ground truth (data/thumos14/gt_full.json): packed, the
+#      training (validation) videos split 10 % labelled.
+#   2. UCI HAPT: real smartphone recordings through pipelines/hapt.mk
+#      (window statistics, volunteer split), 10 % of the training
+#      recordings labelled; how separable its features are.
+#   3. Synthetic THUMOS14: talsynth features on the THUMOS14 layout,
+#      10 % labelled, and the talsynth report of how hard they are.
+#   4. One timeline rendered with talplot, when talplot is built.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+BIN=${BIN:-bin}
+out=data/build/demo
+mkdir -p "$out"
+export PATH="$top/$BIN:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+summary() { talcat --stats "$1" | sed -n '1,6p'; }
+
+step "THUMOS14 ground truth, 10 % of the training videos labelled"
+featpack -q -a data/thumos14/gt_full.json -o "$out/th14.tal"
+talcat -q --role train "$out/th14.tal" -o "$out/th14-train.tal"
+talcat -q --role test "$out/th14.tal" -o "$out/th14-test.tal"
+labelsplit -q -r 0.1 --stratify --seed 0 -o "$out/th14-labelled.tal" -u "$out/th14-unlabelled.tal" "$out/th14-train.tal"
+echo "-- labelled";   summary "$out/th14-labelled.tal"
+echo "-- unlabelled"; talcat --stats "$out/th14-unlabelled.tal" | sed -n '1,3p'
+echo "-- test";       talcat --stats "$out/th14-test.tal" | sed -n '1p'
+
+step "UCI HAPT (pipelines/hapt.mk), 10 % of the training recordings labelled"
+make -s --no-print-directory -f pipelines/hapt.mk BIN="$BIN" >/dev/null
+echo "-- data/build/hapt-train.tal"; talcat --stats data/build/hapt-train.tal
+echo "-- data/build/hapt-test.tal";  talcat --stats data/build/hapt-test.tal | sed -n '1,6p'
+labelsplit -q -r 0.1 --seed 0 -o "$out/hapt-labelled.tal" -u "$out/hapt-unlabelled.tal" data/build/hapt-train.tal
+echo "-- labelled";   summary "$out/hapt-labelled.tal"
+echo "-- how separable the real features are (talsynth --measure)"
+cat data/build/hapt-train.tal data/build/hapt-test.tal | talsynth --measure - | sed -n '3,7p'
+
+step "synthetic THUMOS14 (talsynth, default preset), 10 % labelled"
+talsynth -q "$out/th14.tal" -o "$out/synth.tal"
+talcat -q --role train "$out/synth.tal" -o "$out/synth-train.tal"
+talcat -q --role test "$out/synth.tal" -o "$out/synth-test.tal"
+labelsplit -q -r 0.1 --stratify --seed 0 -o "$out/synth-labelled.tal" -u "$out/synth-unlabelled.tal" \
+    "$out/synth-train.tal"
+echo "-- labelled";   summary "$out/synth-labelled.tal"
+echo "-- unlabelled"; talcat --stats "$out/synth-unlabelled.tal" | sed -n '1,3p'
+echo "-- test";       talcat --stats "$out/synth-test.tal" | sed -n '1p;6p'
+echo "-- how hard (talsynth --report)"
+talsynth -q --report "$out/th14.tal" | sed -n '3,13p'
+
+step "a timeline"
+if [ -x "$BIN/talplot" ] || command -v talplot >/dev/null 2>&1; then
+    talcat -q -n 1 data/build/hapt-test.tal -o "$out/hapt-one.tal"
+    if talplot -o "$out/timeline.svg" "$out/hapt-one.tal"; then
+        echo "wrote $out/timeline.svg"
+    else
+        echo "talplot could not render $out/hapt-one.tal (see above)"
+    fi
+else
+    echo "talplot is not built: no timeline"
+fi
