@@ -103,7 +103,19 @@ typedef struct {
     uint32_t nmag;
     const char *segtable, *table_id;
     int tcols[3];
+    char *parts_buf, *subsets_buf;   /* what parts[] and the subset list point into */
 } options;
+
+static void options_free(options *o)
+{
+    free(o->json);
+    free(o->th14);
+    free(o->points);
+    free(o->vinfo);
+    free(o->parts_buf);
+    free(o->subsets_buf);
+    memset(o, 0, sizeof *o);
+}
 
 static int push(const char ***v, int *n, const char *s)
 {
@@ -476,11 +488,12 @@ int main(int argc, char **argv)
         { "table-columns", required_argument, 0, OPT_TABLE_COLS },
         { 0, 0, 0, 0 },
     };
-    options o = { .ext = "npy", .output = "-", .role = -1, .supervision = -1, .stride = 1,
-                  .parts = { "{}" }, .nparts = 1, .tcols = { 2, 3, 4 } };
+    /* static: what it holds stays reachable when a usage error returns early */
+    static options o;
+    o = (options){ .ext = "npy", .output = "-", .role = -1, .supervision = -1, .stride = 1,
+                   .parts = { "{}" }, .nparts = 1, .tcols = { 2, 3, 4 } };
     int c, grid_given = 0;
     long lv;
-    char *parts_arg = NULL;
     while ((c = getopt_long(argc, argv, "a:p:c:s:F:l:o:fqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'a': if (push(&o.json, &o.njson, optarg)) return cli_error("out of memory"); break;
@@ -499,11 +512,10 @@ int main(int argc, char **argv)
         case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return 2; grid_given = 1; break;
         case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return 2; grid_given = 1; break;
         case OPT_PARTS:
-            free(parts_arg);
-            if (!(parts_arg = strdup(optarg)))
+            free(o.parts_buf);
+            if (!(o.parts_buf = strdup(optarg)))
                 return cli_error("out of memory");
-            if (parse_parts(parts_arg, &o)) {
-                free(parts_arg);
+            if (parse_parts(o.parts_buf, &o)) {
                 return cli_usage_error("invalid --parts '%s' (comma-separated file names, each with one {} for "
                                        "the sequence id, at most %d)", optarg, MAX_PARTS);
             }
@@ -625,8 +637,10 @@ int main(int argc, char **argv)
     if (rc)
         goto fail;
     if (o.subsets) {
-        char *list = strdup(o.subsets);
-        for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        char *list = o.subsets_buf = strdup(o.subsets);
+        if (!list)
+            rc = tal_err(TAL_ENOMEM, "out of memory");
+        for (char *save = NULL, *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
             if (push((const char ***)&f.subsets, &f.nsubsets, tal_trim(t))) {
                 rc = tal_err(TAL_ENOMEM, "out of memory");
                 break;
@@ -728,7 +742,7 @@ int main(int argc, char **argv)
     tal_annoset_free(&a);
     tal_strmap_free(&f.ids);
     free(f.subsets);
-    free(parts_arg);
+    options_free(&o);
     return cli_close_stdout();
 fail:
     tal_stream_abort(w);
@@ -736,6 +750,6 @@ fail:
     tal_annoset_free(&a);
     tal_strmap_free(&f.ids);
     free(f.subsets);
-    free(parts_arg);
+    options_free(&o);
     return cli_fail();
 }
