@@ -91,6 +91,8 @@ DEPS_OK    := build/.deps-ok
 
 .PHONY: all check demo hapt install installdirs uninstall clean fuzz bench-io deps cuda-info
 .DEFAULT_GOAL := all
+# keep intermediate objects (test utilities), so that nothing rebuilds twice
+.SECONDARY:
 
 all: cuda-info $(TOOLS)
 

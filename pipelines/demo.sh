@@ -4,7 +4,8 @@
 # 150 MB under data/build/demo/.
 #
 #   1. THUMOS14 ground truth (data/thumos14/gt_full.json): packed, the
-#      training (validation) videos split 10 % labelled.
+#      training (validation) videos split 10 % labelled, fully and with
+#      one point per instance.
 #   2. UCI HAPT: real smartphone recordings through pipelines/hapt.mk
 #      (window statistics, volunteer split), 10 % of the training
 #      recordings labelled; how separable its features are.
@@ -30,6 +31,10 @@ labelsplit -q -r 0.1 --stratify --seed 0 -o "$out/th14-labelled.tal" -u "$out/th
 echo "-- labelled";   summary "$out/th14-labelled.tal"
 echo "-- unlabelled"; talcat --stats "$out/th14-unlabelled.tal" | sed -n '1,3p'
 echo "-- test";       talcat --stats "$out/th14-test.tal" | sed -n '1p'
+echo "-- the same labelled videos with one point per instance (first record)"
+labelsplit -q -r 0.1 --stratify --seed 0 --supervision point --points gaussian:0.05 -o "$out/th14-points.tal" \
+    "$out/th14-train.tal"
+talcat --jsonl --head 1 "$out/th14-points.tal" | cut -c1-300
 
 step "UCI HAPT (pipelines/hapt.mk), 10 % of the training recordings labelled"
 make -s --no-print-directory -f pipelines/hapt.mk BIN="$BIN" >/dev/null

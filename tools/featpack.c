@@ -13,6 +13,7 @@
  */
 #include "common/cli.h"
 #include "data/annoset.h"
+#include "data/select.h"
 #include "io/anno.h"
 #include "io/anno_table.h"
 #include "data/series.h"
@@ -72,11 +73,8 @@ static int usage(FILE *fp, int status)
 "  -l, --level N           deflate level 0-9 [0: stored]\n"
 "  -o, --output FILE       output stream [-: standard output]\n"
 "  -f, --force             write a binary stream to a terminal\n"
-"  -q, --quiet             no progress line\n"
-"  -h, --help              this help\n"
-"      --version           version\n"
-"\n"
-"Exit status: 0 success, 1 bad input or failure, 2 usage error.\n");
+);
+    cli_usage_footer(fp);
     return status;
 }
 
@@ -103,7 +101,7 @@ typedef struct {
     uint32_t nmag;
     const char *segtable, *table_id;
     int tcols[3];
-    char *parts_buf, *subsets_buf;   /* what parts[] and the subset list point into */
+    char *parts_buf;   /* what parts[] point into */
 } options;
 
 static void options_free(options *o)
@@ -113,8 +111,13 @@ static void options_free(options *o)
     free(o->points);
     free(o->vinfo);
     free(o->parts_buf);
-    free(o->subsets_buf);
-    memset(o, 0, sizeof *o);
+}
+
+/* Leave main: release the option lists first. */
+static int done(options *o, int status)
+{
+    options_free(o);
+    return status;
 }
 
 static int push(const char ***v, int *n, const char *s)
@@ -129,45 +132,12 @@ static int push(const char ***v, int *n, const char *s)
 
 /* ---- filtering ---------------------------------------------------------- */
 
-typedef struct {
-    char **subsets;
-    int nsubsets;
-    tal_strmap ids;
-    int use_ids;
-} filter;
+static int keep_record(const tal_record *r, void *ctx) { return tal_select_match(ctx, r); }
 
-static int keep_record(const tal_record *r, void *ctx)
+static int add_record(void *ctx, const char *id, long lineno)
 {
-    const filter *f = ctx;
-    if (f->nsubsets) {
-        int ok = 0;
-        for (int i = 0; i < f->nsubsets && !ok; i++)
-            ok = tal_subset_matches(r->subset, f->subsets[i]);
-        if (!ok)
-            return 0;
-    }
-    return !f->use_ids || tal_strmap_get(&f->ids, r->id) >= 0;
-}
-
-static int read_id_list(const char *path, tal_strmap *m, tal_annoset *create)
-{
-    tal_lines *l = tal_lines_open(path);
-    if (!l)
-        return tal_errcode();
-    char *line;
-    size_t len;
-    int rc;
-    while ((rc = tal_lines_next(l, &line, &len)) > 0) {
-        char *s = tal_trim(line);
-        if (!*s || *s == '#')
-            continue;
-        if (tal_strmap_put(m, s, 1) || (create && !tal_annoset_get(create, s))) {
-            rc = TAL_ENOMEM;
-            break;
-        }
-    }
-    tal_lines_close(l);
-    return rc < 0 ? rc : 0;
+    (void)lineno;
+    return tal_annoset_get(ctx, id) ? 0 : TAL_ENOMEM;
 }
 
 /* Without annotations: one record per feature file in the folder, the
@@ -488,18 +458,16 @@ int main(int argc, char **argv)
         { "table-columns", required_argument, 0, OPT_TABLE_COLS },
         { 0, 0, 0, 0 },
     };
-    /* static: what it holds stays reachable when a usage error returns early */
-    static options o;
-    o = (options){ .ext = "npy", .output = "-", .role = -1, .supervision = -1, .stride = 1,
-                   .parts = { "{}" }, .nparts = 1, .tcols = { 2, 3, 4 } };
+    options o = { .ext = "npy", .output = "-", .role = -1, .supervision = -1, .stride = 1,
+                  .parts = { "{}" }, .nparts = 1, .tcols = { 2, 3, 4 } };
     int c, grid_given = 0;
     long lv;
     while ((c = getopt_long(argc, argv, "a:p:c:s:F:l:o:fqh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a': if (push(&o.json, &o.njson, optarg)) return cli_error("out of memory"); break;
-        case OPT_TH14: if (push(&o.th14, &o.nth14, optarg)) return cli_error("out of memory"); break;
-        case 'p': if (push(&o.points, &o.npoints, optarg)) return cli_error("out of memory"); break;
-        case OPT_VIDEO_INFO: if (push(&o.vinfo, &o.nvinfo, optarg)) return cli_error("out of memory"); break;
+        case 'a': if (push(&o.json, &o.njson, optarg)) return done(&o, cli_error("out of memory")); break;
+        case OPT_TH14: if (push(&o.th14, &o.nth14, optarg)) return done(&o, cli_error("out of memory")); break;
+        case 'p': if (push(&o.points, &o.npoints, optarg)) return done(&o, cli_error("out of memory")); break;
+        case OPT_VIDEO_INFO: if (push(&o.vinfo, &o.nvinfo, optarg)) return done(&o, cli_error("out of memory")); break;
         case 'c': o.classes = optarg; break;
         case OPT_IGNORE_UNKNOWN: o.ignore_unknown = 1; break;
         case 's': o.subsets = optarg; break;
@@ -507,92 +475,92 @@ int main(int argc, char **argv)
         case 'F': o.features = optarg; break;
         case OPT_EXT: o.ext = optarg; break;
         case OPT_SKIP_MISSING: o.skip_missing = 1; break;
-        case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return 2; break;
-        case OPT_SAMPLE_RATE: if (cli_double("--sample-rate", optarg, 1e-6, 1e9, &o.fps)) return 2; break;
-        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return 2; grid_given = 1; break;
-        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return 2; grid_given = 1; break;
+        case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); break;
+        case OPT_SAMPLE_RATE: if (cli_double("--sample-rate", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); break;
+        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return done(&o, 2); grid_given = 1; break;
+        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return done(&o, 2); grid_given = 1; break;
         case OPT_PARTS:
             free(o.parts_buf);
             if (!(o.parts_buf = strdup(optarg)))
-                return cli_error("out of memory");
-            if (parse_parts(o.parts_buf, &o)) {
-                return cli_usage_error("invalid --parts '%s' (comma-separated file names, each with one {} for "
-                                       "the sequence id, at most %d)", optarg, MAX_PARTS);
-            }
+                return done(&o, cli_error("out of memory"));
+            if (parse_parts(o.parts_buf, &o))
+                return done(&o, cli_usage_error("invalid --parts '%s' (comma-separated file names, each with one "
+                                                "{} for the sequence id, at most %d)", optarg, MAX_PARTS));
             break;
-        case OPT_WINDOW: if (cli_int("--window", optarg, 1, 1 << 24, &o.window)) return 2; break;
-        case OPT_HOP: if (cli_int("--hop", optarg, 1, 1 << 24, &o.hop)) return 2; break;
+        case OPT_WINDOW: if (cli_int("--window", optarg, 1, 1 << 24, &o.window)) return done(&o, 2); break;
+        case OPT_HOP: if (cli_int("--hop", optarg, 1, 1 << 24, &o.hop)) return done(&o, 2); break;
         case OPT_MAGNITUDE:
             if (parse_ranges(optarg, &o))
-                return cli_usage_error("invalid --magnitude '%s' (column ranges such as 1-3,4-6)", optarg);
+                return done(&o, cli_usage_error("invalid --magnitude '%s' (column ranges such as 1-3,4-6)", optarg));
             break;
         case OPT_SEGTABLE: o.segtable = optarg; break;
         case OPT_TABLE_ID:
             if (tal_segtable_check_template(optarg))
-                return cli_usage_error("invalid --table-id: %s", tal_errmsg());
+                return done(&o, cli_usage_error("invalid --table-id: %s", tal_errmsg()));
             o.table_id = optarg;
             break;
         case OPT_TABLE_COLS:
             if (parse_columns(optarg, o.tcols))
-                return cli_usage_error("invalid --table-columns '%s' (START,END,CLASS column numbers, 1-64)", optarg);
+                return done(&o, cli_usage_error("invalid --table-columns '%s' (START,END,CLASS column numbers, "
+                                                "1-64)", optarg));
             break;
         case OPT_ROLE:
             if ((o.role = tal_role_parse(optarg)) < 0 || o.role == TAL_ROLE_UNSET)
-                return cli_usage_error("invalid --role '%s' (train or test)", optarg);
+                return done(&o, cli_usage_error("invalid --role '%s' (train or test)", optarg));
             break;
         case OPT_SUPERVISION:
             if ((o.supervision = tal_supervision_parse(optarg)) < 0)
-                return cli_usage_error("invalid --supervision '%s' (full, point, video or none)", optarg);
+                return done(&o, cli_usage_error("invalid --supervision '%s' (full, point, video or none)", optarg));
             break;
         case OPT_DTYPE:
             if ((o.dtype = tal_dtype_parse(optarg)) < 0)
-                return cli_usage_error("invalid --dtype '%s' (f32 or f16)", optarg);
+                return done(&o, cli_usage_error("invalid --dtype '%s' (f32 or f16)", optarg));
             break;
-        case 'l': if (cli_int("--level", optarg, 0, 9, &lv)) return 2; o.level = (int)lv; break;
+        case 'l': if (cli_int("--level", optarg, 0, 9, &lv)) return done(&o, 2); o.level = (int)lv; break;
         case 'o': o.output = optarg; break;
         case 'f': o.force = 1; break;
         case 'q': tal_set_quiet(1); break;
-        case 'h': return usage(stdout, 0) || cli_close_stdout();
-        case OPT_VERSION: return cli_version();
-        default: return usage(stderr, 2);
+        case 'h': return done(&o, usage(stdout, 0) || cli_close_stdout());
+        case OPT_VERSION: return done(&o, cli_version());
+        default: return done(&o, usage(stderr, 2));
         }
     }
     if (optind < argc)
-        return cli_usage_error("unexpected argument '%s' (inputs are given with options)", argv[optind]);
+        return done(&o, cli_usage_error("unexpected argument '%s' (inputs are given with options)", argv[optind]));
     if (o.hop && !o.window)
-        return cli_usage_error("--hop needs --window");
+        return done(&o, cli_usage_error("--hop needs --window"));
     if (o.window) {
         if (grid_given)
-            return cli_usage_error("--window sets the time grid: do not give --stride or --clip with it");
+            return done(&o, cli_usage_error("--window sets the time grid: do not give --stride or --clip with it"));
         if (!o.hop)
             o.hop = o.window;
         o.stride = (double)o.hop;
         o.clip = (double)o.window;
         if (!(o.fps > 0))
-            return cli_usage_error("--window needs the sample rate (--sample-rate or --fps)");
+            return done(&o, cli_usage_error("--window needs the sample rate (--sample-rate or --fps)"));
     }
     if ((o.window || o.nmag || o.nparts > 1 || strcmp(o.parts[0], "{}")) && !o.features)
-        return cli_usage_error("--parts, --magnitude and --window need --features DIR");
+        return done(&o, cli_usage_error("--parts, --magnitude and --window need --features DIR"));
     if (o.segtable && !(o.fps > 0))
-        return cli_usage_error("--segment-table needs the sample rate (--sample-rate or --fps)");
+        return done(&o, cli_usage_error("--segment-table needs the sample rate (--sample-rate or --fps)"));
     if ((o.table_id || o.tcols[0] != 2 || o.tcols[1] != 3 || o.tcols[2] != 4) && !o.segtable)
-        return cli_usage_error("--table-id and --table-columns need --segment-table");
+        return done(&o, cli_usage_error("--table-id and --table-columns need --segment-table"));
     int nanno = o.njson + o.nth14 + o.npoints + (o.segtable != NULL);
     if (!nanno && !o.features)
-        return cli_usage_error("nothing to pack: give --annotations, --th14, --points, --segment-table or --features");
+        return done(&o, cli_usage_error("nothing to pack: give --annotations, --th14, --points, --segment-table or --features"));
     if (o.clip <= 0)
         o.clip = o.stride;
     if (o.ignore_unknown && !o.classes)
-        return cli_usage_error("--ignore-unknown-classes needs --classes");
+        return done(&o, cli_usage_error("--ignore-unknown-classes needs --classes"));
     const char *ext = o.ext;
     if (strcmp(ext, "npy") && strcmp(ext, "csv") && strcmp(ext, "txt") && strcmp(ext, "csv.gz") && strcmp(ext, "txt.gz"))
-        return cli_usage_error("invalid --feature-ext '%s' (npy, csv, txt, csv.gz or txt.gz)", ext);
+        return done(&o, cli_usage_error("invalid --feature-ext '%s' (npy, csv, txt, csv.gz or txt.gz)", ext));
 
     /* ---- gather annotations ---- */
     tal_annoset a;
     tal_annoset_init(&a);
-    filter f = { 0 };
-    tal_strmap_init(&f.ids);
+    tal_select f;
+    tal_select_init(&f);
     tal_stream *w = NULL;
     tal_record rec;
     tal_record_init(&rec);
@@ -622,11 +590,8 @@ int main(int argc, char **argv)
         goto fail;
     if (!nanno && !o.ids && (rc = ids_from_folder(o.features, o.parts[0], o.ext, &a)))
         goto fail;
-    if (o.ids) {
-        f.use_ids = 1;
-        if ((rc = read_id_list(o.ids, &f.ids, nanno ? NULL : &a)))
-            goto fail;
-    }
+    if (o.ids && ((rc = tal_select_ids_file(&f, o.ids)) || (!nanno && (rc = tal_read_list(o.ids, add_record, &a)))))
+        goto fail;
     if (o.fps > 0)
         for (uint32_t i = 0; i < a.n; i++)
             a.v[i].fps = o.fps;
@@ -636,16 +601,8 @@ int main(int argc, char **argv)
         rc = tal_anno_read_points(o.points[i], &a, &ao);
     if (rc)
         goto fail;
-    if (o.subsets) {
-        char *list = o.subsets_buf = strdup(o.subsets);
-        if (!list)
-            rc = tal_err(TAL_ENOMEM, "out of memory");
-        for (char *save = NULL, *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
-            if (push((const char ***)&f.subsets, &f.nsubsets, tal_trim(t))) {
-                rc = tal_err(TAL_ENOMEM, "out of memory");
-                break;
-            }
-    }
+    if (o.subsets)
+        rc = tal_select_subsets(&f, o.subsets);
     if (rc || (rc = tal_annoset_filter(&a, keep_record, &f)) || (rc = tal_annoset_order_classes(&a)) ||
         (rc = tal_annoset_sort(&a)))
         goto fail;
@@ -738,18 +695,12 @@ int main(int argc, char **argv)
         goto fail;
     }
     w = NULL;
-    tal_record_free(&rec);
-    tal_annoset_free(&a);
-    tal_strmap_free(&f.ids);
-    free(f.subsets);
-    options_free(&o);
-    return cli_close_stdout();
+    rc = 0;
 fail:
     tal_stream_abort(w);
     tal_record_free(&rec);
     tal_annoset_free(&a);
-    tal_strmap_free(&f.ids);
-    free(f.subsets);
+    tal_select_free(&f);
     options_free(&o);
-    return cli_fail();
+    return rc ? cli_fail() : cli_close_stdout();
 }

@@ -45,11 +45,8 @@ static int usage(FILE *fp, int status)
 "  -l, --level N              deflate level 0-9 [0]\n"
 "  -f, --force                write a binary stream to a terminal\n"
 "  -v, --verbose              print the split's counts on stderr\n"
-"  -q, --quiet                no progress line\n"
-"  -h, --help                 this help\n"
-"      --version              version\n"
-"\n"
-"Exit status: 0 success, 1 bad input or failure, 2 usage error.\n");
+);
+    cli_usage_footer(fp);
     return status;
 }
 
@@ -455,6 +452,7 @@ int main(int argc, char **argv)
                     rc = tal_err(TAL_EINVAL, "'%s' changed while it was read", o.input);
                 goto fail;
             }
+            rc = 0;
         } else {
             cur = &held.v[i];
         }

@@ -7,6 +7,7 @@
  */
 #include "common/cli.h"
 #include "data/annoset.h"
+#include "data/select.h"
 #include "io/jsonout.h"
 #include "util/strmap.h"
 #include "util/text.h"
@@ -32,6 +33,7 @@ static int usage(FILE *fp, int status)
 "  -A, --anet-json         ground truth as ActivityNet JSON ({\"database\": ...})\n"
 "  -R, --results-json      detections as ActivityNet results ({\"results\": ...})\n"
 "      --merge             join records with the same id across inputs\n"
+"      --check             read and verify everything, print nothing (exit 0 if whole)\n"
 "Selection:\n"
 "      --ids FILE          only the ids listed (one per line)\n"
 "  -s, --subset LIST       only these subsets (comma-separated)\n"
@@ -44,41 +46,20 @@ static int usage(FILE *fp, int status)
 "      --dtype TYPE        store features as f32 or f16\n"
 "  -l, --level N           deflate level 0-9 [0]\n"
 "  -f, --force             write a binary stream to a terminal\n"
-"  -q, --quiet             no progress line\n"
-"  -h, --help              this help\n"
-"      --version           version\n"
-"\n"
-"Exit status: 0 success, 1 bad input or failure, 2 usage error.\n");
+);
+    cli_usage_footer(fp);
     return status;
 }
 
-enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS };
-enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION };
+enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS, MODE_CHECK };
+enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK };
 
 typedef struct {
-    int mode, json, features, merge, drop, dtype, level, force, role, sup;
+    int mode, json, features, merge, drop, dtype, level, force;
     long head;
-    const char *output, *ids_file;
-    char **subsets;
-    int nsubsets;
-    tal_strmap ids;
+    const char *output;
+    tal_select sel;
 } options;
-
-static int selected(const options *o, const tal_record *r)
-{
-    if (o->role >= 0 && r->role != o->role)
-        return 0;
-    if (o->sup >= 0 && r->supervision != o->sup)
-        return 0;
-    if (o->nsubsets) {
-        int ok = 0;
-        for (int i = 0; i < o->nsubsets && !ok; i++)
-            ok = tal_subset_matches(r->subset, o->subsets[i]);
-        if (!ok)
-            return 0;
-    }
-    return !o->ids_file || tal_strmap_get(&o->ids, r->id) >= 0;
-}
 
 /* ---- statistics ---------------------------------------------------------- */
 
@@ -327,8 +308,12 @@ static void anet_record(FILE *fp, const tal_record *r, const tal_header *h, int 
         fputs(":{\"subset\":", fp);
         tal_json_string(fp, r->subset);
         tal_json_double(b1, r->duration);
-        tal_json_double(b2, tal_record_fps(r, h));
-        fprintf(fp, ",\"duration\":%s,\"fps\":%s,\"annotations\":[", b1, b2);
+        fprintf(fp, ",\"duration\":%s", b1);
+        if (tal_record_fps(r, h) > 0) {     /* unknown rates are left out, not written as 0 */
+            tal_json_double(b2, tal_record_fps(r, h));
+            fprintf(fp, ",\"fps\":%s", b2);
+        }
+        fputs(",\"annotations\":[", fp);
     } else {
         fputs(":[", fp);
     }
@@ -420,6 +405,8 @@ typedef struct {
 static int open_outputs(state *s)
 {
     options *o = s->o;
+    if (o->mode == MODE_CHECK)
+        return 0;
     if (o->mode == MODE_STREAM) {
         tal_write_opts wo = { .level = o->level, .force = o->force, .feat_dtype = o->dtype };
         if (o->drop)
@@ -454,6 +441,8 @@ static int emit(state *s, tal_record *r)
         return ferror(s->txt) ? tal_err(TAL_EIO, "cannot write '%s'", o->output) : 0;
     case MODE_STATS:
         return stats_add(&s->st, r, s->out_hdr.classes.n);
+    case MODE_CHECK:
+        return 0;
     case MODE_ANET:
     case MODE_RESULTS:
         anet_record(s->txt, r, &s->out_hdr, o->mode == MODE_RESULTS, s->first_anet);
@@ -502,7 +491,7 @@ static int run_input(state *s, const char *path)
     tal_progress_start(&prog, "records", 0);
     while ((rc = tal_record_read(in, &r)) > 0) {
         tal_progress_update(&prog, (uint64_t)s->emitted, tal_stream_bytes_read(in));
-        if (!selected(o, &r))
+        if (!tal_select_match(&o->sel, &r))
             continue;
         if (o->merge) {
             tal_record *m = tal_annoset_find(&s->merged, r.id);
@@ -534,25 +523,6 @@ out:
     return rc < 0 ? rc : 0;
 }
 
-static int read_ids(options *o)
-{
-    tal_lines *l = tal_lines_open(o->ids_file);
-    if (!l)
-        return tal_errcode();
-    char *line;
-    size_t len;
-    int rc;
-    while ((rc = tal_lines_next(l, &line, &len)) > 0) {
-        char *t = tal_trim(line);
-        if (*t && *t != '#' && tal_strmap_put(&o->ids, t, 1)) {
-            rc = TAL_ENOMEM;
-            break;
-        }
-    }
-    tal_lines_close(l);
-    return rc < 0 ? rc : 0;
-}
-
 int main(int argc, char **argv)
 {
     cli_init("talcat", argc, argv);
@@ -561,6 +531,7 @@ int main(int argc, char **argv)
         { "features", no_argument, 0, OPT_FEATURES }, { "stats", no_argument, 0, 'S' },
         { "json", no_argument, 0, OPT_JSON }, { "anet-json", no_argument, 0, 'A' },
         { "results-json", no_argument, 0, 'R' }, { "merge", no_argument, 0, OPT_MERGE },
+        { "check", no_argument, 0, OPT_CHECK },
         { "ids", required_argument, 0, OPT_IDS }, { "subset", required_argument, 0, 's' },
         { "role", required_argument, 0, OPT_ROLE }, { "supervision", required_argument, 0, OPT_SUP },
         { "head", required_argument, 0, 'n' }, { "output", required_argument, 0, 'o' },
@@ -569,11 +540,11 @@ int main(int argc, char **argv)
         { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
-    options o = { .mode = MODE_STREAM, .role = -1, .sup = -1, .head = -1, .output = "-" };
-    tal_strmap_init(&o.ids);
-    int c, modes = 0;
+    options o = { .mode = MODE_STREAM, .head = -1, .output = "-" };
+    tal_select_init(&o.sel);
+    int c, modes = 0, rc = 0;
     long lv;
-    char *subsets = NULL;
+    const char *subsets = NULL, *ids_file = NULL;
     while ((c = getopt_long(argc, argv, "HjSARs:n:o:l:fqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'H': o.mode = MODE_HEADER; modes++; break;
@@ -581,17 +552,18 @@ int main(int argc, char **argv)
         case 'S': o.mode = MODE_STATS; modes++; break;
         case 'A': o.mode = MODE_ANET; modes++; break;
         case 'R': o.mode = MODE_RESULTS; modes++; break;
+        case OPT_CHECK: o.mode = MODE_CHECK; modes++; break;
         case OPT_FEATURES: o.features = 1; break;
         case OPT_JSON: o.json = 1; break;
         case OPT_MERGE: o.merge = 1; break;
-        case OPT_IDS: o.ids_file = optarg; break;
+        case OPT_IDS: ids_file = optarg; break;
         case 's': subsets = optarg; break;
         case OPT_ROLE:
-            if ((o.role = tal_role_parse(optarg)) < 0)
+            if ((o.sel.role = tal_role_parse(optarg)) < 0)
                 return cli_usage_error("invalid --role '%s' (train, test or unset)", optarg);
             break;
         case OPT_SUP:
-            if ((o.sup = tal_supervision_parse(optarg)) < 0)
+            if ((o.sel.supervision = tal_supervision_parse(optarg)) < 0)
                 return cli_usage_error("invalid --supervision '%s' (full, point, video or none)", optarg);
             break;
         case 'n': if (cli_int("--head", optarg, 0, 1L << 40, &o.head)) return 2; break;
@@ -610,26 +582,18 @@ int main(int argc, char **argv)
         }
     }
     if (modes > 1)
-        return cli_usage_error("--header, --jsonl, --stats, --anet-json and --results-json exclude each other");
+        return cli_usage_error("--header, --jsonl, --stats, --anet-json, --results-json and --check exclude each other");
     if (o.features && o.mode != MODE_JSONL)
         return cli_usage_error("--features goes with --jsonl");
     if (o.json && o.mode != MODE_STATS && o.mode != MODE_HEADER)
         return cli_usage_error("--json goes with --stats or --header");
-    if (subsets) {
-        for (char *save = NULL, *t = strtok_r(subsets, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            char **p = realloc(o.subsets, (size_t)(o.nsubsets + 1) * sizeof *p);
-            if (!p)
-                return cli_error("out of memory");
-            o.subsets = p;
-            p[o.nsubsets++] = tal_trim(t);
-        }
-    }
-    if (o.ids_file && read_ids(&o))
+    if ((subsets && tal_select_subsets(&o.sel, subsets)) || (ids_file && tal_select_ids_file(&o.sel, ids_file))) {
+        tal_select_free(&o.sel);
         return cli_fail();
+    }
 
     state s = { .o = &o, .first_anet = 1 };
     tal_annoset_init(&s.merged);
-    int rc = 0;
     if (o.mode == MODE_HEADER) {
         if (!(s.txt_out = tal_output_open(o.output, TAL_OUT_TEXT)) || !(s.txt = tal_output_file(s.txt_out)))
             return cli_fail();
@@ -664,8 +628,7 @@ int main(int argc, char **argv)
     tal_header_free(&s.out_hdr);
     tal_annoset_free(&s.merged);
     stats_free(&s.st);
-    tal_strmap_free(&o.ids);
-    free(o.subsets);
+    tal_select_free(&o.sel);
     if (rc)
         return cli_fail();
     return cli_close_stdout();

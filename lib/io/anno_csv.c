@@ -276,41 +276,40 @@ int tal_anno_read_videoinfo(const char *path, tal_annoset *a, const tal_anno_opt
 
 /* ---- class lists --------------------------------------------------------- */
 
+typedef struct {
+    tal_classes *c;
+    const char *path;
+} classlist_ctx;
+
+static int classlist_line(void *ctx, const char *item, long lineno)
+{
+    classlist_ctx *x = ctx;
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", item);
+    char *s = buf;
+    if (x->c->n == 0 && lineno == 1 &&
+        (!strcasecmp(s, "action") || !strcasecmp(s, "class") || !strcasecmp(s, "label") || !strcasecmp(s, "name")))
+        return 0;   /* a one-column CSV header */
+    long id = -1;
+    char *name = s, *sp = s + strcspn(s, " \t");
+    if (*sp) {
+        *sp = 0;
+        if (!tal_parse_long(s, &id))
+            name = tal_trim(sp + 1);
+        else
+            *sp = ' ';   /* a name with spaces, no id */
+    }
+    if (tal_classes_find(x->c, name) >= 0)
+        return tal_err(TAL_EINVAL, "bad class list: '%s' line %ld: class '%s' is listed twice", x->path, lineno, name);
+    return tal_classes_add(x->c, name, (int32_t)id);
+}
+
 int tal_anno_read_classlist(const char *path, tal_classes *c)
 {
-    tal_lines *l = tal_lines_open(path);
-    if (!l)
-        return tal_errcode();
     tal_classes_free(c);
-    char *line;
-    size_t len;
-    int rc;
-    while ((rc = tal_lines_next(l, &line, &len)) > 0) {
-        char *s = tal_trim(line);
-        if (!*s || *s == '#')
-            continue;
-        if (c->n == 0 && tal_lines_lineno(l) == 1 &&
-            (!strcasecmp(s, "action") || !strcasecmp(s, "class") || !strcasecmp(s, "label") || !strcasecmp(s, "name")))
-            continue;   /* a one-column CSV header */
-        long id = -1;
-        char *name = s, *sp = s + strcspn(s, " \t");
-        if (*sp) {
-            *sp = 0;
-            if (!tal_parse_long(s, &id))
-                name = tal_trim(sp + 1);
-            else
-                *sp = ' ';   /* a name with spaces, no id */
-        }
-        if (tal_classes_find(c, name) >= 0) {
-            rc = tal_err(TAL_EINVAL, "bad class list: '%s' line %ld: class '%s' is listed twice", path,
-                         tal_lines_lineno(l), name);
-            break;
-        }
-        if ((rc = tal_classes_add(c, name, (int32_t)id)))
-            break;
-    }
-    tal_lines_close(l);
-    if (rc < 0)
+    classlist_ctx x = { c, path };
+    int rc = tal_read_list(path, classlist_line, &x);
+    if (rc)
         return rc;
     if (!c->n)
         return tal_err(TAL_EINVAL, "bad class list: '%s': no classes", path);

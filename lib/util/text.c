@@ -258,6 +258,23 @@ int tal_read_file(const char *path, size_t max, char **data, size_t *len)
     return rc;
 }
 
+int tal_read_list(const char *path, int (*fn)(void *ctx, const char *item, long lineno), void *ctx)
+{
+    tal_lines *l = tal_lines_open(path);
+    if (!l)
+        return tal_errcode();
+    char *line;
+    size_t len;
+    int rc;
+    while ((rc = tal_lines_next(l, &line, &len)) > 0) {
+        char *s = tal_trim(line);
+        if (*s && *s != '#' && (rc = fn(ctx, s, tal_lines_lineno(l))) < 0)
+            break;
+    }
+    tal_lines_close(l);
+    return rc < 0 ? rc : 0;
+}
+
 const char *tal_basename(const char *path)
 {
     const char *s = strrchr(path, '/');

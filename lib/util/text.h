@@ -30,6 +30,11 @@ int tal_parse_long(const char *s, long *v);
 /* Trim blanks at both ends, in place; returns s. */
 char *tal_trim(char *s);
 
+/* Call fn for each line of a list file, trimmed, skipping blank lines
+ * and lines starting with '#'.  fn returns 0 to go on or <0 to stop with
+ * that status. */
+int tal_read_list(const char *path, int (*fn)(void *ctx, const char *item, long lineno), void *ctx);
+
 /* Whole file into memory (plain or gzip), NUL-terminated; caps at max. */
 int tal_read_file(const char *path, size_t max, char **data, size_t *len);
 
