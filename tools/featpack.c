@@ -74,7 +74,7 @@ static int usage(FILE *fp, int status)
 "  -o, --output FILE       output stream [-: standard output]\n"
 "  -f, --force             write a binary stream to a terminal\n"
 );
-    cli_usage_footer(fp);
+    cli_usage_footer(fp, 26);
     return status;
 }
 

@@ -46,7 +46,7 @@ static int usage(FILE *fp, int status)
 "  -f, --force                write a binary stream to a terminal\n"
 "  -v, --verbose              print the split's counts on stderr\n"
 );
-    cli_usage_footer(fp);
+    cli_usage_footer(fp, 29);
     return status;
 }
 

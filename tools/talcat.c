@@ -47,7 +47,7 @@ static int usage(FILE *fp, int status)
 "  -l, --level N           deflate level 0-9 [0]\n"
 "  -f, --force             write a binary stream to a terminal\n"
 );
-    cli_usage_footer(fp);
+    cli_usage_footer(fp, 26);
     return status;
 }
 

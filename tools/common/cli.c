@@ -117,13 +117,11 @@ int cli_close_stdout(void)
     return TAL_EXIT_OK;
 }
 
-void cli_usage_footer(FILE *fp)
+void cli_usage_footer(FILE *fp, int col)
 {
-    fputs("  -q, --quiet             no progress line\n"
-          "  -h, --help              this help\n"
-          "      --version           version\n"
-          "\n"
-          "Exit status: 0 success, 1 bad input or failure, 2 usage error.\n", fp);
+    fprintf(fp, "%-*s%s\n%-*s%s\n%-*s%s\n\n", col, "  -q, --quiet", "no progress line", col, "  -h, --help",
+            "this help", col, "      --version", "version");
+    fputs("Exit status: 0 success, 1 bad input or failure, 2 usage error.\n", fp);
 }
 
 int cli_version(void)
