@@ -53,12 +53,8 @@ static int usage(FILE *fp, int status)
 "      --dtype TYPE        store features as f32 (default) or f16\n"
 "  -l, --level N           deflate level 0-9 [0: stored]\n"
 "  -o, --output FILE       output stream [-: standard output]\n"
-"  -f, --force             write a binary stream to a terminal\n"
-"  -q, --quiet             no progress line\n"
-"  -h, --help              this help\n"
-"      --version           version\n"
-"\n"
-"Exit status: 0 success, 1 bad input or failure, 2 usage error.\n");
+"  -f, --force             write a binary stream to a terminal\n");
+    cli_usage_footer(fp, 26);
     return status;
 }
 
