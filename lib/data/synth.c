@@ -13,6 +13,9 @@
 #define MAX_DIM    65536u
 #define MAX_LATENT 256u
 #define MAX_MODES  1024u
+/* per sequence: features (1 GiB of f32), and snippet x segment work */
+#define MAX_VALUES ((uint64_t)1 << 28)
+#define MAX_WORK   ((uint64_t)1 << 33)
 
 struct tal_synth {
     tal_synth_params p;
@@ -296,8 +299,11 @@ int tal_synth_generate(const tal_synth *s, tal_record *r)
     uint32_t L = s->L, D = s->D, T = tal_synth_nsnippets(p, r->duration);
     if (!T)
         return tal_err(TAL_EINVAL, "'%s': duration %g s gives no snippets on the grid", r->id, r->duration);
-    if ((uint64_t)T * D > TAL_MAX_ELEMENTS)
-        return tal_err(TAL_EINVAL, "'%s': %u snippets of %u dimensions is too many", r->id, T, D);
+    if ((uint64_t)T * D > MAX_VALUES)
+        return tal_err(TAL_EINVAL, "'%s': %u snippets of %u dimensions is over %llu values (a larger stride helps)",
+                       r->id, T, D, (unsigned long long)MAX_VALUES);
+    if ((uint64_t)T * r->segs.n > MAX_WORK)
+        return tal_err(TAL_EINVAL, "'%s': %u segments over %u snippets is too many", r->id, r->segs.n, T);
     int rc = tal_record_alloc_features(r, T, D);
     if (rc)
         return rc;

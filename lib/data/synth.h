@@ -82,7 +82,9 @@ uint32_t tal_synth_group(const tal_synth *s, uint32_t cls);
  * count would pass TAL_MAX_T. */
 uint32_t tal_synth_nsnippets(const tal_synth_params *p, double duration);
 
-/* Replace r's features with generated ones (T from its duration). */
+/* Replace r's features with generated ones (T from its duration).
+ * TAL_EINVAL for a sequence with no snippets, over 2^28 feature values,
+ * or over 2^33 snippet x segment pairs. */
 int tal_synth_generate(const tal_synth *s, tal_record *r);
 
 #endif
