@@ -55,7 +55,7 @@ static int usage(FILE *fp, int status)
 "                          order (e.g. 'acc_{},gyro_{}') [{}]\n"
 "      --sample-rate HZ    samples per second (the same as --fps)\n"
 "      --window N          snippet = N samples: per channel mean, sd, min, max,\n"
-"                          energy, mean absolute difference (stride N-hop grid)\n"
+"                          energy, mean absolute difference (grid: clip N, stride hop)\n"
 "      --hop N             samples between snippets [the window]\n"
 "      --magnitude LIST    add the norm of these column ranges, e.g. 1-3,4-6\n"
 "      --segment-table FILE  segments in samples, one per line (HAPT labels.txt)\n"
