@@ -11,14 +11,18 @@
 
 static char path[64];
 
+static void remove_file(void) { unlink(path); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!path[0]) {
+        tal_set_quiet(1);
         snprintf(path, sizeof path, "/tmp/talcore-fuzz-segtable.XXXXXX");
         int fd = mkstemp(path);
         if (fd < 0)
             abort();
         close(fd);
+        atexit(remove_file);
     }
     uint8_t mode = size ? data[0] : 0;
     FILE *f = fopen(path, "wb");
