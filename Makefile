@@ -159,7 +159,7 @@ demo: all
 	@sh pipelines/demo.sh
 
 hapt: all
-	@$(MAKE) --no-print-directory -f pipelines/hapt.mk
+	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin
 
 bench-io: all $(TESTUTILS)
 	@TALGEN=$(BUILD)/test/talgen sh pipelines/bench-io.sh
