@@ -4,6 +4,7 @@
 #   make check           C unit tests, then every test/<tool>.bats; ends with
 #                        one line "N passed, N failed"
 #   make demo            the longest pipeline that works, on shipped data
+#   make hapt            UCI HAPT benchmark streams (pipelines/hapt.mk)
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -90,7 +91,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info
+.PHONY: all check demo hapt install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
 .SECONDARY:
@@ -158,6 +159,9 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 # ---- demo, benchmarks ---------------------------------------------------
 demo: all
 	@sh pipelines/demo.sh
+
+hapt: all
+	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin
 
 bench-io: all $(TESTUTILS)
 	@TALGEN=$(BUILD)/test/talgen sh pipelines/bench-io.sh
