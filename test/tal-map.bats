@@ -54,6 +54,7 @@ run2_json() {
     run -2 tal-map --gt "$GTDIR" --diag-bins small "$RUN2"
     run -2 tal-map --gt "$GTDIR" --characteristics x.json "$RUN2"
     run -2 tal-map --gt "$GTDIR" "$RUN2" "$RUN2"
+    run -2 tal-map --gt "$GTDIR" --plot - "$RUN2"
     run --separate-stderr tal-map --gt - -
     [ "$status" -eq 2 ]
     [[ "$stderr" == *"cannot both be standard input"* ]]
@@ -207,6 +208,8 @@ run2_json() {
     [ "$(jq -c '.curves[0] | [.label, .tiou, (.recall|length) == (.precision|length)]' pr.json)" = '["BaseballPitch",0.3,true]' ]
     # recall never falls; the curve ends at the last detection's recall
     [ "$(jq '[.curves[] | .recall | . as $r | [range(1; length)] | all($r[.] >= $r[. - 1])] | all' pr.json)" = true ]
+    run sh -c "tal-map -g '$T/gt_full.json' -s val -c '$CL' --thumos --plot - -o table.txt '$RUN2' | jq '.curves | length'"
+    [ "$output" = 100 ]
     close "[$(jq '.curves[0].ap' pr.json)]" "[$(tal-map -j -g "$T/gt_full.json" -s val -c "$CL" --thumos "$RUN2" | jq '.per_class[0].ap[0]')]"
 }
 

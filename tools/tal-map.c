@@ -700,6 +700,8 @@ int main(int argc, char **argv)
     o.dets = optind < argc ? argv[optind] : "-";
     if (o.gt && !strcmp(o.gt, "-") && !strcmp(o.dets, "-"))
         return cli_usage_error("the ground truth and the detections cannot both be standard input");
+    if (o.plot && !strcmp(o.plot, "-") && !strcmp(o.output, "-"))
+        return cli_usage_error("--plot - needs the table elsewhere (-o FILE)");
     if (o.chars && !o.diagnose)
         return cli_usage_error("--characteristics goes with --diagnose");
     if (!o.gt && o.format && o.format != CLI_IN_STREAM)
