@@ -651,7 +651,8 @@ int main(int argc, char **argv)
                 rec.duration = o.window ? samples / fps : ((rec.T - 1) * h.stride + h.clip) / fps;
             bytes += (uint64_t)rec.T * rec.D * 4;
         }
-        tal_segset_sort(&rec.segs);
+        /* segments stay in source order: the THUMOS14 kit's matching
+         * depends on it, so a stream must keep it to score the same */
         if (rec.present & TAL_HAS_SEGMENTS)
             rc = tal_record_labels_from_segments(&rec);
         else if (rec.present & TAL_HAS_POINTS)
