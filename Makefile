@@ -110,6 +110,10 @@ deps:
 VARIANT_STAMP := bin/.variant
 $(shell mkdir -p bin; [ "`cat $(VARIANT_STAMP) 2>/dev/null`" = "$(VARIANT)" ] || echo $(VARIANT) > $(VARIANT_STAMP))
 
+# The CPU kernels are written as plain loops for the vectoriser; -O3 (not
+# -O2's "very cheap" cost model) is what turns them into SIMD code.
+$(BUILD)/lib/backends/%.o: CFLAGS += -O3
+
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MT $@ -MMD -MP -MF $(@:.o=.d) -c -o $@ $<

@@ -4,6 +4,9 @@
  *   util/  errors, allocation, RNG, progress, atomic output, text parsing
  *   io/    the stream (frame.c, stream.c), .npy, annotation readers
  *   data/  records and headers, class tables, time grids, splits
+ *   backends/ the compute backends behind one function table (CPU first)
+ *   nn/    tensors, the autograd tape, the op set, parameters,
+ *          initialisers, optimisers, schedules, clipping, weight EMA
  *
  * Conventions:
  *   - names are tal_<object>_<verb>; enum constants TAL_*;
@@ -30,5 +33,9 @@
 #include "data/record.h"
 #include "io/frame.h"
 #include "io/stream.h"
+#include "backends/backend.h"
+#include "nn/tensor.h"
+#include "nn/graph.h"
+#include "nn/ops.h"
 
 #endif
