@@ -9,6 +9,8 @@
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
 #   make bench-io        packing/reading throughput (pipelines/bench-io.sh)
+#   make bench-core      compute core vs PyTorch, time and memory (pipelines/bench-core.sh)
+#   make reference       regenerate test/data/ref with PyTorch (test/ref/gen_reference.py)
 #
 # Sources are found by wildcard: a new lib/<layer>/x.c, tools/<tool>.c or
 # test/unit/test_x.c joins the build without editing this file.
@@ -86,7 +88,7 @@ LIBTAL     := $(BUILD)/libtalcore.a
 UNIT_BIN   := $(BUILD)/test/unit-tests
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo install installdirs uninstall clean fuzz bench-io deps cuda-info
+.PHONY: all check demo install installdirs uninstall clean fuzz bench-io bench-core reference deps cuda-info
 .DEFAULT_GOAL := all
 
 all: cuda-info $(TOOLS)
@@ -155,6 +157,12 @@ demo: all
 
 bench-io: all
 	@sh pipelines/bench-io.sh
+
+# Reference outputs of the op set from Debian's python3-torch (installed if
+# missing); the unit tests read them without Python.
+reference:
+	@sh build-aux/deps.sh torch
+	/usr/bin/python3 test/ref/gen_reference.py test/data/ref
 
 # ---- install -----------------------------------------------------------------
 installdirs:
