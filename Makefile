@@ -76,6 +76,7 @@ TOOL_SRC   := $(sort $(wildcard tools/*.c))
 COMMON_SRC := $(sort $(wildcard tools/common/*.c))
 UNIT_SRC   := $(sort $(wildcard test/unit/*.c))
 FUZZ_SRC   := $(sort $(wildcard test/fuzz/fuzz_*.c))
+TESTUTIL_SRC := $(sort $(wildcard test/util/*.c))
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 ifeq ($(USE_CUDA)$(if $(KERNEL_SRC),y,n),1y)
@@ -86,10 +87,13 @@ UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 TOOLS      := $(TOOL_SRC:tools/%.c=bin/%)
 LIBTAL     := $(BUILD)/libtalcore.a
 UNIT_BIN   := $(BUILD)/test/unit-tests
+TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
 .PHONY: all check demo install installdirs uninstall clean fuzz bench-io bench-core reference deps cuda-info
 .DEFAULT_GOAL := all
+# keep intermediate objects (test utilities), so that nothing rebuilds twice
+.SECONDARY:
 
 all: cuda-info $(TOOLS)
 
@@ -136,21 +140,26 @@ $(UNIT_BIN): $(UNIT_OBJ) $(COMMON_OBJ) $(LIBTAL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(COMMON_OBJ) $(LIBTAL) $(LDLIBS)
 
+$(BUILD)/test/%: $(BUILD)/test/util/%.o $(LIBTAL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBTAL) $(LDLIBS)
+
 # ---- tests -------------------------------------------------------------------
 # OpenMP threads wait passively in the tests: on a machine shared with other
 # jobs, spinning workers that lose their core make every parallel region
 # wait for a scheduler time slice (a 50x slowdown measured with one core
 # busy elsewhere).  Set OMP_WAIT_POLICY to override.
-check: all $(UNIT_BIN)
+check: all $(UNIT_BIN) $(TESTUTILS)
 	@sh build-aux/deps.sh check
-	@OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} UNIT_BIN=$(UNIT_BIN) SAN=$(SAN) BUILD=$(BUILD) sh test/run-checks.sh
+	@OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} UNIT_BIN=$(UNIT_BIN) TALGEN=$(BUILD)/test/talgen SAN=$(SAN) BUILD=$(BUILD) sh test/run-checks.sh
 
 # libFuzzer targets need clang; `make check` runs each briefly when present.
 FUZZ_CC     ?= clang
 FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 FUZZ_BINS   := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
 fuzz: $(FUZZ_BINS)
-FUZZ_LIB_SRC := $(sort $(wildcard lib/util/*.c lib/io/*.c lib/data/*.c))
+# (checkpoints need the nn layer, which the fuzz targets do not link)
+FUZZ_LIB_SRC := $(filter-out lib/io/checkpoint.c,$(sort $(wildcard lib/util/*.c lib/io/*.c lib/data/*.c)))
 build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Wno-unknown-pragmas -o $@ $< $(FUZZ_LIB_SRC) $(OPENBLAS_LIBS) -ljansson -lyaml -lz -lm
@@ -159,8 +168,8 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 demo: all
 	@sh pipelines/demo.sh
 
-bench-io: all
-	@sh pipelines/bench-io.sh
+bench-io: all $(TESTUTILS)
+	@TALGEN=$(BUILD)/test/talgen sh pipelines/bench-io.sh
 
 # Reference outputs of the op set from Debian's python3-torch (installed if
 # missing); the unit tests read them without Python.

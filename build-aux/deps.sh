@@ -38,6 +38,7 @@ check|bench)
     probe_cmd jq jq
     probe_cmd xmllint libxml2-utils
     probe_cmd rsvg-convert librsvg2-bin
+    probe_cmd groff groff-base
     ;;
 esac
 case $what in

@@ -487,6 +487,28 @@ int tal_segset_copy(tal_segset *dst, const tal_segset *src)
     return 0;
 }
 
+static int cmp_segment(const void *a, const void *b)
+{
+    const tal_segment *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    if (x->cls != y->cls)
+        return (x->cls > y->cls) - (x->cls < y->cls);
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->flags > y->flags) - (x->flags < y->flags);
+}
+
+void tal_segset_sort(tal_segset *s)
+{
+    /* the key covers every field that matters, so ties are true duplicates
+     * and the order does not depend on the sort's stability */
+    if (s->n > 1)
+        qsort(s->v, s->n, sizeof *s->v, cmp_segment);
+}
+
 int tal_record_add_point(tal_record *r, double time, int32_t cls, float weight)
 {
     void *v = r->points;

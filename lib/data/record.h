@@ -215,6 +215,8 @@ int tal_floats_reserve(float **p, size_t *cap, size_t n);
 int tal_segset_push(tal_segset *s, const tal_segment *seg);
 void tal_segset_clear(tal_segset *s);
 int tal_segset_copy(tal_segset *dst, const tal_segset *src);
+/* Order by start, then end, class, higher score, flags. */
+void tal_segset_sort(tal_segset *s);
 int tal_record_add_point(tal_record *r, double time, int32_t cls, float weight);
 /* Adds the tag if the class is not already there (keeps the larger score). */
 int tal_record_add_label(tal_record *r, int32_t cls, float score);

@@ -1,6 +1,7 @@
 /* frame.c — framing layer: checksummed, optionally deflated frames
  * (see frame.h and data-spec.md §2). */
 #include "frame.h"
+#include "../util/crc32.h"
 #include "../util/endian.h"
 #include "../util/error.h"
 #include "../util/mem.h"
@@ -35,10 +36,7 @@ struct tal_frame_reader {
     int have_pending;
 };
 
-static uint32_t crc(const void *p, size_t n)
-{
-    return (uint32_t)crc32(0L, (const Bytef *)p, (uInt)n);
-}
+static uint32_t crc(const void *p, size_t n) { return tal_crc32(0, p, n); }
 
 void tal_frame_header_encode(unsigned char h[TAL_FRAME_HEADER_SIZE], int codec,
                              uint32_t csize, uint32_t usize, uint32_t dcrc)
@@ -129,6 +127,13 @@ static int next_header(tal_frame_reader *r)
         return rc;
     if (got == 0)
         return 0;
+    /* a short tail that is not even a frame's start is not a truncation */
+    if (got < sizeof h && memcmp(h, tal_frame_magic, got < 4 ? got : 4)) {
+        if (off == 0)
+            return tal_err(TAL_ECORRUPT, "not a talcore stream: '%s': bad magic", r->name);
+        return tal_err(TAL_ECORRUPT, "corrupt stream: '%s': bad frame magic at byte offset %llu",
+                       r->name, (unsigned long long)off);
+    }
     if (got < sizeof h)
         return tal_err(TAL_ETRUNC, "truncated stream: '%s': frame header at byte offset %llu has %zu of %d bytes",
                        r->name, (unsigned long long)off, got, TAL_FRAME_HEADER_SIZE);

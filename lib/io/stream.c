@@ -12,6 +12,7 @@
 #include "../util/half.h"
 #include "../util/mem.h"
 #include "../util/output.h"
+#include "../util/strmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,10 +27,9 @@
 #define GROW_STEP   ((size_t)16 << 20)   /* floats read before the array grows again */
 
 struct tal_stream {
-    int writing;
     char *name;
     /* reading */
-    int fd;
+    int fd, own_fd;
     tal_frame_reader *fr;
     tal_header hdr;
     uint32_t skip_mask;
@@ -238,16 +238,20 @@ static int parse_header_section(cursor *c, tal_header *h, uint32_t type, uint32_
         c->what = "class table";
         if ((rc = cur_count(c, &n, 8, TAL_MAX_CLASSES)))
             return rc;
-        for (uint32_t i = 0; i < n; i++) {
+        tal_strmap names;
+        tal_strmap_init(&names);
+        for (uint32_t i = 0; i < n && !rc; i++) {
             char *name = NULL;
             if ((rc = cur_read(c, b, 4)) || (rc = cur_str(c, &name, TAL_MAX_STRING)))
-                return rc;
-            rc = tal_classes_add(&h->classes, name, (int32_t)tal_le32(b));
+                break;
+            if (tal_strmap_get(&names, name) >= 0)
+                rc = corrupt(c, "class '%s' is listed twice", name);
+            else if (!(rc = tal_strmap_put(&names, name, i)))
+                rc = tal_classes_add(&h->classes, name, (int32_t)tal_le32(b));
             free(name);
-            if (rc)
-                return rc;
         }
-        return 0;
+        tal_strmap_free(&names);
+        return rc;
     case TAL_HS_FEATURES:
         c->what = "feature description";
         if ((rc = cur_read(c, b, 8)))
@@ -355,26 +359,24 @@ static int read_header(tal_stream *s, tal_header *h)
     return 0;
 }
 
-tal_stream *tal_stream_open(const char *path)
+static tal_stream *open_fd(int fd, int own, const char *name)
 {
     tal_stream *s = tal_calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        if (own)
+            close(fd);
         return NULL;
+    }
     tal_header_init(&s->hdr);
-    s->fd = -1;
-    s->name = tal_strdup(strcmp(path, "-") ? path : "standard input");
+    s->fd = fd;
+    s->own_fd = own;
+    s->name = tal_strdup(strcmp(name, "-") ? name : "standard input");
     if (!s->name)
         goto fail;
-    if (!strcmp(path, "-")) {
-        s->fd = STDIN_FILENO;
-    } else if ((s->fd = open(path, O_RDONLY)) < 0) {
-        tal_err(TAL_EIO, "cannot open '%s': %s", path, strerror(errno));
-        goto fail;
-    }
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-    if (!(s->fr = tal_fr_open(s->fd, path)))
+    if (!(s->fr = tal_fr_open(s->fd, name)))
         goto fail;
     int rc = tal_fr_next_stream(s->fr);
     if (rc == 0)
@@ -386,6 +388,20 @@ fail:
     tal_stream_close(s);
     return NULL;
 }
+
+tal_stream *tal_stream_open(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return open_fd(STDIN_FILENO, 0, path);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        tal_err(TAL_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    return open_fd(fd, 1, path);
+}
+
+tal_stream *tal_stream_fdopen(int fd, const char *name) { return open_fd(fd, 0, name); }
 
 /* ---- reading: records ---------------------------------------------------- */
 
@@ -637,7 +653,7 @@ uint64_t tal_stream_bytes_read(const tal_stream *s) { return s->fr ? tal_fr_inpu
 static void stream_free(tal_stream *s)
 {
     tal_fr_close(s->fr);
-    if (s->fd > STDIN_FILENO)
+    if (s->own_fd)
         close(s->fd);
     tal_fw_close(s->fw);
     tal_output_abort(s->out);   /* NULL once committed */
@@ -795,7 +811,6 @@ tal_stream *tal_stream_create(const char *path, const tal_header *h, const tal_w
     tal_stream *s = tal_calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->writing = 1;
     s->fd = -1;
     s->name = tal_strdup(strcmp(path, "-") ? path : "standard output");
     if (!s->name || tal_header_copy(&s->hdr, h))
@@ -806,6 +821,22 @@ tal_stream *tal_stream_create(const char *path, const tal_header *h, const tal_w
         s->hdr.feat_dtype = TAL_DTYPE_F32;
     s->hdr.version_major = TAL_STREAM_VERSION_MAJOR;
     s->hdr.version_minor = TAL_STREAM_VERSION_MINOR;
+    {
+        /* readers reject a class table with a name twice: never write one */
+        tal_strmap names;
+        tal_strmap_init(&names);
+        int dup = 0;
+        for (uint32_t i = 0; i < h->classes.n && !dup; i++) {
+            dup = tal_strmap_get(&names, h->classes.names[i]) >= 0;
+            if (dup)
+                tal_err(TAL_EINVAL, "cannot write '%s': class '%s' is listed twice", s->name, h->classes.names[i]);
+            else if (tal_strmap_put(&names, h->classes.names[i], i))
+                dup = -1;
+        }
+        tal_strmap_free(&names);
+        if (dup)
+            goto fail;
+    }
     if (!(s->out = tal_output_open(path, TAL_OUT_BINARY | (o.force ? TAL_OUT_FORCE : 0))))
         goto fail;
     if (!(s->fw = tal_fw_open(tal_output_fd(s->out), path, o.level, o.frame_size)))

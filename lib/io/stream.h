@@ -62,6 +62,9 @@ typedef struct {
 } tal_write_opts;
 
 tal_stream *tal_stream_open(const char *path) TAL_RESULT_USED;
+/* Read from an open descriptor (a socket, a memfd); it is not closed by
+ * tal_stream_close.  `name` is used in messages. */
+tal_stream *tal_stream_fdopen(int fd, const char *name) TAL_RESULT_USED;
 const tal_header *tal_stream_header(const tal_stream *s);
 const char *tal_stream_name(const tal_stream *s);
 /* Do not keep these sections (TAL_HAS_FEATURES, TAL_HAS_DIST) when

@@ -85,12 +85,20 @@ static void to_f32_f16c(float *dst, const uint16_t *src, size_t n)
         dst[i] = tal_f16_to_f32(src[i]);
 }
 
+#include <cpuid.h>
+
+/* F16C and AVX present, and the OS saves the AVX registers (XGETBV). */
 static int have_f16c(void)
 {
     static int have = -1;
     if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+        unsigned a, b, c, d;
+        have = 0;
+        if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27)) && (c & (1u << 28)) && (c & (1u << 29))) {
+            unsigned lo, hi;
+            __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            have = (lo & 6) == 6;
+        }
     }
     return have;
 }

@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 struct tal_output {
-    char *path, *tmp;      /* tmp is NULL for stdout */
+    char *path, *tmp;      /* tmp is NULL when writing in place (stdout, devices) */
+    char *target;          /* the resolved path renamed onto, if it differs */
     int fd;
     FILE *fp;
     struct tal_output *next;
@@ -38,18 +39,35 @@ tal_output *tal_output_open(const char *path, int flags)
     o->path = tal_strdup(path);
     if (!o->path)
         goto fail;
+    struct stat st;
     if (!strcmp(path, "-")) {
         if ((flags & TAL_OUT_BINARY) && !(flags & TAL_OUT_FORCE) && isatty(STDOUT_FILENO)) {
             tal_err(TAL_EINVAL, "refusing to write a binary stream to a terminal: use -o FILE, a pipe, or -f");
             goto fail;
         }
         o->fd = STDOUT_FILENO;
+    } else if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+        /* a device, FIFO or socket (/dev/null, /dev/full, a named pipe):
+         * write to it directly; renaming over it would replace it */
+        if (S_ISDIR(st.st_mode)) {
+            tal_err(TAL_EINVAL, "cannot write '%s': it is a directory", path);
+            goto fail;
+        }
+        if ((o->fd = open(path, O_WRONLY)) < 0) {
+            tal_err(TAL_EIO, "cannot open '%s': %s", path, strerror(errno));
+            goto fail;
+        }
     } else {
-        size_t n = strlen(path);
+        /* write beside the real file, so that rename() stays on one file
+         * system and replaces the target of a symbolic link, not the link */
+        char *real = realpath(path, NULL);
+        const char *target = real ? real : path;
+        size_t n = strlen(target);
+        o->target = real;
         o->tmp = tal_malloc(n + 16);
         if (!o->tmp)
             goto fail;
-        snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
+        snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", target);
         o->fd = mkstemp(o->tmp);
         if (o->fd < 0) {
             tal_err(TAL_EIO, "cannot create '%s': %s", path, strerror(errno));
@@ -66,6 +84,7 @@ tal_output *tal_output_open(const char *path, int flags)
 fail:
     if (o) {
         free(o->tmp);
+        free(o->target);
         free(o->path);
         free(o);
     }
@@ -92,6 +111,7 @@ FILE *tal_output_file(tal_output *o)
 static void free_output(tal_output *o)
 {
     unlink_from_list(o);
+    free(o->target);
     free(o->tmp);
     free(o->path);
     free(o);
@@ -105,14 +125,16 @@ int tal_output_commit(tal_output *o)
         if (fflush(o->fp) || ferror(o->fp))
             rc = tal_err(TAL_EIO, "cannot write '%s': %s", name, strerror(errno ? errno : EIO));
     }
-    if (o->tmp) {
+    if (o->fd != STDOUT_FILENO) {
         if (o->fp) {
             if (fclose(o->fp) && !rc)
                 rc = tal_err(TAL_EIO, "cannot write '%s': %s", name, strerror(errno));
         } else if (close(o->fd) && !rc) {
             rc = tal_err(TAL_EIO, "cannot write '%s': %s", name, strerror(errno));
         }
-        if (!rc && rename(o->tmp, o->path))
+    }
+    if (o->tmp) {
+        if (!rc && rename(o->tmp, o->target ? o->target : o->path))
             rc = tal_err(TAL_EIO, "cannot rename '%s' to '%s': %s", o->tmp, o->path, strerror(errno));
         if (rc)
             unlink(o->tmp);
@@ -125,15 +147,16 @@ void tal_output_abort(tal_output *o)
 {
     if (!o)
         return;
-    if (o->tmp) {
+    if (o->fd != STDOUT_FILENO) {
         if (o->fp)
             fclose(o->fp);
         else
             close(o->fd);
-        unlink(o->tmp);
     } else if (o->fp) {
         fflush(o->fp);
     }
+    if (o->tmp)
+        unlink(o->tmp);
     free_output(o);
 }
 

@@ -95,7 +95,8 @@ static void put(bytes *b, const void *p, size_t n)
         b->cap = (b->n + n) * 2 + 64;
         b->p = realloc(b->p, b->cap);
     }
-    memcpy(b->p + b->n, p, n);
+    if (n)
+        memcpy(b->p + b->n, p, n);
     b->n += n;
 }
 

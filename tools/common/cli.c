@@ -43,27 +43,30 @@ int cli_fail(void)
     return TAL_EXIT_FAIL;
 }
 
+static void message(const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s: ", tool_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "%s: ", tool_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return TAL_EXIT_FAIL;
 }
 
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "%s: ", tool_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '%s --help' for more information.\n", tool_name);
+    fprintf(stderr, "Try '%s --help' for more information.\n", tool_name);
     return TAL_EXIT_USAGE;
 }
 
@@ -112,6 +115,13 @@ int cli_close_stdout(void)
         return TAL_EXIT_FAIL;
     }
     return TAL_EXIT_OK;
+}
+
+void cli_usage_footer(FILE *fp, int col)
+{
+    fprintf(fp, "%-*s%s\n%-*s%s\n%-*s%s\n\n", col, "  -q, --quiet", "no progress line", col, "  -h, --help",
+            "this help", col, "      --version", "version");
+    fputs("Exit status: 0 success, 1 bad input or failure, 2 usage error.\n", fp);
 }
 
 int cli_version(void)

@@ -42,6 +42,10 @@ int cli_add_prov(tal_header *h);
  * error.  Returns 0 or 1. */
 int cli_close_stdout(void);
 
+/* The end of every --help: -q, -h, --version and the exit status, with
+ * descriptions starting at column `col` like the tool's other options. */
+void cli_usage_footer(FILE *fp, int col);
+
 /* Print the version line for --version. */
 int cli_version(void);
 

@@ -1,0 +1,36 @@
+/* af_decode.h — from ActionFormer-style head outputs to candidate segments
+ * (reference-methods.md §1.6).
+ *
+ * Per pyramid level: class probabilities (sigmoid of the logits) of the
+ * valid positions, flattened position-major (index t*C + c); those above
+ * a threshold; the top k by probability (ties: lower index first); each
+ * decoded to [t - left*s, t + right*s] in snippets of level 0; segments
+ * not longer than a minimum dropped.  The candidates of all levels go to
+ * Soft-NMS (post/) and then to seconds with tal_af_to_seconds.
+ */
+#ifndef TAL_MODELS_AF_DECODE_H
+#define TAL_MODELS_AF_DECODE_H
+
+#include "../data/grid.h"
+#include "../data/record.h"
+
+typedef struct {
+    float pre_nms_thresh;    /* 0.001 */
+    int pre_nms_topk;        /* per level: 2000 (THUMOS), 5000 default */
+    float duration_thresh;   /* minimum length in snippets: 0.05 */
+} tal_af_decode_cfg;
+
+void tal_af_decode_default(tal_af_decode_cfg *c);
+
+/* One level of one sequence: logits (C, Tl) channel-first, reg (2, Tl)
+ * distances in strides, the first `valid` positions used, position t at
+ * t*stride.  Appends candidates (start, end in snippets; score; class) to
+ * out.  Returns the number appended or <0. */
+int tal_af_decode_level(const tal_af_decode_cfg *c, const float *logits, const float *reg, int C, int Tl, int valid,
+                        int stride, tal_segset *out);
+
+/* Snippets to seconds on grid g, then clamp to [0, duration] the way
+ * ActionFormer does (duration 0: no upper clamp). */
+void tal_af_to_seconds(tal_segset *s, const tal_grid *g, double duration);
+
+#endif

@@ -1,0 +1,270 @@
+#!/usr/bin/env bats
+# featpack: every input format, every option, bad input, failed writes.
+
+load test_helper
+
+A="$FIXTURES/anno"
+
+@test "featpack --help prints usage on stdout and exits 0" {
+    run --separate-stderr featpack --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == Usage:\ featpack* ]]
+    [ -z "$stderr" ]
+}
+
+@test "featpack --version" {
+    run featpack --version
+    [ "$status" -eq 0 ]
+    [[ "$output" == "featpack (talcore) "* ]]
+}
+
+@test "featpack: unknown option is a usage error (exit 2)" {
+    run --separate-stderr featpack --bogus
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"unrecognized option"* ]]
+}
+
+@test "featpack: usage errors name the option" {
+    run --separate-stderr featpack -a "$A/anet.json" --level 10 -o x.tal
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--level: '10'"* ]]
+    run -2 featpack -a "$A/anet.json" --fps -3 -o x.tal
+    run -2 featpack -a "$A/anet.json" --dtype f64 -o x.tal
+    run -2 featpack -a "$A/anet.json" --role validation -o x.tal
+    run -2 featpack -a "$A/anet.json" --supervision strong -o x.tal
+    run -2 featpack -a "$A/anet.json" --feature-ext png -o x.tal
+    run -2 featpack -a "$A/anet.json" extra-argument
+    run -2 featpack -o x.tal
+    run -2 featpack -a "$A/anet.json" --ignore-unknown-classes -o x.tal
+    [ ! -e x.tal ]
+}
+
+@test "featpack: THUMOS14 validation from the shipped annotations" {
+    featpack --annotations "$DATA/thumos14/gt_full.json" --subset validation -o val.tal
+    run talcat --stats val.tal
+    [ "${lines[0]}" = "200 sequences, 3007 instances, 20 classes" ]
+    run sh -c 'talcat --jsonl val.tal | jq -r .id | sort -u | wc -l'
+    [ "$output" -eq 200 ]
+}
+
+@test "featpack: pipes work (-o -)" {
+    run sh -c "featpack --annotations '$DATA/thumos14/gt_full.json' --subset test -o - | talcat --stats -"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "212 sequences, 3358 instances, 20 classes" ]
+}
+
+@test "featpack: ActivityNet JSON: classes ordered by label_id, records by id, subsets" {
+    featpack -a "$A/anet.json" -o all.tal
+    run sh -c 'talcat -H --json all.tal | jq -c "[.classes[].label]"'
+    [ "$output" = '["Jump","Run","Throw"]' ]
+    run sh -c 'talcat -j all.tal | jq -r .id | paste -sd,'
+    [ "$output" = "vid_a,vid_b,vid_c,vid_d" ]
+    featpack -a "$A/anet.json" -s val -o val.tal
+    run sh -c 'talcat -j val.tal | jq -c "[.id, .subset, .duration, .fps, .role, .supervision, [.segments[].class]]"'
+    [ "${lines[0]}" = '["vid_a","Validation",40,25,"train","full",[2]]' ]
+    [ "${lines[1]}" = '["vid_b","Validation",60,30,"train","full",[1,0]]' ]
+    featpack -a "$A/anet.json" -s test -o test.tal
+    run sh -c 'talcat -j test.tal | jq -c "[.id, .role, (.segments|length), (.labels|length)]"'
+    [ "${lines[0]}" = '["vid_c","test",2,1]' ]
+    [ "${lines[1]}" = '["vid_d","test",0,0]' ]
+}
+
+@test "featpack: --classes fixes the order and the external ids" {
+    featpack -a "$A/anet.json" -c "$A/classes.txt" -o c.tal
+    run sh -c 'talcat -H --json c.tal | jq -c "[.classes[] | [.label, .ext_id]]"'
+    [ "$output" = '[["Jump",7],["Run",9],["Throw",12]]' ]
+    printf 'Run\nJump\n' > two.txt
+    run --separate-stderr featpack -a "$A/anet.json" -c two.txt -o bad.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"label 'Throw' is not in the class list"* ]]
+    [ ! -e bad.tal ]
+    featpack -q -a "$A/anet.json" -c two.txt --ignore-unknown-classes -o ok.tal
+    run sh -c 'talcat -j ok.tal | jq -c "[.id, [.segments[].label]]" | head -2'
+    [ "${lines[0]}" = '["vid_a",[]]' ]
+    [ "${lines[1]}" = '["vid_b",["Run","Jump"]]' ]
+}
+
+@test "featpack: LACP gt.json (segments as strings) with fps from video info" {
+    featpack -a "$A/lacp.json" --video-info "$A/info.json" -o l.tal
+    run sh -c 'talcat -j l.tal | jq -c "[.id, .fps, .duration, .segments[0].start, .segments[0].end]"'
+    [ "${lines[0]}" = '["vid_a",25,40,1,4]' ]
+    [ "${lines[1]}" = '["vid_b",30,0,10,20.5]' ]
+}
+
+@test "featpack: BSN annotations take their subsets from a video-info CSV" {
+    printf 'video,fps,subset\nv_x1,25,validation\nv_x2,29.97,training\n' > info.csv
+    featpack -a "$A/bsn.json" --video-info info.csv -s validation -o b.tal
+    # the frame rate comes from BSN's own duration_frame; the CSV fills in what is missing
+    run sh -c 'talcat -j b.tal | jq -c "[.id, .subset, .duration, (.fps*100|round), .segments[0].label]"'
+    [ "$output" = '["v_x1","validation",82.73,2498,"Ballet"]' ]
+}
+
+@test "featpack: detection results JSON becomes detections" {
+    featpack -a "$A/results.json" -c "$A/classes.txt" -o d.tal
+    run sh -c 'talcat -j d.tal | jq -c "[.id, [.detections[] | [.label, .score]]]"'
+    [ "${lines[0]}" = '["vid_a",[["Throw",0.9],["Run",0.2]]]' ]
+    [ "${lines[1]}" = '["vid_b",[["Run",0.75]]]' ]
+}
+
+@test "featpack: THUMOS14 official folder keeps Ambiguous segments apart" {
+    featpack --th14 "$A/th14" -o t.tal
+    run talcat --stats t.tal
+    [ "${lines[0]}" = "2 sequences, 3 instances, 2 classes" ]
+    [[ "$output" == *"ambiguous     2 segments"* ]]
+    run sh -c 'talcat -j t.tal | jq -c "[.id, .subset, [.segments[] | [.label, .ambiguous]]]"'
+    [ "${lines[0]}" = '["vid_a","validation",[[null,true],["Run",null]]]' ]
+    [ "${lines[1]}" = '["vid_b","validation",[["Run",null],[null,true],["Jump",null]]]' ]
+}
+
+@test "featpack: the real THUMOS14 kit folder gives 3007 instances and 89 ambiguous" {
+    K="$DATA/thumos14/official/annotations_val"
+    [ -d "$K" ] || skip "official THUMOS14 folder not in data/ yet"
+    featpack --th14 "$K" -o t.tal
+    run talcat --stats t.tal
+    [ "${lines[0]}" = "200 sequences, 3007 instances, 20 classes" ]
+}
+
+@test "featpack: point labels from an LACP CSV (frames at the video's fps)" {
+    featpack -a "$A/anet.json" -s val -p "$A/points.csv" -o p.tal
+    run sh -c 'talcat -j p.tal | jq -c "[.id, [.points[] | [.time, .label]]]"'
+    [ "${lines[0]}" = '["vid_a",[[2,"Throw"]]]' ]
+    [ "${lines[1]}" = '["vid_b",[[15,"Run"],[30.5,"Jump"]]]' ]
+}
+
+@test "featpack: points alone make point-supervised records; SF-Net text" {
+    featpack -p "$A/sfnet.txt" -o s.tal
+    run sh -c 'talcat -j s.tal | jq -c "[.id, .supervision, [.points[].time], [.labels[].label]]"'
+    [ "${lines[0]}" = '["vid_a","point",[2.5],["Throw"]]' ]
+    run --separate-stderr featpack -p "$A/points.csv" -o x.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"no frame rate known for 'vid_b'"* ]]
+    featpack -p "$A/points.csv" --fps 30 -o y.tal
+    run sh -c 'talcat -j y.tal | jq -c "[.id, [.points[].time]]" | head -1'
+    [ "$output" = '["vid_a",[1.6666666666666667]]' ]
+}
+
+@test "featpack: features from .npy (f4, f8, f2; versions 1-3) become float32" {
+    mkdir feats
+    write_npy feats/vid_a.npy 5 3 f4 1
+    write_npy feats/vid_b.npy 4 3 f8 2
+    write_npy feats/vid_c.npy 6 3 f2 3
+    write_npy feats/vid_d.npy 2 3 f4 1
+    featpack -a "$A/anet.json" -F feats --stride 4 --clip 16 -o f.tal
+    run sh -c 'talcat -j --features f.tal | jq -c "[.id, .T, .D, .features[1]]"'
+    [ "${lines[0]}" = '["vid_a",5,3,[1000,1001,1002]]' ]
+    [ "${lines[1]}" = '["vid_b",4,3,[1000,1001,1002]]' ]
+    [ "${lines[2]}" = '["vid_c",6,3,[1000,1001,1002]]' ]
+    run sh -c 'talcat -H --json f.tal | jq -c "[.feature_dim, .feature_dtype, .stride, .clip]"'
+    [ "$output" = '[3,"f32",4,16]' ]
+}
+
+@test "featpack: --dtype f16 rounds to half precision; --level compresses" {
+    mkdir feats
+    write_npy feats/vid_a.npy 50 64
+    featpack -a "$A/anet.json" -s val -F feats --skip-missing --dtype f16 -o h.tal 2>/dev/null
+    run sh -c 'talcat -j --features h.tal | jq -c "[.features[2][1], .features[49][63]]"'
+    [ "$output" = '[2001,49056]' ]
+    featpack -q -a "$A/anet.json" -s val -F feats --skip-missing -o plain.tal
+    featpack -q -a "$A/anet.json" -s val -F feats --skip-missing -l 6 -o small.tal
+    [ "$(stat -c %s small.tal)" -lt "$(stat -c %s plain.tal)" ]
+    cmp <(talcat -j --features plain.tal) <(talcat -j --features small.tal)
+}
+
+@test "featpack: features without annotations, from the folder or an id list" {
+    mkdir feats
+    write_npy feats/one.npy 3 2
+    write_npy "feats/two words.npy" 4 2
+    featpack -F feats --fps 10 -o f.tal
+    run sh -c 'talcat -j f.tal | jq -c "[.id, .supervision, .T, .duration]"'
+    [ "${lines[0]}" = '["one","none",3,0.3]' ]
+    [ "${lines[1]}" = '["two words","none",4,0.4]' ]
+    echo one > ids.txt
+    featpack -F feats --ids ids.txt -o g.tal
+    run sh -c 'talcat -j g.tal | jq -r .id'
+    [ "$output" = "one" ]
+}
+
+@test "featpack: numeric CSV features" {
+    mkdir feats
+    printf 'a,b\n1,2\n3,4\n5,6\n' > feats/vid_a.csv
+    featpack -a "$A/anet.json" -s val -F feats --feature-ext csv --skip-missing -q -o c.tal
+    run sh -c 'talcat -j --features c.tal | jq -c "[.T, .D, .features]"'
+    [ "$output" = '[3,2,[[1,2],[3,4],[5,6]]]' ]
+    printf '1 2\n3\n' > feats/vid_a.csv
+    run --separate-stderr featpack -a "$A/anet.json" -s val -F feats --feature-ext csv --skip-missing -o d.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"vid_a.csv' line 2: 1 columns, earlier lines have 2"* ]]
+}
+
+@test "featpack: missing features are an error unless --skip-missing" {
+    mkdir feats
+    write_npy feats/vid_a.npy 3 2
+    run --separate-stderr featpack -a "$A/anet.json" -F feats -o f.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"cannot open '"*"vid_b.npy'"* ]]
+    [ ! -e f.tal ]
+    run --separate-stderr featpack -a "$A/anet.json" -F feats --skip-missing -o f.tal
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"3 sequences without feature files were left out"* ]]
+}
+
+@test "featpack: bad .npy files get one clear line each" {
+    mkdir feats
+    write_npy feats/vid_a.npy 3 2 '>f4'
+    run --separate-stderr featpack -a "$A/anet.json" -s val -F feats --skip-missing -o f.tal
+    [ "$status" -eq 1 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ "$stderr" == *"big-endian dtype '>f4'"* ]]
+    write_npy feats/vid_a.npy 3 2 i4
+    run --separate-stderr featpack -a "$A/anet.json" -s val -F feats --skip-missing -o f.tal
+    [[ "$stderr" == *"dtype '<i4'"* ]]
+    write_npy feats/vid_a.npy 30 2
+    head -c 150 feats/vid_a.npy > feats/t.npy && mv feats/t.npy feats/vid_a.npy
+    run --separate-stderr featpack -a "$A/anet.json" -s val -F feats --skip-missing -o f.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"truncated .npy file"* ]]
+    printf 'not numpy at all' > feats/vid_a.npy
+    run --separate-stderr featpack -a "$A/anet.json" -s val -F feats --skip-missing -o f.tal
+    [[ "$stderr" == *"not a .npy file"* ]]
+    [ ! -e f.tal ]
+}
+
+@test "featpack: bad annotations name the file and the line or the value" {
+    run --separate-stderr featpack -a "$A/bad-syntax.json" -o x.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"bad JSON: '$A/bad-syntax.json' line 2"* ]]
+    run --separate-stderr featpack -a "$A/bad-segment.json" -o x.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"database.vid_a: annotations[0].segment is not a pair of numbers"* ]]
+    printf 'vid 1.0\n' > Run_val.txt
+    run --separate-stderr featpack --th14 . -o x.tal
+    [[ "$stderr" == *"Run_val.txt' line 1: expected 'video start end'"* ]]
+    run --separate-stderr featpack -a /nonexistent.json -o x.tal
+    [[ "$stderr" == *"cannot open '/nonexistent.json'"* ]]
+    [ ! -e x.tal ]
+}
+
+@test "featpack: --role, --supervision and --fps override; --subset with nothing left fails" {
+    featpack -a "$A/anet.json" --role test --supervision video --fps 10 -o r.tal
+    run sh -c 'talcat -j r.tal | jq -c "[.role, .supervision, .fps]" | sort -u'
+    [ "$output" = '["test","video",10]' ]
+    run --separate-stderr featpack -a "$A/anet.json" -s nosuch -o x.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"no sequences left to pack (check --subset)"* ]]
+}
+
+@test "featpack: a failed write (/dev/full) is an error" {
+    run --separate-stderr featpack -a "$A/anet.json" -o /dev/full
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"/dev/full"* ]]
+    run --separate-stderr sh -c "featpack -a '$A/anet.json' -o - > /dev/full"
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"cannot write"* ]]
+}
+
+@test "featpack: provenance records the command" {
+    featpack -a "$A/anet.json" -s val -o p.tal
+    run sh -c 'talcat -H --json p.tal | jq -r ".provenance[0].tool, .provenance[0].argv"'
+    [ "${lines[0]}" = "featpack" ]
+    [ "${lines[1]}" = "featpack -a $A/anet.json -s val -o p.tal" ]
+}

@@ -1,0 +1,44 @@
+# test_helper.bash — loaded by every test/<tool>.bats.
+#
+# Gives each test a private scratch directory ($TMP, removed afterwards),
+# puts the freshly built tools first on PATH, and names the repository's
+# data ($DATA) and test fixtures ($FIXTURES).  Helpers:
+#   mkstream NAME [featpack options]   a small ground-truth stream in $TMP
+#   assert_line_count N FILE           FILE has N lines
+#   write_npy FILE T D [dtype] [ver]   a .npy array of T x D values t*1000+d
+
+bats_require_minimum_version 1.5.0
+
+TOP="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+export PATH="$TOP/bin:$PATH"
+DATA="$TOP/data"
+FIXTURES="$TOP/test/data"
+export TAL_SRCDIR="$TOP"
+
+setup() {
+    TMP="$(mktemp -d "${BATS_TMPDIR:-/tmp}/talcore-bats.XXXXXX")"
+    cd "$TMP" || return 1
+}
+
+teardown() {
+    cd / && rm -rf "$TMP"
+}
+
+mkstream() {
+    local name=$1
+    shift
+    featpack -q --annotations "$DATA/thumos14/gt_full.json" --subset validation "$@" -o "$TMP/$name"
+}
+
+assert_line_count() {
+    local n
+    n=$(wc -l < "$2")
+    [ "$n" -eq "$1" ] || { echo "expected $1 lines in $2, found $n" >&2; return 1; }
+}
+
+# A little-endian .npy (format 1.0) holding value t*1000+d at [t][d].
+TALGEN="${TALGEN:-$TOP/build/rel/test/talgen}"
+case $TALGEN in /*) ;; *) TALGEN="$TOP/$TALGEN" ;; esac
+write_npy() {
+    "$TALGEN" npy "$@"
+}
