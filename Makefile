@@ -171,6 +171,17 @@ demo: all
 bench-io: all $(TESTUTILS)
 	@TALGEN=$(BUILD)/test/talgen sh pipelines/bench-io.sh
 
+# The compute core against PyTorch (2 threads each, forward + backward):
+# per-op rows at ActionFormer sizes and the ActionFormer-style network; ends
+# with "core: talcore/pytorch time <r>x, memory <m>x".  About 5 minutes.
+BENCH_CORE := $(BUILD)/bench/core-bench
+$(BENCH_CORE): pipelines/bench/core_bench.c $(LIBTAL)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBTAL) $(LDLIBS)
+
+bench-core: $(BENCH_CORE)
+	@CORE_BENCH=$(BENCH_CORE) sh pipelines/bench-core.sh
+
 # Reference outputs of the op set from Debian's python3-torch (installed if
 # missing); the unit tests read them without Python.
 reference:

@@ -91,11 +91,12 @@ typedef struct tal_backend {
     void (*conv1d_forward)(float *out, const float *inp, const float *weight, const float *bias, const float *mask,
                            int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad, int groups,
                            float *ws);
-    /* dout is already multiplied by the mask.  Any of dinp, dweight,
-     * dbias may be NULL. */
+    /* dout is already multiplied by the mask; the mask (or NULL) is passed
+     * so that a kernel may skip the columns it zeroes.  Any of dinp,
+     * dweight, dbias may be NULL. */
     void (*conv1d_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                            const float *weight, int B, int Cin, int Cout, int T, int Tout, int K, int stride,
-                            int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws);
+                            const float *weight, const float *mask, int B, int Cin, int Cout, int T, int Tout,
+                            int K, int stride, int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws);
 
     /* ---- normalisation ----------------------------------------------- */
     /* channel LayerNorm: for each (b,t), normalise inp[b,:,t] over C with

@@ -55,8 +55,8 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
                             int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad, int groups,
                             float *ws);
 void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                             const float *weight, int B, int Cin, int Cout, int T, int Tout, int K, int stride,
-                             int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws);
+                             const float *weight, const float *mask, int B, int Cin, int Cout, int T, int Tout,
+                             int K, int stride, int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws);
 
 /* cpu_norm.c */
 void tal_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,

@@ -274,6 +274,24 @@ static void col2im(float *dx, const float *col, int Cg, int T, int Tout, int K, 
         }
 }
 
+/* one past the last column whose mask is not 0 */
+static int valid_end(const float *m, int n)
+{
+    while (n > 0 && m[n - 1] == 0.0f)
+        n--;
+    return n;
+}
+
+/* o[c][lo..hi) = 0 for every row c */
+static void zero_cols(float *o, int C, int ld, int lo, int hi)
+{
+    if (hi <= lo)
+        return;
+#pragma omp parallel for schedule(static) if ((size_t)C * (hi - lo) > TAL_CPU_CHUNK)
+    for (int c = 0; c < C; c++)
+        memset(o + (size_t)c * ld + lo, 0, sizeof(float) * (size_t)(hi - lo));
+}
+
 /* ---- forward ------------------------------------------------------------- */
 
 void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, const float *bias, const float *mask,
@@ -302,26 +320,28 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
         repack(ws, weight, Cout, Cin, K);
         wrep = ws;
     }
-    int full = -1;   /* a tap that covers every output column goes first, with beta 0 */
-    for (int k = 0; k < K && full < 0; k++) {
-        int lo, hi;
-        tap_range(k, pad, T, Tout, &lo, &hi);
-        if (lo == 0 && hi == Tout)
-            full = k;
-    }
-    if (full < 0) {
-        /* no tap covers all columns: start from zero */
-        tal_cpu_zero(out, (size_t)B * Cout * Tout);
-    }
     for (int b = 0; b < B; b++) {
         const float *x = inp + (size_t)b * Cin * T;
         float *o = out + (size_t)b * Cout * Tout;
+        /* columns from the last valid one on are zeroed by the mask: skip them */
+        int vend = mask ? valid_end(mask + (size_t)b * Tout, Tout) : Tout;
+        if (vend < Tout)
+            zero_cols(o, Cout, Tout, vend, Tout);
+        int full = -1;   /* a tap covering every computed column goes first, with beta 0 */
+        for (int k = 0; k < K && full < 0; k++) {
+            int lo, hi;
+            tap_range(k, pad, T, vend, &lo, &hi);
+            if (lo == 0 && hi == vend)
+                full = k;
+        }
+        if (full < 0)
+            zero_cols(o, Cout, Tout, 0, vend);
         for (int j = -1; j < K; j++) {
             int k = j < 0 ? full : j;
             if (k < 0 || (j >= 0 && k == full))
                 continue;
             int lo, hi;
-            tap_range(k, pad, T, Tout, &lo, &hi);
+            tap_range(k, pad, T, vend, &lo, &hi);
             if (hi <= lo)
                 continue;
             tal_cpu_sgemm(0, 0, Cout, hi - lo, Cin, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, x + lo + (k - pad), T,
@@ -345,8 +365,8 @@ static void bias_grad(float *dbias, const float *dout, int B, int C, int T, int 
 }
 
 void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                             const float *weight, int B, int Cin, int Cout, int T, int Tout, int K, int stride,
-                             int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws)
+                             const float *weight, const float *mask, int B, int Cin, int Cout, int T, int Tout,
+                             int K, int stride, int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws)
 {
     int path = conv_path(Cin, Cout, stride, groups);
     if (path == PATH_DEPTHWISE) {
@@ -376,7 +396,11 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
             }
         return;
     }
-    /* shifted sgemms */
+    /* shifted sgemms, over the columns before each sequence's masked tail
+     * (dout is zero there) */
+    int vend[B > 0 ? B : 1];
+    for (int b = 0; b < B; b++)
+        vend[b] = mask ? valid_end(mask + (size_t)b * Tout, Tout) : Tout;
     size_t wn = (size_t)K * Cout * Cin;
     float *dwrep = K == 1 ? NULL : ws;
     const float *wrep = weight;
@@ -386,20 +410,19 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
     }
     if (dweight) {
         for (int k = 0; k < K; k++) {
-            int lo, hi;
-            tap_range(k, pad, T, Tout, &lo, &hi);
             float *dst = K == 1 ? dweight : dwrep + (size_t)k * Cout * Cin;
             int started = K == 1 && acc_w;
-            if (hi <= lo) {
-                if (!started)
-                    memset(dst, 0, (size_t)Cout * Cin * sizeof *dst);
-                continue;
-            }
             for (int b = 0; b < B; b++) {
+                int lo, hi;
+                tap_range(k, pad, T, vend[b], &lo, &hi);
+                if (hi <= lo)
+                    continue;
                 tal_cpu_sgemm(0, 1, Cout, Cin, hi - lo, 1.0f, dout + (size_t)b * Cout * Tout + lo, Tout,
                               inp + (size_t)b * Cin * T + lo + (k - pad), T, started ? 1.0f : 0.0f, dst, Cin);
                 started = 1;
             }
+            if (!started)
+                tal_cpu_zero(dst, (size_t)Cout * Cin);
         }
         if (K > 1) {
 #pragma omp parallel for schedule(static) if (wn > TAL_CPU_CHUNK)
@@ -414,29 +437,29 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
     }
     if (dinp) {
         /* dinp[:, t + k - pad] += W_k^T @ dout[:, t] */
-        int full = -1;
-        for (int k = 0; k < K && full < 0; k++) {
-            int lo, hi;
-            tap_range(k, pad, T, Tout, &lo, &hi);
-            if (lo + (k - pad) == 0 && hi + (k - pad) == T)
-                full = k;
-        }
-        if (full < 0 && !acc_inp)
-            tal_cpu_zero(dinp, (size_t)B * Cin * T);
         for (int b = 0; b < B; b++) {
             const float *g = dout + (size_t)b * Cout * Tout;
             float *dx = dinp + (size_t)b * Cin * T;
+            int full = -1;   /* a tap writing every input column goes first */
+            for (int k = 0; k < K && full < 0; k++) {
+                int lo, hi;
+                tap_range(k, pad, T, vend[b], &lo, &hi);
+                if (lo + (k - pad) == 0 && hi + (k - pad) == T)
+                    full = k;
+            }
+            if (full < 0 && !acc_inp)
+                zero_cols(dx, Cin, T, 0, T);
             for (int j = -1; j < K; j++) {
                 int k = j < 0 ? full : j;
                 if (k < 0 || (j >= 0 && k == full))
                     continue;
                 int lo, hi;
-                tap_range(k, pad, T, Tout, &lo, &hi);
+                tap_range(k, pad, T, vend[b], &lo, &hi);
                 if (hi <= lo)
                     continue;
                 float beta = (j < 0 && !acc_inp) ? 0.0f : 1.0f;
-                tal_cpu_sgemm(1, 0, Cin, hi - lo, Cout, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, g + lo, Tout, beta,
-                              dx + lo + (k - pad), T);
+                tal_cpu_sgemm(1, 0, Cin, hi - lo, Cout, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, g + lo, Tout,
+                              beta, dx + lo + (k - pad), T);
             }
         }
     }

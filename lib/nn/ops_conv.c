@@ -26,8 +26,8 @@ static void conv1d_backward(tal_graph *g, tal_node *n)
     int ax = 0, aw = 0, ab = 0;
     float *dx = tal__grad(g, x, &ax), *dw = tal__grad(g, w, &aw), *db = b ? tal__grad(g, b, &ab) : NULL;
     if (dx || dw || db)
-        be->conv1d_backward(dx, dw, db, dout, x->data, w->data, B, Cin, Cout, T, Tout, K, stride, pad, groups, ax, aw,
-                            ab, ws);
+        be->conv1d_backward(dx, dw, db, dout, x->data, w->data, mask ? mask->data : NULL, B, Cin, Cout, T, Tout, K,
+                            stride, pad, groups, ax, aw, ab, ws);
 done:
     tal__scratch_free(g, ws);
     tal__scratch_free(g, masked);

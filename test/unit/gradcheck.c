@@ -48,10 +48,13 @@ static void draw(float *x, int64_t n, int kind, const int64_t *shape, int ndim, 
         for (int64_t i = 0; i < n; i++)
             x[i] = tal_rng_float(r) < 0.3f ? 1.0f : 0.0f;
         break;
-    case GC_MASK: {
+    case GC_MASK:
+    case GC_MASK0: {
         int64_t T = shape[ndim - 1], B = T ? n / T : 0;
         for (int64_t b = 0; b < B; b++) {
             int64_t len = b == 0 ? T : 1 + tal_rng_below(r, (uint32_t)T);
+            if (kind == GC_MASK0 && b == B - 1 && b > 0)
+                len = 0;
             for (int64_t t = 0; t < T; t++)
                 x[b * T + t] = t < len ? 1.0f : 0.0f;
         }

@@ -31,6 +31,7 @@ enum {
     GC_BINARY,    /* 0 or 1 */
     GC_MASK,      /* (B,T) validity: row 0 all valid, others a random prefix */
     GC_SMALL,     /* N(0, 0.3^2) */
+    GC_MASK0,     /* like GC_MASK, but the last row entirely 0 */
 };
 
 #define GC_MAX_IN 6

@@ -126,12 +126,13 @@ static int b_conv(gc_case *c, int v, tal_rng *r)
     static const int V[][7] = {
         { 3, 1, 1, 0, 1, 1, 0 }, { 3, 2, 1, 0, 0, 1, 0 }, { 1, 1, 0, 0, 1, 0, 0 }, { 5, 1, 2, 0, 1, 1, 1 },
         { 3, 1, 1, 1, 1, 1, 0 }, { 3, 1, 1, 2, 0, 1, 0 }, { 3, 2, 1, 2, 0, 1, 0 }, { 3, 1, 0, 0, 1, 0, 0 },
-        { 5, 2, 2, 2, 1, 0, 0 }, { 4, 3, 1, 0, 1, 1, 0 }, { 3, 2, 1, 1, 1, 0, 1 },
+        { 5, 2, 2, 2, 1, 0, 0 }, { 4, 3, 1, 0, 1, 1, 0 }, { 3, 2, 1, 1, 1, 0, 1 }, { 3, 1, 1, 0, 1, 2, 0 },
+        { 1, 1, 0, 0, 1, 2, 0 },
     };
     if (v >= (int)(sizeof V / sizeof V[0]))
         return 1;
     int K = V[v][0], S = V[v][1], P = V[v][2], kind = V[v][3];
-    int B = rnd(r, 1, 3), T = rnd(r, K, 14);
+    int B = rnd(r, V[v][5] == 2 ? 2 : 1, 3), T = rnd(r, K, 14);   /* mask 2: the last sequence all padding */
     int Cin = rnd(r, 1, 6), Cout = rnd(r, 1, 6), groups = 1;
     if (kind == 1) {
         groups = 2;
@@ -154,7 +155,7 @@ static int b_conv(gc_case *c, int v, tal_rng *r)
     c->transpose[0] = V[v][6];
     in_(c, 1, GC_NORMAL, 1, SH(Cout, Cin / groups, K));
     in_(c, 2, GC_NORMAL, V[v][4], SH(Cout));
-    in_(c, 3, GC_MASK, 0, SH(B, Tout));
+    in_(c, 3, V[v][5] == 2 ? GC_MASK0 : GC_MASK, 0, SH(B, Tout));
     return 0;
 }
 
@@ -608,16 +609,16 @@ static void bug_ln_scale(float *dinp, float *dweight, float *dbias, const float 
             dinp[i] *= 1.01f;
 }
 
-static void (*real_conv_bwd)(float *, float *, float *, const float *, const float *, const float *, int, int, int,
-                             int, int, int, int, int, int, int, int, int, float *);
+static void (*real_conv_bwd)(float *, float *, float *, const float *, const float *, const float *, const float *,
+                             int, int, int, int, int, int, int, int, int, int, int, int, float *);
 
 /* the last tap of the weight gradient forgotten */
 static void bug_conv_tap(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                         const float *weight, int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad,
-                         int groups, int ai, int aw, int ab, float *ws)
+                         const float *weight, const float *mask, int B, int Cin, int Cout, int T, int Tout, int K,
+                         int stride, int pad, int groups, int ai, int aw, int ab, float *ws)
 {
-    real_conv_bwd(dinp, dweight, dbias, dout, inp, weight, B, Cin, Cout, T, Tout, K, stride, pad, groups, ai, aw, ab,
-                  ws);
+    real_conv_bwd(dinp, dweight, dbias, dout, inp, weight, mask, B, Cin, Cout, T, Tout, K, stride, pad, groups, ai, aw,
+                  ab, ws);
     if (dweight && !aw)
         for (int64_t i = 0; i < (int64_t)Cout * (Cin / groups); i++)
             dweight[i * K + K - 1] = 0.0f;
