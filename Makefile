@@ -5,6 +5,7 @@
 #                        one line "N passed, N failed"
 #   make demo            the longest pipeline that works, on shipped data
 #   make hapt            UCI HAPT benchmark streams (pipelines/hapt.mk)
+#   make results-supervised  supervised baselines on HAPT and synthetic THUMOS14
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -12,6 +13,8 @@
 #   make bench-io        packing/reading throughput (pipelines/bench-io.sh)
 #   make bench-eval PEER=DIR  tal-map beside ActionFormer's ActivityNet evaluation
 #                        (DIR: a checkout of it), and softnms (pipelines/bench-eval.sh)
+#   make bench-core      compute core vs PyTorch, time and memory (pipelines/bench-core.sh)
+#   make reference       regenerate test/data/ref with PyTorch (test/ref/gen_reference.py)
 #
 # Sources are found by wildcard: a new lib/<layer>/x.c, tools/<tool>.c or
 # test/unit/test_x.c joins the build without editing this file.
@@ -91,7 +94,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info
+.PHONY: all check demo hapt results-supervised install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core reference
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
 .SECONDARY:
@@ -116,6 +119,10 @@ deps:
 # Which variant bin/ was linked from: relink when it changes.
 VARIANT_STAMP := bin/.variant
 $(shell mkdir -p bin; [ "`cat $(VARIANT_STAMP) 2>/dev/null`" = "$(VARIANT)" ] || echo $(VARIANT) > $(VARIANT_STAMP))
+
+# The CPU kernels are written as plain loops for the vectoriser; -O3 (not
+# -O2's "very cheap" cost model) is what turns them into SIMD code.
+$(BUILD)/lib/backends/%.o: CFLAGS += -O3
 
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
@@ -142,16 +149,21 @@ $(BUILD)/test/%: $(BUILD)/test/util/%.o $(LIBTAL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBTAL) $(LDLIBS)
 
 # ---- tests -------------------------------------------------------------------
+# OpenMP threads wait passively in the tests: on a machine shared with other
+# jobs, spinning workers that lose their core make every parallel region
+# wait for a scheduler time slice (a 50x slowdown measured with one core
+# busy elsewhere).  Set OMP_WAIT_POLICY to override.
 check: all $(UNIT_BIN) $(TESTUTILS)
 	@sh build-aux/deps.sh check
-	@UNIT_BIN=$(UNIT_BIN) TALGEN=$(BUILD)/test/talgen SAN=$(SAN) BUILD=$(BUILD) sh test/run-checks.sh
+	@OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} UNIT_BIN=$(UNIT_BIN) TALGEN=$(BUILD)/test/talgen SAN=$(SAN) BUILD=$(BUILD) sh test/run-checks.sh
 
 # libFuzzer targets need clang; `make check` runs each briefly when present.
 FUZZ_CC     ?= clang
 FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 FUZZ_BINS   := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
 fuzz: $(FUZZ_BINS)
-FUZZ_LIB_SRC := $(sort $(wildcard lib/util/*.c lib/io/*.c lib/data/*.c))
+# (checkpoints need the nn layer, which the fuzz targets do not link)
+FUZZ_LIB_SRC := $(filter-out lib/io/checkpoint.c,$(sort $(wildcard lib/util/*.c lib/io/*.c lib/data/*.c)))
 build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Wno-unknown-pragmas -o $@ $< $(FUZZ_LIB_SRC) $(OPENBLAS_LIBS) -ljansson -lyaml -lz -lm
@@ -159,6 +171,10 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 # ---- demo, benchmarks ---------------------------------------------------
 demo: all
 	@sh pipelines/demo.sh
+
+# The supervised baselines (pipelines/RESULTS-supervised.md); ~40 minutes.
+results-supervised: all
+	@sh pipelines/supervised.sh
 
 hapt: all
 	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin
@@ -171,6 +187,23 @@ bench-io: all $(TESTUTILS)
 bench-eval: all $(TESTUTILS)
 	@sh build-aux/deps.sh bench
 	@BUILD=$(BUILD) sh pipelines/bench-eval.sh $(PEER)
+
+# The compute core against PyTorch (2 threads each, forward + backward):
+# per-op rows at ActionFormer sizes and the ActionFormer-style network; ends
+# with "core: talcore/pytorch time <r>x, memory <m>x".  About 5 minutes.
+BENCH_CORE := $(BUILD)/bench/core-bench
+$(BENCH_CORE): pipelines/bench/core_bench.c $(LIBTAL)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBTAL) $(LDLIBS)
+
+bench-core: $(BENCH_CORE)
+	@CORE_BENCH=$(BENCH_CORE) sh pipelines/bench-core.sh
+
+# Reference outputs of the op set from Debian's python3-torch (installed if
+# missing); the unit tests read them without Python.
+reference:
+	@sh build-aux/deps.sh torch
+	/usr/bin/python3 test/ref/gen_reference.py test/data/ref
 
 # ---- install -----------------------------------------------------------------
 installdirs:

@@ -6,6 +6,7 @@
 #   build-aux/deps.sh build    libraries and headers for `make`
 #   build-aux/deps.sh check    + the tools `make check` uses (bats, jq, ...)
 #   build-aux/deps.sh bench    + what the side-by-side benchmarks use
+#   build-aux/deps.sh torch    python3-torch alone (make reference, make bench-core)
 #
 # Exit status: 0 when everything is present (after installing), 1 if not.
 set -u
@@ -38,6 +39,13 @@ check|bench)
     probe_cmd xmllint libxml2-utils
     probe_cmd rsvg-convert librsvg2-bin
     probe_cmd groff groff-base
+    ;;
+esac
+case $what in
+bench|torch)
+    # the compute core's reference outputs and benchmark run PyTorch from
+    # Debian's python3-torch, with Debian's python (not a pyenv one)
+    /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || need_pkg python3-torch
     ;;
 esac
 case $what in

@@ -7,6 +7,11 @@
  *   post/  non-maximum suppression (nms.h)
  *   eval/  mAP under the ActivityNet and THUMOS14 protocols, error
  *          analysis (eval.h, diagnose.h)
+ *   backends/ the compute backends behind one function table (CPU first)
+ *   nn/    tensors, the autograd tape, the op set, parameters,
+ *          initialisers, optimisers, schedules, clipping, weight EMA
+ *   io/    (also) YAML configs and checkpoints
+ *   models/ networks built from the op set (ActionFormer-style backbone)
  *
  * Conventions:
  *   - names are tal_<object>_<verb>; enum constants TAL_*;
@@ -36,5 +41,18 @@
 #include "post/nms.h"
 #include "eval/eval.h"
 #include "eval/diagnose.h"
+#include "backends/backend.h"
+#include "nn/tensor.h"
+#include "nn/graph.h"
+#include "nn/ops.h"
+#include "nn/params.h"
+#include "nn/init.h"
+#include "nn/optim.h"
+#include "nn/sched.h"
+#include "nn/clip.h"
+#include "nn/ema.h"
+#include "io/config.h"
+#include "io/checkpoint.h"
+#include "models/af_backbone.h"
 
 #endif

@@ -1,0 +1,219 @@
+/* cpu_loss.c — loss primitives, elementwise (the caller reduces):
+ * BCE with logits, sigmoid focal, quality focal, cross-entropy, 1-D DIoU.
+ * Formulas as reference-methods.md §1.4 and torchvision/mmdet state them. */
+#include "cpu.h"
+
+#include <math.h>
+
+/* max(x,0) - x*y + log(1 + exp(-|x|)) */
+static inline float bce1(float x, float y)
+{
+    float ax = x < 0 ? -x : x;
+    return (x > 0 ? x : 0.0f) - x * y + tal_log1pf(tal_expf(-ax));
+}
+
+/* b^e for b >= 0 (0^e = 0 for e > 0, 1 for e == 0) */
+static inline float powp(float b, float e)
+{
+    if (e == 0.0f)
+        return 1.0f;
+    if (e == 1.0f)
+        return b;
+    if (e == 2.0f)
+        return b * b;
+    return b > 0.0f ? tal_expf(e * tal_logf(b)) : 0.0f;
+}
+
+TAL_KERNEL static void bce_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        o[i] = bce1(x[i], y[i]);
+}
+
+TAL_KERNEL static void bce_bwd(float *restrict d, const float *restrict g, const float *restrict x,
+                               const float *restrict y, size_t n, int acc)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = g[i] * (tal_sigmoidf(x[i]) - y[i]);
+        d[i] = acc ? d[i] + v : v;
+    }
+}
+
+void tal_cpu_bce_forward(float *out, const float *x, const float *y, size_t n)
+{
+    TAL_PAR_CHUNKS(n, lo, hi, bce_fwd(out + lo, x + lo, y + lo, hi - lo));
+}
+
+void tal_cpu_bce_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, int acc)
+{
+    TAL_PAR_CHUNKS(n, lo, hi, bce_bwd(dx + lo, dout + lo, x + lo, y + lo, hi - lo, acc));
+}
+
+/* sigmoid focal loss: alpha_t (1-p_t)^gamma bce, p_t = p y + (1-p)(1-y) */
+TAL_KERNEL static void focal_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
+                                 float alpha, float gamma)
+{
+    for (size_t i = 0; i < n; i++) {
+        float p = tal_sigmoidf(x[i]);
+        float pt = p * y[i] + (1.0f - p) * (1.0f - y[i]);
+        float l = bce1(x[i], y[i]) * powp(1.0f - pt, gamma);
+        if (alpha >= 0.0f)
+            l *= alpha * y[i] + (1.0f - alpha) * (1.0f - y[i]);
+        o[i] = l;
+    }
+}
+
+/* d/dx = alpha_t [ -gamma (1-p_t)^(gamma-1) (2y-1) p (1-p) bce + (1-p_t)^gamma (p - y) ] */
+TAL_KERNEL static void focal_bwd(float *restrict d, const float *restrict g, const float *restrict x,
+                                 const float *restrict y, size_t n, float alpha, float gamma, int acc)
+{
+    for (size_t i = 0; i < n; i++) {
+        float p = tal_sigmoidf(x[i]), yy = y[i];
+        float q = 1.0f - (p * yy + (1.0f - p) * (1.0f - yy));
+        float dpt = (2.0f * yy - 1.0f) * p * (1.0f - p);
+        float v = powp(q, gamma) * (p - yy);
+        if (gamma != 0.0f)
+            v -= gamma * powp(q, gamma - 1.0f) * dpt * bce1(x[i], yy);
+        if (alpha >= 0.0f)
+            v *= alpha * yy + (1.0f - alpha) * (1.0f - yy);
+        v *= g[i];
+        d[i] = acc ? d[i] + v : v;
+    }
+}
+
+void tal_cpu_focal_forward(float *out, const float *x, const float *y, size_t n, float alpha, float gamma)
+{
+    TAL_PAR_CHUNKS(n, lo, hi, focal_fwd(out + lo, x + lo, y + lo, hi - lo, alpha, gamma));
+}
+
+void tal_cpu_focal_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float alpha,
+                            float gamma, int acc)
+{
+    TAL_PAR_CHUNKS(n, lo, hi, focal_bwd(dx + lo, dout + lo, x + lo, y + lo, hi - lo, alpha, gamma, acc));
+}
+
+/* quality focal loss: bce(x, y) |y - p|^beta */
+TAL_KERNEL static void qfl_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
+                               float beta)
+{
+    for (size_t i = 0; i < n; i++) {
+        float p = tal_sigmoidf(x[i]);
+        float a = y[i] - p;
+        a = a < 0 ? -a : a;
+        o[i] = bce1(x[i], y[i]) * powp(a, beta);
+    }
+}
+
+/* d/dx = (p - y)|y-p|^beta + bce * beta |y-p|^(beta-1) sign(p-y) p(1-p) */
+TAL_KERNEL static void qfl_bwd(float *restrict d, const float *restrict g, const float *restrict x,
+                               const float *restrict y, size_t n, float beta, int acc)
+{
+    for (size_t i = 0; i < n; i++) {
+        float p = tal_sigmoidf(x[i]), diff = p - y[i];
+        float a = diff < 0 ? -diff : diff, sg = diff > 0 ? 1.0f : diff < 0 ? -1.0f : 0.0f;
+        float v = diff * powp(a, beta);
+        if (beta != 0.0f)
+            v += bce1(x[i], y[i]) * beta * powp(a, beta - 1.0f) * sg * p * (1.0f - p);
+        v *= g[i];
+        d[i] = acc ? d[i] + v : v;
+    }
+}
+
+void tal_cpu_qfl_forward(float *out, const float *x, const float *y, size_t n, float beta)
+{
+    TAL_PAR_CHUNKS(n, lo, hi, qfl_fwd(out + lo, x + lo, y + lo, hi - lo, beta));
+}
+
+void tal_cpu_qfl_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float beta, int acc)
+{
+    TAL_PAR_CHUNKS(n, lo, hi, qfl_bwd(dx + lo, dout + lo, x + lo, y + lo, hi - lo, beta, acc));
+}
+
+/* ---- cross-entropy ---------------------------------------------------- */
+
+TAL_KERNEL static void lsm_row(float *restrict l, const float *restrict x, int K)
+{
+    float mx = x[0];
+    for (int k = 1; k < K; k++)
+        mx = x[k] > mx ? x[k] : mx;
+    float s = 0.0f;
+    for (int k = 0; k < K; k++)
+        s += tal_expf(x[k] - mx);
+    float ls = mx + logf(s);
+    for (int k = 0; k < K; k++)
+        l[k] = x[k] - ls;
+}
+
+void tal_cpu_ce_forward(float *out, float *lsm, const float *x, const int32_t *target, int64_t N, int K)
+{
+#pragma omp parallel for schedule(static) if (N * K > TAL_CPU_CHUNK)
+    for (int64_t i = 0; i < N; i++) {
+        lsm_row(lsm + i * K, x + i * K, K);
+        out[i] = target[i] >= 0 ? -lsm[i * K + target[i]] : 0.0f;
+    }
+}
+
+void tal_cpu_ce_backward(float *dx, const float *dout, const float *lsm, const int32_t *target, int64_t N, int K,
+                         int acc)
+{
+#pragma omp parallel for schedule(static) if (N * K > TAL_CPU_CHUNK)
+    for (int64_t i = 0; i < N; i++) {
+        float *d = dx + i * K;
+        const float *l = lsm + i * K;
+        float g = target[i] >= 0 ? dout[i] : 0.0f;
+        for (int k = 0; k < K; k++) {
+            float v = g * (tal_expf(l[k]) - (k == target[i] ? 1.0f : 0.0f));
+            d[k] = acc ? d[k] + v : v;
+        }
+    }
+}
+
+/* ---- 1-D DIoU ------------------------------------------------------------ */
+
+/* derivative of min(a,b) / max(a,b) with respect to a; ties split in half
+ * as PyTorch's minimum/maximum do */
+static inline float dmin_a(float a, float b) { return a < b ? 1.0f : a == b ? 0.5f : 0.0f; }
+static inline float dmax_a(float a, float b) { return a > b ? 1.0f : a == b ? 0.5f : 0.0f; }
+
+void tal_cpu_diou_forward(float *out, const float *pred, const float *target, int64_t N, float eps)
+{
+#pragma omp parallel for schedule(static) if (N > TAL_CPU_CHUNK)
+    for (int64_t i = 0; i < N; i++) {
+        float lp = pred[2 * i], rp = pred[2 * i + 1], lg = target[2 * i], rg = target[2 * i + 1];
+        float inter = fminf(lp, lg) + fminf(rp, rg);
+        float uni = lp + rp + lg + rg - inter;
+        float iou = inter / fmaxf(uni, eps);
+        float lc = fmaxf(lp, lg) + fmaxf(rp, rg);
+        float rho = 0.5f * (rp - lp - rg + lg);
+        float r = rho / fmaxf(lc, eps);
+        out[i] = 1.0f - iou + r * r;
+    }
+}
+
+void tal_cpu_diou_backward(float *dpred, const float *dout, const float *pred, const float *target, int64_t N,
+                           float eps, int acc)
+{
+#pragma omp parallel for schedule(static) if (N > TAL_CPU_CHUNK)
+    for (int64_t i = 0; i < N; i++) {
+        float lp = pred[2 * i], rp = pred[2 * i + 1], lg = target[2 * i], rg = target[2 * i + 1];
+        float al = dmin_a(lp, lg), ar = dmin_a(rp, rg);
+        float inter = fminf(lp, lg) + fminf(rp, rg);
+        float uni = lp + rp + lg + rg - inter;
+        float U = fmaxf(uni, eps), uok = uni >= eps ? 1.0f : 0.0f;
+        float cl = dmax_a(lp, lg), cr = dmax_a(rp, rg);
+        float len = fmaxf(lp, lg) + fmaxf(rp, rg);
+        float L = fmaxf(len, eps), lok = len >= eps ? 1.0f : 0.0f;
+        float rho = 0.5f * (rp - lp - rg + lg);
+        /* d iou / d lp, d rp */
+        float diou_l = al / U - inter / (U * U) * uok * (1.0f - al);
+        float diou_r = ar / U - inter / (U * U) * uok * (1.0f - ar);
+        /* d (rho/L)^2 */
+        float q = rho / L;
+        float dq_l = -0.5f / L - rho / (L * L) * lok * cl;
+        float dq_r = 0.5f / L - rho / (L * L) * lok * cr;
+        float g = dout[i];
+        float vl = g * (-diou_l + 2.0f * q * dq_l), vr = g * (-diou_r + 2.0f * q * dq_r);
+        dpred[2 * i] = acc ? dpred[2 * i] + vl : vl;
+        dpred[2 * i + 1] = acc ? dpred[2 * i + 1] + vr : vr;
+    }
+}

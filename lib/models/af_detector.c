@@ -1,0 +1,321 @@
+/* af_detector.c — the ActionFormer-style detector (reference-methods.md §1):
+ * the backbone and heads of af_backbone.c, label assignment and crops of
+ * af_targets.c, sigmoid focal + DIoU losses normalised by a moving average
+ * of the positive count, and decoding (af_decode.c) + Soft-NMS (post/nms.c).
+ *
+ * Training batches are cropped, then padded to the longest sequence in the
+ * batch rounded up to 2^branch_blocks (ActionFormer pads to max_seq_len;
+ * masks make the two equivalent, and the shorter padding is faster).
+ */
+#include "detector.h"
+#include "af_backbone.h"
+#include "af_decode.h"
+#include "af_targets.h"
+#include "../nn/init.h"
+#include "../nn/ops.h"
+#include "../post/nms.h"
+#include "../util/error.h"
+#include "../util/mem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tal_af_model m;
+    tal_af_assign_cfg assign;
+    tal_nms_ws *nms;
+    /* host scratch, reused between steps */
+    float *x, *mask, *cls_t, *reg_t, *reg_pos, *host;
+    uint8_t *pos;
+    int32_t *pos_idx;
+    tal_af_seg *segs;
+    size_t x_cap, mask_cap, cls_cap, reg_cap, pos_cap, idx_cap, regpos_cap, host_cap, seg_cap;
+} af_state;
+
+#define NORM 0   /* index of the loss normaliser in d->state */
+
+static af_state *S(tal_detector *d) { return d->model; }
+
+static tal_af_config backbone_config(const tal_detector *d)
+{
+    const tal_det_config *c = &d->cfg;
+    return (tal_af_config){ .d_in = d->input_dim, .ch = c->channels, .n_embd = c->embd_layers,
+                            .n_stem = c->stem_blocks, .n_branch = c->branch_blocks, .heads = c->heads,
+                            .window = c->window, .mlp_ratio = c->mlp_ratio, .kernel = c->kernel,
+                            .num_classes = d->num_classes, .head_layers = c->head_layers,
+                            .drop_path = (float)c->drop_path, .layer_scale = (float)c->layer_scale,
+                            .prior = (float)c->prior };
+}
+
+static int af_define(tal_detector *d)
+{
+    af_state *s = tal_calloc(1, sizeof *s);
+    if (!s)
+        return TAL_ENOMEM;
+    d->model = s;
+    const tal_det_config *c = &d->cfg;
+    int levels = c->branch_blocks + 1;
+    tal_af_assign_default(&s->assign, levels);
+    s->assign.center_radius = (float)c->center_radius;
+    for (int l = 0; l < levels && c->n_reg_range; l++) {
+        s->assign.reg_lo[l] = (float)c->reg_range[2 * l];
+        s->assign.reg_hi[l] = (float)c->reg_range[2 * l + 1];
+    }
+    d->nstate = 1;
+    d->state_name[NORM] = "loss_norm";
+    d->state[NORM] = c->init_loss_norm;
+    if (!(s->nms = tal_nms_ws_new()))
+        return TAL_ENOMEM;
+    tal_af_config bc = backbone_config(d);
+    return tal_af_define(&s->m, d->P, &bc);
+}
+
+static int af_init(tal_detector *d, tal_rng *r) { return tal_af_init(&S(d)->m, d->P, r); }
+
+static void af_free(tal_detector *d)
+{
+    af_state *s = S(d);
+    if (!s)
+        return;
+    tal_nms_ws_free(s->nms);
+    free(s->x);
+    free(s->mask);
+    free(s->cls_t);
+    free(s->reg_t);
+    free(s->reg_pos);
+    free(s->host);
+    free(s->pos);
+    free(s->pos_idx);
+    free(s->segs);
+    free(s);
+    d->model = NULL;
+}
+
+/* Grow a scratch array to n elements of size sz. */
+static int need(void *pp, size_t *cap, size_t n, size_t sz)
+{
+    void **p = pp;
+    if (n <= *cap)
+        return 0;
+    void *q = tal_realloc(*p, n * sz);
+    if (!q)
+        return TAL_ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int round_up(int n, int m) { return (n + m - 1) / m * m; }
+
+/* A record's instances on its feature grid (ambiguous ones left out). */
+static int record_segments(tal_detector *d, const tal_record *r, int *nseg)
+{
+    af_state *s = S(d);
+    tal_grid g = tal_detector_grid(d, r);
+    if (need(&s->segs, &s->seg_cap, r->segs.n ? r->segs.n : 1, sizeof *s->segs))
+        return TAL_ENOMEM;
+    int n = 0;
+    for (uint32_t i = 0; i < r->segs.n; i++) {
+        const tal_segment *x = &r->segs.v[i];
+        if ((x->flags & TAL_SEG_AMBIGUOUS) || x->cls < 0)
+            continue;
+        double a = fmin(x->start, x->end), b = fmax(x->start, x->end);
+        s->segs[n++] = (tal_af_seg){ (float)tal_grid_from_sec(&g, a), (float)tal_grid_from_sec(&g, b), x->cls };
+    }
+    *nseg = n;
+    return 0;
+}
+
+static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,
+                           tal_loss_log *log)
+{
+    af_state *s = S(d);
+    const tal_det_config *c = &d->cfg;
+    int C = d->num_classes, D = d->input_dim, div = 1 << c->branch_blocks;
+    /* crops first: they decide the padded length */
+    int *start = tal_malloc((size_t)B * sizeof *start), *len = tal_malloc((size_t)B * sizeof *len);
+    int *nseg = tal_malloc((size_t)B * sizeof *nseg);
+    tal_af_seg **segs = tal_calloc((size_t)B, sizeof *segs);
+    tal_tensor *out = NULL;
+    if (!start || !len || !nseg || !segs)
+        goto done;
+    int Tmax = 1;
+    double lo = c->n_crop_ratio == 2 ? c->crop_ratio[0] : 1, hi = c->n_crop_ratio == 2 ? c->crop_ratio[1] : 1;
+    tal_grid g0 = d->grid;
+    double offset = 0.5 * g0.clip / g0.stride;   /* half a clip, in snippets */
+    for (int b = 0; b < B; b++) {
+        const tal_record *rec = batch[b];
+        if (record_segments(d, rec, &nseg[b]) || !(segs[b] = tal_malloc((size_t)(nseg[b] ? nseg[b] : 1) * sizeof **segs)))
+            goto done;
+        memcpy(segs[b], s->segs, (size_t)nseg[b] * sizeof **segs);
+        nseg[b] = tal_af_crop(r, (int)rec->T, c->max_seq_len, lo, hi, c->trunc_thresh, offset, segs[b], nseg[b],
+                              &start[b], &len[b]);
+        if (len[b] > Tmax)
+            Tmax = len[b];
+    }
+    int T = round_up(Tmax, div);
+    int64_t npos = tal_af_positions(&s->assign, T);
+    if (need(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) || need(&s->mask, &s->mask_cap, (size_t)B * T, sizeof *s->mask) ||
+        need(&s->cls_t, &s->cls_cap, (size_t)B * npos * C, sizeof *s->cls_t) ||
+        need(&s->reg_t, &s->reg_cap, (size_t)B * npos * 2, sizeof *s->reg_t) ||
+        need(&s->pos, &s->pos_cap, (size_t)B * npos, sizeof *s->pos))
+        goto done;
+    /* features channel-first, zero padding; masks; targets */
+    memset(s->x, 0, (size_t)B * D * T * sizeof *s->x);
+    memset(s->mask, 0, (size_t)B * T * sizeof *s->mask);
+    int positives = 0;
+    for (int b = 0; b < B; b++) {
+        const float *f = batch[b]->feat + (size_t)start[b] * D;
+        float *xb = s->x + (size_t)b * D * T;
+        for (int t = 0; t < len[b]; t++)
+            for (int k = 0; k < D; k++)
+                xb[(size_t)k * T + t] = f[(size_t)t * D + k];
+        for (int t = 0; t < len[b]; t++)
+            s->mask[(size_t)b * T + t] = 1;
+        positives += tal_af_assign(&s->assign, T, len[b], segs[b], nseg[b], C, s->cls_t + (size_t)b * npos * C,
+                                   s->reg_t + (size_t)b * npos * 2, s->pos + (size_t)b * npos);
+    }
+    if (c->label_smoothing > 0) {
+        float e = (float)c->label_smoothing;
+        for (size_t i = 0; i < (size_t)B * npos * C; i++)
+            s->cls_t[i] = s->cls_t[i] * (1 - e) + e / (float)(C + 1);
+    }
+    /* the regression targets and indices of the positive positions */
+    if (need(&s->pos_idx, &s->idx_cap, (size_t)B * npos, sizeof *s->pos_idx) ||
+        need(&s->reg_pos, &s->regpos_cap, (size_t)B * npos * 2, sizeof *s->reg_pos))
+        goto done;
+    int P = 0;
+    for (int64_t i = 0; i < (int64_t)B * npos; i++)
+        if (s->pos[i]) {
+            s->pos_idx[P] = (int32_t)i;
+            s->reg_pos[2 * P] = s->reg_t[2 * i];
+            s->reg_pos[2 * P + 1] = s->reg_t[2 * i + 1];
+            P++;
+        }
+
+    tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ B, D, T }, s->x);
+    tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ B, T }, s->mask);
+    tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
+    int L = tal_af_forward(g, &s->m, x, m, cls, reg, masks);
+    if (L < 0)
+        goto done;
+    tal_tensor *ct[TAL_AF_MAX_LEVELS], *rt[TAL_AF_MAX_LEVELS];
+    for (int l = 0; l < L; l++) {
+        ct[l] = tal_transpose(g, cls[l], 1, 2);     /* (B,T_l,C) */
+        rt[l] = tal_transpose(g, reg[l], 1, 2);     /* (B,T_l,2) */
+    }
+    tal_tensor *logits = tal_concat(g, L, ct, 1);                          /* (B,npos,C) */
+    tal_tensor *valid = tal_reshape(g, tal_concat(g, L, masks, 1), 3, (int64_t[]){ B, npos, 1 });
+    tal_tensor *y = tal_tensor_from(g, 3, (int64_t[]){ B, npos, C }, s->cls_t);
+    tal_tensor *focal = tal_sigmoid_focal(g, logits, y, (float)c->focal_alpha, (float)c->focal_gamma);
+    tal_tensor *cls_loss = tal_sum_all(g, tal_mul(g, focal, valid));
+    tal_tensor *reg_loss = NULL;
+    if (P) {
+        tal_tensor *regs = tal_reshape(g, tal_concat(g, L, rt, 1), 2, (int64_t[]){ (int64_t)B * npos, 2 });
+        tal_tensor *pred = tal_gather(g, regs, 0, s->pos_idx, P);
+        tal_tensor *tgt = tal_tensor_from(g, 2, (int64_t[]){ P, 2 }, s->reg_pos);
+        reg_loss = tal_sum_all(g, tal_diou_1d(g, pred, tgt));
+    }
+    /* ActionFormer: N <- m N + (1 - m) max(#positives, 1), before use */
+    double mom = c->loss_norm_momentum;
+    d->state[NORM] = mom * d->state[NORM] + (1 - mom) * (positives > 1 ? positives : 1);
+    double norm = d->state[NORM];
+    out = tal_scale(g, cls_loss, (float)(1.0 / norm));
+    if (reg_loss)
+        out = tal_add(g, out, tal_scale(g, reg_loss, (float)(c->reg_weight / norm)));
+    if (tal_graph_status(g)) {
+        out = NULL;
+        goto done;
+    }
+    float v = 0;
+    log->n = 2;
+    log->name[0] = "cls";
+    log->name[1] = "reg";
+    tal_tensor_download(g, cls_loss, &v);
+    log->value[0] = v / norm;
+    v = 0;
+    if (reg_loss)
+        tal_tensor_download(g, reg_loss, &v);
+    log->value[1] = c->reg_weight * v / norm;
+    tal_tensor_download(g, out, &v);
+    log->total = v;
+    log->positives = positives;
+done:
+    for (int b = 0; segs && b < B; b++)
+        free(segs[b]);
+    free(segs);
+    free(start);
+    free(len);
+    free(nseg);
+    return out;
+}
+
+static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
+{
+    af_state *s = S(d);
+    const tal_det_config *c = &d->cfg;
+    int C = d->num_classes, D = d->input_dim, Tv = (int)rec->T, div = 1 << c->branch_blocks;
+    int T = round_up(Tv, div);
+    if (need(&s->x, &s->x_cap, (size_t)D * T, sizeof *s->x) || need(&s->mask, &s->mask_cap, (size_t)T, sizeof *s->mask))
+        return TAL_ENOMEM;
+    memset(s->x, 0, (size_t)D * T * sizeof *s->x);
+    for (int t = 0; t < Tv; t++)
+        for (int k = 0; k < D; k++)
+            s->x[(size_t)k * T + t] = rec->feat[(size_t)t * D + k];
+    for (int t = 0; t < T; t++)
+        s->mask[t] = t < Tv;
+    tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ 1, D, T }, s->x);
+    tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ 1, T }, s->mask);
+    tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
+    int L = tal_af_forward(g, &s->m, x, m, cls, reg, masks);
+    if (L < 0)
+        return L;
+    tal_af_decode_cfg dc = { (float)c->pre_nms_thresh, c->pre_nms_topk, (float)c->duration_thresh };
+    tal_segset_clear(dets);
+    for (int l = 0; l < L; l++) {
+        int stride = 1 << l, Tl = T / stride, valid = (Tv + stride - 1) / stride;
+        if (need(&s->host, &s->host_cap, (size_t)(C + 2) * Tl, sizeof *s->host))
+            return TAL_ENOMEM;
+        float *lg = s->host, *rg = s->host + (size_t)C * Tl;
+        int rc = tal_tensor_download(g, cls[l], lg);
+        if (rc || (rc = tal_tensor_download(g, reg[l], rg)))
+            return rc;
+        if ((rc = tal_af_decode_level(&dc, lg, rg, C, Tl, valid, stride, dets)) < 0)
+            return rc;
+        if (l == 0 && dist) {
+            /* snippet distributions: each class's probability at level 0,
+             * and background = 1 - the largest */
+            if ((rc = tal_record_alloc_dist(dist, (uint32_t)Tv, (uint32_t)C + 1)))
+                return rc;
+            for (int t = 0; t < Tv; t++) {
+                float mx = 0;
+                for (int k = 0; k < C; k++) {
+                    float p = 1.0f / (1.0f + expf(-lg[(size_t)k * Tl + t]));
+                    dist->dist[(size_t)t * (C + 1) + k] = p;
+                    if (p > mx)
+                        mx = p;
+                }
+                dist->dist[(size_t)t * (C + 1) + C] = 1 - mx;
+            }
+        }
+    }
+    tal_nms_opts no = { .method = c->nms_method, .sigma = c->nms_sigma, .iou_thresh = c->iou_thresh,
+                        .min_score = c->min_score, .max_keep = (uint32_t)c->max_seg_num,
+                        .class_agnostic = c->class_agnostic, .vote_iou = c->voting_iou };
+    int rc = tal_nms(s->nms, dets, 0, &no);
+    if (rc)
+        return rc;
+    tal_grid grid = tal_detector_grid(d, rec);
+    tal_af_to_seconds(dets, &grid, rec->duration);
+    return 0;
+}
+
+const tal_det_ops tal_det_actionformer_ops = {
+    .name = "actionformer",
+    .define = af_define,
+    .init = af_init,
+    .loss = af_loss,
+    .detect = af_detect,
+    .free = af_free,
+};

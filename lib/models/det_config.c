@@ -1,0 +1,124 @@
+/* det_config.c — the detector config schema and its checks (see det_config.h). */
+#include "det_config.h"
+#include "../util/error.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F(k, t, m, d, ...) { .key = k, .type = t, .offset = offsetof(tal_det_config, m), .def = d, __VA_ARGS__ }
+#define L(k, t, m, cnt, d, capn, ...)                                                                        \
+    { .key = k, .type = t, .offset = offsetof(tal_det_config, m), .count_offset = offsetof(tal_det_config, cnt), \
+      .def = d, .cap = capn, __VA_ARGS__ }
+
+const tal_cfg_field tal_det_schema[] = {
+    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear",
+      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), or the linear per-snippet baseline"),
+    F("model.input_dim", TAL_CFG_INT, input_dim, "0", .min = 0, .max = 1 << 20,
+      .help = "feature dimension; 0 takes the training stream's"),
+    F("model.channels", TAL_CFG_INT, channels, "512", .min = 1, .max = 8192),
+    F("model.embd_layers", TAL_CFG_INT, embd_layers, "2", .min = 1, .max = 4),
+    F("model.stem_blocks", TAL_CFG_INT, stem_blocks, "2", .min = 0, .max = 8),
+    F("model.branch_blocks", TAL_CFG_INT, branch_blocks, "5", .min = 0, .max = 8,
+      .help = "stride-2 blocks: the pyramid has branch_blocks + 1 levels"),
+    F("model.heads", TAL_CFG_INT, heads, "4", .min = 1, .max = 64),
+    F("model.window", TAL_CFG_INT, window, "19", .min = 0, .max = 1025, .help = "local attention window; <= 1: global"),
+    F("model.mlp_ratio", TAL_CFG_INT, mlp_ratio, "4", .min = 1, .max = 16),
+    F("model.kernel", TAL_CFG_INT, kernel, "3", .min = 1, .max = 15),
+    F("model.head_layers", TAL_CFG_INT, head_layers, "2", .min = 0, .max = 4),
+    F("model.drop_path", TAL_CFG_FLOAT, drop_path, "0.1", .min = 0, .max = 0.99),
+    F("model.layer_scale", TAL_CFG_FLOAT, layer_scale, "1e-4", .min = 0, .max = 10),
+    F("model.prior", TAL_CFG_FLOAT, prior, "0.01", .min = 1e-9, .max = 0.999999),
+    F("model.max_seq_len", TAL_CFG_INT, max_seq_len, "2304", .min = 1, .max = 1 << 24,
+      .help = "training window: longer sequences are cropped to it"),
+    L("model.reg_range", TAL_CFG_FLOATS, reg_range, n_reg_range, "[]", 2 * TAL_DET_MAX_LEVELS,
+      .help = "per level: lower and upper bound of the larger boundary distance, in snippets; [] gives (0,4) (4,8) ... (.., 10000)"),
+    F("model.center_radius", TAL_CFG_FLOAT, center_radius, "1.5", .min = 0, .max = 100),
+    F("spot.temporal_scale", TAL_CFG_INT, temporal_scale, "256", .min = 8, .max = 4096),
+    F("spot.mask_bce_weight", TAL_CFG_FLOAT, mask_bce_weight, "0.4", .min = 0, .max = 1),
+    F("spot.cls_weight", TAL_CFG_FLOAT, cls_weight, "0.5", .min = 0, .max = 100),
+    F("spot.recon_weight", TAL_CFG_FLOAT, recon_weight, "1", .min = 0, .max = 100),
+    F("loss.focal_alpha", TAL_CFG_FLOAT, focal_alpha, "0.25", .min = -1, .max = 1, .help = "< 0: no alpha weighting"),
+    F("loss.focal_gamma", TAL_CFG_FLOAT, focal_gamma, "2", .min = 0, .max = 10),
+    F("loss.reg_weight", TAL_CFG_FLOAT, reg_weight, "1", .min = 0, .max = 100),
+    F("loss.init_loss_norm", TAL_CFG_FLOAT, init_loss_norm, "100", .min = 1e-6, .max = 1e9),
+    F("loss.loss_norm_momentum", TAL_CFG_FLOAT, loss_norm_momentum, "0.9", .min = 0, .max = 1),
+    F("loss.label_smoothing", TAL_CFG_FLOAT, label_smoothing, "0", .min = 0, .max = 1),
+    F("train.epochs", TAL_CFG_INT, epochs, "30", .min = 1, .max = 100000, .help = "epochs after the warmup"),
+    F("train.warmup_epochs", TAL_CFG_INT, warmup_epochs, "5", .min = 0, .max = 100000),
+    F("train.batch_size", TAL_CFG_INT, batch_size, "2", .min = 1, .max = 4096),
+    F("train.optimizer", TAL_CFG_ENUM, optimizer, "adamw", .choices = "adamw|adam|sgd"),
+    F("train.schedule", TAL_CFG_ENUM, schedule, "cosine", .choices = "constant|cosine|step"),
+    F("train.lr", TAL_CFG_FLOAT, lr, "1e-4", .min = 0, .max = 100),
+    F("train.weight_decay", TAL_CFG_FLOAT, weight_decay, "0.05", .min = 0, .max = 10),
+    F("train.eta_min", TAL_CFG_FLOAT, eta_min, "1e-8", .min = 0, .max = 100),
+    F("train.clip_grad", TAL_CFG_FLOAT, clip_grad, "1.0", .min = -1, .max = 1e9, .help = "<= 0: no clipping"),
+    F("train.ema_decay", TAL_CFG_FLOAT, ema_decay, "0.999", .min = 0, .max = 1, .help = "0: no weight EMA"),
+    L("train.crop_ratio", TAL_CFG_FLOATS, crop_ratio, n_crop_ratio, "[0.9, 1.0]", 2, .min = 0.01, .max = 1,
+      .help = "random window length as a fraction of a sequence that fits; [] or [1, 1]: none"),
+    F("train.trunc_thresh", TAL_CFG_FLOAT, trunc_thresh, "0.5", .min = 0, .max = 1),
+    F("train.seed", TAL_CFG_INT, seed, "1234567891", .min = 0, .max = 2147483647),
+    F("train.checkpoint_every", TAL_CFG_INT, checkpoint_every, "5", .min = 0, .max = 100000,
+      .help = "epochs between checkpoints (0: only the last)"),
+    F("test.pre_nms_thresh", TAL_CFG_FLOAT, pre_nms_thresh, "0.001", .min = 0, .max = 1),
+    F("test.pre_nms_topk", TAL_CFG_INT, pre_nms_topk, "2000", .min = 0, .max = 1 << 24),
+    F("test.duration_thresh", TAL_CFG_FLOAT, duration_thresh, "0.05", .min = 0, .max = 1e9),
+    F("test.nms", TAL_CFG_ENUM, nms_method, "gaussian", .choices = "hard|linear|gaussian"),
+    F("test.nms_sigma", TAL_CFG_FLOAT, nms_sigma, "0.5", .min = 1e-6, .max = 100),
+    F("test.iou_thresh", TAL_CFG_FLOAT, iou_thresh, "0.1", .min = 1e-6, .max = 1),
+    F("test.min_score", TAL_CFG_FLOAT, min_score, "0.001", .min = 0, .max = 1),
+    F("test.max_seg_num", TAL_CFG_INT, max_seg_num, "200", .min = 0, .max = 1 << 24),
+    F("test.class_agnostic", TAL_CFG_BOOL, class_agnostic, "false"),
+    F("test.voting_iou", TAL_CFG_FLOAT, voting_iou, "0", .min = 0, .max = 1, .help = "> 0: segment voting"),
+    { .key = NULL },
+};
+
+const char *tal_det_kind_name(int kind)
+{
+    return kind == TAL_DET_SPOT ? "spot" : kind == TAL_DET_LINEAR ? "linear" : "actionformer";
+}
+
+int tal_det_config_check(tal_det_config *c)
+{
+    int levels = c->branch_blocks + 1;
+    if (levels > TAL_DET_MAX_LEVELS)
+        return tal_err(TAL_EINVAL, "invalid config: %d pyramid levels (at most %d)", levels, TAL_DET_MAX_LEVELS);
+    if (c->n_reg_range && c->n_reg_range != 2 * levels)
+        return tal_err(TAL_EINVAL, "invalid config: 'model.reg_range' has %d values; %d levels need %d (a pair each)",
+                       c->n_reg_range, levels, 2 * levels);
+    for (int i = 0; i + 1 < c->n_reg_range; i += 2)
+        if (c->reg_range[i] > c->reg_range[i + 1])
+            return tal_err(TAL_EINVAL, "invalid config: 'model.reg_range' pair %d is (%g, %g): lower above upper",
+                           i / 2, c->reg_range[i], c->reg_range[i + 1]);
+    if (c->channels % c->heads)
+        return tal_err(TAL_EINVAL, "invalid config: %d channels do not split into %d heads", c->channels, c->heads);
+    if (c->n_crop_ratio == 1 || (c->n_crop_ratio == 2 && c->crop_ratio[0] > c->crop_ratio[1]))
+        return tal_err(TAL_EINVAL, "invalid config: 'train.crop_ratio' must be [low, high] with low <= high");
+    int div = 1 << c->branch_blocks;
+    if (c->kind == TAL_DET_ACTIONFORMER && c->max_seq_len % div)
+        return tal_err(TAL_EINVAL, "invalid config: 'model.max_seq_len' %d is not a multiple of %d (2^branch_blocks)",
+                       c->max_seq_len, div);
+    if (c->kind == TAL_DET_SPOT && c->temporal_scale % 2)
+        return tal_err(TAL_EINVAL, "invalid config: 'spot.temporal_scale' must be even");
+    return 0;
+}
+
+int tal_det_config_load(tal_det_config *c, const char *const *files, int nfiles, const char *const *sets, int nsets)
+{
+    int rc = tal_config_defaults(tal_det_schema, c);
+    for (int i = 0; i < nfiles && !rc; i++)
+        rc = tal_config_load(tal_det_schema, c, files[i]);
+    for (int i = 0; i < nsets && !rc; i++)
+        rc = tal_config_set(tal_det_schema, c, sets[i]);
+    return rc ? rc : tal_det_config_check(c);
+}
+
+int tal_det_config_from_text(tal_det_config *c, const char *text, const char *name)
+{
+    int rc = tal_config_defaults(tal_det_schema, c);
+    if (!rc)
+        rc = tal_config_load_text(tal_det_schema, c, text, name);
+    return rc ? rc : tal_det_config_check(c);
+}
+
+char *tal_det_config_dump(const tal_det_config *c) { return tal_config_dump(tal_det_schema, c); }

@@ -1,0 +1,63 @@
+/* det_config.h — everything a detector's training and inference read
+ * from a config: the model, its losses, the optimiser and schedule, the
+ * training crops, and post-processing.  One typed schema (io/config.h)
+ * for every model kind; the defaults are ActionFormer's THUMOS14 I3D
+ * settings (reference-methods.md §1.2–1.6), and pipelines/configs/ holds
+ * a file per model and benchmark.
+ *
+ * A config is written into every checkpoint, so that tal-detect rebuilds
+ * the very model that was trained.
+ */
+#ifndef TAL_MODELS_DET_CONFIG_H
+#define TAL_MODELS_DET_CONFIG_H
+
+#include "../io/config.h"
+
+#define TAL_DET_MAX_LEVELS 16
+
+enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2 };
+
+typedef struct {
+    /* model */
+    int kind;                    /* actionformer | spot */
+    int input_dim;               /* 0: the stream's feature dimension */
+    int channels, embd_layers, stem_blocks, branch_blocks, heads, window, mlp_ratio, kernel, head_layers;
+    double drop_path, layer_scale, prior;
+    int max_seq_len;             /* longest training window (snippets) */
+    double reg_range[2 * TAL_DET_MAX_LEVELS];
+    int n_reg_range;             /* 0: ActionFormer's defaults for the level count */
+    double center_radius;
+    /* SPOT-style */
+    int temporal_scale;          /* fixed length every sequence is resampled to */
+    double mask_bce_weight;      /* share of weighted BCE in the mask loss (Dice gets the rest) */
+    double cls_weight, recon_weight;
+    /* losses */
+    double focal_alpha, focal_gamma, reg_weight, init_loss_norm, loss_norm_momentum, label_smoothing;
+    /* training */
+    int epochs, warmup_epochs, batch_size, optimizer, schedule, checkpoint_every;
+    double lr, weight_decay, eta_min, clip_grad, ema_decay;
+    double crop_ratio[2];
+    int n_crop_ratio;
+    double trunc_thresh;
+    int seed;
+    /* inference */
+    double pre_nms_thresh, duration_thresh;
+    int pre_nms_topk;
+    int nms_method, max_seg_num, class_agnostic;
+    double nms_sigma, iou_thresh, min_score, voting_iou;
+} tal_det_config;
+
+extern const tal_cfg_field tal_det_schema[];
+
+/* Defaults, then each file, then each "key=value" override.  Checks that
+ * the result is consistent (levels vs ranges, sizes).  0 or <0. */
+int tal_det_config_load(tal_det_config *c, const char *const *files, int nfiles, const char *const *sets, int nsets);
+/* The same from a checkpoint's stored text. */
+int tal_det_config_from_text(tal_det_config *c, const char *text, const char *name);
+/* The config as YAML text (malloc'd), which reads back to the same values. */
+char *tal_det_config_dump(const tal_det_config *c);
+int tal_det_config_check(tal_det_config *c);
+
+const char *tal_det_kind_name(int kind);
+
+#endif

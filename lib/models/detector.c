@@ -1,0 +1,101 @@
+/* detector.c — the detector interface: construction and dispatch (see detector.h). */
+#include "detector.h"
+#include "../util/error.h"
+#include "../util/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const tal_det_ops *ops_for(int kind)
+{
+    switch (kind) {
+    case TAL_DET_ACTIONFORMER:
+        return &tal_det_actionformer_ops;
+    case TAL_DET_SPOT:
+        return &tal_det_spot_ops;
+    case TAL_DET_LINEAR:
+        return &tal_det_linear_ops;
+    }
+    return NULL;
+}
+
+tal_detector *tal_detector_new(const tal_det_config *cfg, const tal_header *h, const tal_backend *be)
+{
+    const tal_det_ops *ops = ops_for(cfg->kind);
+    if (!ops) {
+        tal_err(TAL_EINVAL, "unknown detector kind %d", cfg->kind);
+        return NULL;
+    }
+    if (!h->classes.n) {
+        tal_err(TAL_EINVAL, "the stream has no classes: a detector needs a class table");
+        return NULL;
+    }
+    int din = cfg->input_dim ? cfg->input_dim : (int)h->feat_dim;
+    if (din <= 0) {
+        tal_err(TAL_EINVAL, "the stream carries no features (and model.input_dim is 0)");
+        return NULL;
+    }
+    if (cfg->input_dim && h->feat_dim && (uint32_t)cfg->input_dim != h->feat_dim) {
+        tal_err(TAL_EINVAL, "model.input_dim is %d but the stream's features are %u-d", cfg->input_dim, h->feat_dim);
+        return NULL;
+    }
+    tal_detector *d = tal_calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->ops = ops;
+    d->cfg = *cfg;
+    d->cfg.input_dim = din;
+    d->num_classes = (int)h->classes.n;
+    d->input_dim = din;
+    d->grid = (tal_grid){ h->fps, h->stride > 0 ? h->stride : 1, h->clip > 0 ? h->clip : (h->stride > 0 ? h->stride : 1) };
+    if (!(d->P = tal_params_new()) || ops->define(d) || tal_params_alloc(d->P, be)) {
+        tal_detector_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+int tal_detector_init(tal_detector *d, tal_rng *r) { return d->ops->init(d, r); }
+
+tal_tensor *tal_detector_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int n, tal_rng *r,
+                              tal_loss_log *log)
+{
+    memset(log, 0, sizeof *log);
+    return d->ops->loss(d, g, batch, n, r, log);
+}
+
+int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
+{
+    if (!(rec->present & TAL_HAS_FEATURES))
+        return tal_err(TAL_EINVAL, "record '%s' has no features", rec->id);
+    if (rec->D != (uint32_t)d->input_dim)
+        return tal_err(TAL_EINVAL, "record '%s' has %u-d features, the model %d-d", rec->id, rec->D, d->input_dim);
+    return d->ops->detect(d, g, rec, dets, dist);
+}
+
+void tal_detector_free(tal_detector *d)
+{
+    if (!d)
+        return;
+    if (d->ops && d->ops->free)
+        d->ops->free(d);
+    tal_params_free(d->P);
+    free(d);
+}
+
+int tal_detector_compatible(const tal_detector *d, const tal_header *h)
+{
+    if ((int)h->classes.n != d->num_classes)
+        return tal_err(TAL_EINCOMPAT, "the model has %d classes, the stream %u", d->num_classes, h->classes.n);
+    if (h->feat_dim && (int)h->feat_dim != d->input_dim)
+        return tal_err(TAL_EINCOMPAT, "the model takes %d-d features, the stream has %u-d", d->input_dim, h->feat_dim);
+    return 0;
+}
+
+tal_grid tal_detector_grid(const tal_detector *d, const tal_record *r)
+{
+    tal_grid g = d->grid;
+    if (r->fps > 0)
+        g.fps = r->fps;
+    return g;
+}

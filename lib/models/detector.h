@@ -1,0 +1,86 @@
+/* detector.h — a temporal action detector: one interface over the model
+ * kinds (ActionFormer-style, SPOT-style), used by tal-train and tal-detect.
+ *
+ *   tal_detector *d = tal_detector_new(&cfg, stream_header);  // parameters declared and allocated
+ *   tal_detector_init(d, &rng);                               // or load a checkpoint
+ *   per step:  loss = tal_detector_loss(d, g, batch, n, &rng, &log);  tal_backward(g, loss); ...
+ *   per record: tal_detector_detect(d, g, rec, &dets, NULL);
+ *
+ * A detector knows the stream's classes and time grid: labels in seconds
+ * go onto the feature grid (data/grid.h) for training, and detections come
+ * back in seconds, suppressed as the config's test.* settings say.
+ */
+#ifndef TAL_MODELS_DETECTOR_H
+#define TAL_MODELS_DETECTOR_H
+
+#include "det_config.h"
+#include "../data/grid.h"
+#include "../data/record.h"
+#include "../nn/graph.h"
+#include "../nn/params.h"
+#include "../util/rng.h"
+
+#define TAL_LOSS_TERMS 8
+#define TAL_DET_STATE 4
+
+/* The loss terms of one step, as numbers (for progress, metrics and the
+ * finite check); total is what backward starts from. */
+typedef struct {
+    int n;
+    const char *name[TAL_LOSS_TERMS];
+    double value[TAL_LOSS_TERMS];
+    double total;
+    int positives;           /* labelled positions or snippets in the batch */
+} tal_loss_log;
+
+typedef struct tal_detector tal_detector;
+
+typedef struct {
+    const char *name;
+    /* declare the parameters in d->P (allocation follows) */
+    int (*define)(tal_detector *d);
+    int (*init)(tal_detector *d, tal_rng *r);
+    /* training loss of n records; r draws crops and augmentation */
+    tal_tensor *(*loss)(tal_detector *d, tal_graph *g, const tal_record *const *batch, int n, tal_rng *r,
+                        tal_loss_log *log);
+    /* detections of one record in seconds, suppressed; optionally the
+     * snippet class distributions (T x (C+1), last column background) */
+    int (*detect)(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist);
+    void (*free)(tal_detector *d);
+} tal_det_ops;
+
+struct tal_detector {
+    const tal_det_ops *ops;
+    tal_det_config cfg;
+    int num_classes, input_dim;
+    tal_grid grid;               /* the stream's; a record's fps overrides fps */
+    tal_params *P;
+    void *model;                 /* the kind's own state */
+    /* scalars that belong to training state (checkpointed): e.g. the
+     * ActionFormer loss normaliser */
+    int nstate;
+    const char *state_name[TAL_DET_STATE];
+    double state[TAL_DET_STATE];
+};
+
+/* A detector of cfg's kind for streams like h (classes, feature width,
+ * grid); parameters declared and allocated (zero) on `be` (NULL: CPU). */
+tal_detector *tal_detector_new(const tal_det_config *cfg, const tal_header *h, const tal_backend *be);
+int tal_detector_init(tal_detector *d, tal_rng *r);
+tal_tensor *tal_detector_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int n, tal_rng *r,
+                              tal_loss_log *log);
+int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist);
+void tal_detector_free(tal_detector *d);
+
+/* Can records of h be used with this detector?  Same class count and
+ * feature width; a message naming what differs otherwise. */
+int tal_detector_compatible(const tal_detector *d, const tal_header *h);
+
+/* The grid of one record (its own fps when it has one). */
+tal_grid tal_detector_grid(const tal_detector *d, const tal_record *r);
+
+extern const tal_det_ops tal_det_actionformer_ops;
+extern const tal_det_ops tal_det_spot_ops;
+extern const tal_det_ops tal_det_linear_ops;
+
+#endif

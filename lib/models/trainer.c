@@ -1,0 +1,242 @@
+/* trainer.c — the training loop (see trainer.h). */
+#include "trainer.h"
+#include "../io/checkpoint.h"
+#include "../io/jsonout.h"
+#include "../nn/clip.h"
+#include "../nn/ema.h"
+#include "../nn/optim.h"
+#include "../nn/sched.h"
+#include "../util/error.h"
+#include "../util/mem.h"
+#include "../util/progress.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* purposes of the random streams split from the seed */
+enum { RNG_INIT = 1, RNG_ORDER = 2, RNG_CROP = 3, RNG_DROP = 4 };
+
+typedef struct {
+    tal_detector *d;
+    tal_optim *opt;
+    tal_ema *ema;
+    int64_t step;
+    char *config;
+} run;
+
+static int save(run *R, const char *path)
+{
+    tal_ckpt c = { .params = R->d->P, .optim = R->opt, .ema = R->ema, .step = R->step, .config = R->config };
+    for (int i = 0; i < R->d->nstate; i++) {
+        c.scalar_name[i] = R->d->state_name[i];
+        c.scalar[i] = R->d->state[i];
+    }
+    c.nscalar = R->d->nstate;
+    return tal_checkpoint_save(path, &c);
+}
+
+static int restore(run *R, const char *path)
+{
+    tal_ckpt c = { .params = R->d->P, .optim = R->opt, .ema = R->ema };
+    for (int i = 0; i < R->d->nstate; i++)
+        c.scalar_name[i] = R->d->state_name[i];
+    c.nscalar = R->d->nstate;
+    int rc = tal_checkpoint_load(path, &c, 0);
+    free(c.config);
+    if (rc)
+        return rc;
+    R->step = c.step;
+    for (int i = 0; i < R->d->nstate; i++)
+        R->d->state[i] = c.scalar[i];
+    return 0;
+}
+
+int tal_detector_load(tal_detector *d, const char *path, int use_ema)
+{
+    if (d->cfg.ema_decay <= 0)
+        use_ema = 0;   /* trained without an average: there is none to load */
+    tal_ema *e = use_ema ? tal_ema_new(d->P, 0.999f) : NULL;
+    if (use_ema && !e)
+        return TAL_ENOMEM;
+    tal_ckpt c = { .params = d->P, .ema = e };
+    for (int i = 0; i < d->nstate; i++)
+        c.scalar_name[i] = d->state_name[i];
+    c.nscalar = d->nstate;
+    int rc = tal_checkpoint_load(path, &c, 0);
+    free(c.config);
+    if (!rc && use_ema)
+        rc = tal_ema_swap(e);   /* the averaged weights become the model's */
+    tal_ema_free(e);
+    return rc;
+}
+
+static void json_line(FILE *f, int64_t epoch, int64_t step, double lr, const tal_loss_log *log, double seq_s,
+                      double elapsed, const char *kind)
+{
+    char b[32];
+    fprintf(f, "{\"kind\":\"%s\",\"epoch\":%lld,\"step\":%lld", kind, (long long)epoch, (long long)step);
+    tal_json_double(b, lr);
+    fprintf(f, ",\"lr\":%s", b);
+    tal_json_double(b, log->total);
+    fprintf(f, ",\"loss\":%s", b);
+    for (int i = 0; i < log->n; i++) {
+        tal_json_double(b, log->value[i]);
+        fprintf(f, ",\"%s\":%s", log->name[i], b);
+    }
+    tal_json_double(b, seq_s);
+    fprintf(f, ",\"positives\":%d,\"seq_per_s\":%s", log->positives, b);
+    tal_json_double(b, elapsed);
+    fprintf(f, ",\"time\":%s}\n", b);
+    fflush(f);
+}
+
+static void progress_line(int64_t epoch, int64_t epochs, int64_t it, int64_t iters, const tal_loss_log *log,
+                          double lr, double seq_s, double left)
+{
+    fprintf(stderr, "\r%s: epoch %lld/%lld step %lld/%lld loss %.4f (", tal_progname(), (long long)epoch + 1,
+            (long long)epochs, (long long)it + 1, (long long)iters, log->total);
+    for (int i = 0; i < log->n; i++)
+        fprintf(stderr, "%s%s %.4f", i ? " " : "", log->name[i], log->value[i]);
+    fprintf(stderr, ") lr %.3g %.1f seq/s %d:%02d left\033[K", lr, seq_s, (int)left / 60, (int)left % 60);
+}
+
+int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const tal_train_opts *o)
+{
+    const tal_det_config *c = &d->cfg;
+    if (!n)
+        return tal_err(TAL_EINVAL, "no training sequences");
+    int B = c->batch_size < (int)n ? c->batch_size : (int)n;
+    int64_t iters = n / (uint32_t)B, epochs = (int64_t)c->warmup_epochs + c->epochs, total = epochs * iters;
+    tal_sched sched = { .kind = c->schedule == 1 ? TAL_SCHED_COSINE : c->schedule == 2 ? TAL_SCHED_STEP : TAL_SCHED_CONSTANT,
+                        .base_lr = c->lr, .warmup_steps = (int64_t)c->warmup_epochs * iters, .total_steps = total,
+                        .eta_min = c->eta_min, .gamma = 1 };
+    tal_optim_config oc = tal_optim_defaults(c->optimizer);
+    oc.weight_decay = (float)c->weight_decay;
+    run R = { .d = d };
+    tal_rng root, r_init, r_order, r_crop, r_drop;
+    tal_rng_seed(&root, (uint64_t)c->seed);
+    r_init = tal_rng_split(&root, RNG_INIT);
+    r_order = tal_rng_split(&root, RNG_ORDER);
+    r_crop = tal_rng_split(&root, RNG_CROP);
+    r_drop = tal_rng_split(&root, RNG_DROP);
+    tal_graph *g = NULL;
+    uint32_t *order = NULL;
+    const tal_record **batch = NULL;
+    int rc = 0, show = 0;
+    if (!(R.config = tal_det_config_dump(c)) || !(R.opt = tal_optim_new(d->P, &oc))) {
+        rc = tal_errcode() ? tal_errcode() : TAL_ENOMEM;
+        goto out;
+    }
+    if (!o->resume_path) {
+        if ((rc = tal_detector_init(d, &r_init)))
+            goto out;
+        if (o->init_path) {
+            tal_ckpt ic = { .params = d->P };
+            int k = tal_checkpoint_load(o->init_path, &ic, TAL_CKPT_PARTIAL);
+            free(ic.config);
+            if (k < 0) {
+                rc = k;
+                goto out;
+            }
+            if (k == 0) {
+                rc = tal_err(TAL_EINCOMPAT, "'%s' shares no parameter with this model", o->init_path);
+                goto out;
+            }
+        }
+    }
+    if (c->ema_decay > 0 && !(R.ema = tal_ema_new(d->P, (float)c->ema_decay))) {
+        rc = TAL_ENOMEM;
+        goto out;
+    }
+    if (o->resume_path && (rc = restore(&R, o->resume_path)))
+        goto out;
+    if (R.step % iters) {
+        rc = tal_err(TAL_EINCOMPAT, "'%s' stopped at step %lld, inside an epoch of %lld steps: not this training set",
+                     o->resume_path, (long long)R.step, (long long)iters);
+        goto out;
+    }
+    if (!(g = tal_graph_new(o->be)) || !(order = tal_malloc(n * sizeof *order)) ||
+        !(batch = tal_malloc((size_t)B * sizeof *batch))) {
+        rc = tal_errcode() ? tal_errcode() : TAL_ENOMEM;
+        goto out;
+    }
+    show = o->progress && !tal_quiet() && isatty(STDERR_FILENO);
+    double t0 = tal_now(), last_draw = 0;
+    int64_t first_step = R.step, ran_epochs = 0;
+    for (int64_t epoch = R.step / iters; epoch < epochs; epoch++) {
+        tal_rng er = tal_rng_split(&r_order, (uint64_t)epoch);
+        for (uint32_t i = 0; i < n; i++)
+            order[i] = i;
+        tal_rng_shuffle_u32(&er, order, n);
+        tal_loss_log log = { 0 };
+        double lr = 0;
+        for (int64_t it = 0; it < iters; it++, R.step++) {
+            for (int b = 0; b < B; b++)
+                batch[b] = recs[order[it * B + b]];
+            tal_graph_reset(g);
+            tal_graph_set_training(g, 1);
+            tal_rng sr = tal_rng_split(&r_drop, (uint64_t)R.step), cr = tal_rng_split(&r_crop, (uint64_t)R.step);
+            tal_graph_set_rng(g, &sr);
+            tal_tensor *loss = tal_detector_loss(d, g, batch, B, &cr, &log);
+            if (!loss) {
+                rc = tal_errcode() ? tal_errcode() : TAL_EINVAL;
+                goto out;
+            }
+            for (int k = -1; k < log.n; k++) {
+                double v = k < 0 ? log.total : log.value[k];
+                if (!isfinite(v)) {
+                    rc = tal_err(TAL_EINVAL, "training diverged: step %lld (epoch %lld): loss term '%s' is %s",
+                                 (long long)R.step, (long long)epoch + 1, k < 0 ? "total" : log.name[k],
+                                 isnan(v) ? "nan" : "infinite");
+                    goto out;
+                }
+            }
+            tal_params_zero_grad(d->P);
+            if ((rc = tal_backward(g, loss)))
+                goto out;
+            double norm = tal_clip_grad_norm(d->P, c->clip_grad > 0 ? c->clip_grad : 0);
+            if (!isfinite(norm)) {
+                rc = tal_err(TAL_EINVAL, "training diverged: step %lld (epoch %lld): the gradient norm is %s",
+                             (long long)R.step, (long long)epoch + 1, isnan(norm) ? "nan" : "infinite");
+                goto out;
+            }
+            lr = tal_sched_lr(&sched, R.step);
+            if ((rc = tal_optim_step(R.opt, (float)lr)))
+                goto out;
+            if (R.ema)
+                tal_ema_update(R.ema);
+            double el = tal_now() - t0, seq_s = el > 0 ? (double)(R.step + 1 - first_step) * B / el : 0;
+            if (o->metrics && o->log_every > 0 && (R.step + 1) % o->log_every == 0)
+                json_line(o->metrics, epoch + 1, R.step + 1, lr, &log, seq_s, el, "step");
+            if (show && (tal_now() - last_draw > 0.25 || it + 1 == iters)) {
+                double left = seq_s > 0 ? (double)(total - R.step - 1) * B / seq_s : 0;
+                progress_line(epoch, epochs, it, iters, &log, lr, seq_s, left);
+                last_draw = tal_now();
+            }
+        }
+        double el = tal_now() - t0;
+        if (o->metrics)
+            json_line(o->metrics, epoch + 1, R.step, lr, &log, el > 0 ? (double)(R.step - first_step) * B / el : 0, el,
+                      "epoch");
+        int every = c->checkpoint_every;
+        if (o->ckpt_path && ((every > 0 && (epoch + 1) % every == 0) || epoch + 1 == epochs) &&
+            (rc = save(&R, o->ckpt_path)))
+            goto out;
+        if (o->stop_after_epochs > 0 && ++ran_epochs >= o->stop_after_epochs)
+            break;
+    }
+    if (show)
+        fputs("\r\033[K", stderr);
+out:
+    if (rc && show)
+        fputs("\n", stderr);
+    tal_graph_free(g);
+    tal_ema_free(R.ema);
+    tal_optim_free(R.opt);
+    free(R.config);
+    free(order);
+    free(batch);
+    return rc;
+}

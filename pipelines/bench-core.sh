@@ -1,0 +1,63 @@
+#!/bin/sh
+# bench-core.sh — the compute core against PyTorch, side by side (make bench-core).
+#
+# Each row is forward + backward of one op at ActionFormer sizes (B=2,
+# C=512, T=2304; attention with 4 heads, window 19), or of the
+# ActionFormer-style network with both heads at THUMOS size (T=2304,
+# D_in=2048, 512 channels, batch 2) and at a small size (T=256, D_in=256,
+# 128 channels).  Both sides run with 2 threads, each row in a fresh process
+# (so that peak RSS is the row's own), and report the median time of
+# REPEATS steps after a warm-up.  The talcore side is
+# pipelines/bench/core_bench.c, the PyTorch side (Debian's python3-torch)
+# pipelines/bench/core_torch.py.
+#
+# Prints a table, then one line:
+#     core: talcore/pytorch time <r>x, memory <m>x
+# with geometric means over the rows of the time ratio and of the peak-RSS
+# ratio (below 1: talcore is better).  The table also shows peak RSS above
+# each process's RSS before its inputs existed, since PyTorch's libraries
+# alone take a few hundred MiB.
+#
+# Cost: about 5 minutes on 2 cores.  Take timings on a quiet machine: the
+# script prints the load average before and after.
+#
+# Environment: REPEATS (default 9; 5 for the THUMOS network), ROWS (a
+# subset), CORE_BENCH (the talcore binary), OUT (where the raw lines go,
+# default .bench/core-results.txt).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+sh build-aux/deps.sh torch || exit 1
+PY=/usr/bin/python3
+BIN=${CORE_BENCH:-build/rel/bench/core-bench}
+[ -x "$BIN" ] || { echo "bench-core: '$BIN' is missing: run make bench-core" >&2; exit 1; }
+$PY pipelines/bench/core_torch.py --selftest >/dev/null || exit 1
+export OMP_NUM_THREADS=2
+
+ALL="conv1x1 conv_k3 conv_k3_2048 dwconv_s1 dwconv_s2 layernorm relu gelu sigmoid softmax_t log_softmax_c
+maxpool topk_mean attn_local attn_global dropout drop_path layer_scale concat slice transpose add_bcast mul_mask
+sum_t mean_c max_t resample_linear resample_nearest gather clamp bce focal qfl cross_entropy diou
+model_small model_thumos"
+ROWS=${ROWS:-$ALL}
+OUT=${OUT:-.bench/core-results.txt}
+mkdir -p "$(dirname "$OUT")"
+: > "$OUT"
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+echo "bench-core: $(nproc) cores ($cpu), 2 threads each side; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-core: torch $($PY -c 'import torch; print(torch.__version__)'), $(date -u +%Y-%m-%dT%H:%MZ)"
+printf '%-17s %10s %10s %7s %10s %10s %7s %9s\n' row talcore_ms torch_ms time talc_MiB torch_MiB mem "mem>base"
+for row in $ROWS; do
+    reps=${REPEATS:-9}
+    [ "$row" = model_thumos ] && reps=${REPEATS:-5}
+    c=$("$BIN" "$row" "$reps") || { echo "bench-core: talcore failed on $row" >&2; exit 1; }
+    p=$($PY pipelines/bench/core_torch.py "$row" "$reps") || { echo "bench-core: pytorch failed on $row" >&2; exit 1; }
+    echo "$c $p" >> "$OUT"
+    echo "$c $p" | awk '{ printf "%-17s %10.2f %10.2f %6.2fx %10.1f %10.1f %6.2fx %8.2fx\n", $1, 1000*$2, 1000*$6, $2/$6,
+        $3/1024, $7/1024, $3/$7, ($3-$4)/($7-$8) }'
+done
+echo "bench-core: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+awk '{ t += log($2/$6); m += log($3/$7); d += log(($3-$4)/($7-$8)); n++ }
+     END { printf "bench-core: geometric mean over %d rows of memory above each process'"'"'s base: %.2fx\n", n, exp(d/n);
+           printf "core: talcore/pytorch time %.2fx, memory %.2fx\n", exp(t/n), exp(m/n) }' "$OUT"

@@ -1,0 +1,42 @@
+/* trainer.h — a tiny but complete training loop for the reproducibility
+ * and checkpoint tests: an ActionFormer-style network with drop-path,
+ * random data from an advancing RNG, focal + regression loss with an EMA
+ * normaliser, clipping, AdamW over two parameter groups, warmup + cosine,
+ * weight EMA. */
+#ifndef TAL_TEST_TRAINER_H
+#define TAL_TEST_TRAINER_H
+
+#include "tal.h"
+#include "io/checkpoint.h"
+#include "models/af_backbone.h"
+#include "nn/clip.h"
+#include "nn/ema.h"
+#include "nn/optim.h"
+#include "nn/sched.h"
+
+typedef struct {
+    tal_params *P;
+    tal_af_model m;
+    tal_optim *opt;
+    tal_ema *ema;
+    tal_graph *g;
+    tal_sched sched;
+    tal_rng data_rng;     /* advances with every batch drawn */
+    tal_rng train_rng;    /* fixed; step s uses tal_rng_split(train_rng, s) */
+    int64_t step;
+    double loss_norm;
+    double last_loss;
+    int B, T;
+} trainer;
+
+/* medium = 0: a tiny network (runs in microseconds); 1: big enough that
+ * the kernels' OpenMP loops and the split sgemm run on every thread */
+int trainer_init(trainer *t, uint64_t seed, int medium);
+int trainer_run(trainer *t, int nsteps);
+void trainer_free(trainer *t);
+int trainer_save(trainer *t, const char *path);
+int trainer_load(trainer *t, const char *path);
+/* the parameters, optimiser state and EMA of a and b bit-identical? */
+int trainer_same(const trainer *a, const trainer *b);
+
+#endif

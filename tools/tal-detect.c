@@ -1,0 +1,155 @@
+/* tal-detect — run a trained detector over a stream, one sequence at a time.
+ *
+ * Each output record is the input record with its detections (in seconds,
+ * suppressed as the model's test.* settings say) and, with --dist, its
+ * snippet class distributions; features are left out unless asked for.
+ */
+#include "common/cli.h"
+#include "io/checkpoint.h"
+#include "models/trainer.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(FILE *fp, int status)
+{
+    fprintf(fp,
+"Usage: tal-detect [options] MODEL.ckpt [IN.tal] [-o OUT.tal]\n"
+"Detect actions with a trained model (man tal-detect).  IN defaults to standard input.\n"
+"\n"
+"  -o, --output FILE       output stream [-: standard output]\n"
+"  -s, --set KEY=VALUE     override an inference setting (test.*: thresholds, NMS)\n"
+"      --no-ema            use the last weights instead of their moving average\n"
+"      --dist              also write each snippet's class distribution\n"
+"      --keep-features     keep the input features in the output\n"
+"      --threads N         CPU threads [all cores]\n"
+"      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n"
+"  -l, --level N           deflate level 0-9 [0]\n"
+"  -f, --force             write a binary stream to a terminal\n");
+    cli_usage_footer(fp, 26);
+    return status;
+}
+
+enum { OPT_NO_EMA = 256, OPT_DIST, OPT_KEEP, OPT_THREADS, OPT_DEVICE, OPT_VERSION };
+
+int main(int argc, char **argv)
+{
+    cli_init("tal-detect", argc, argv);
+    static const struct option longopts[] = {
+        { "output", required_argument, 0, 'o' }, { "set", required_argument, 0, 's' },
+        { "no-ema", no_argument, 0, OPT_NO_EMA }, { "dist", no_argument, 0, OPT_DIST },
+        { "keep-features", no_argument, 0, OPT_KEEP }, { "threads", required_argument, 0, OPT_THREADS },
+        { "device", required_argument, 0, OPT_DEVICE }, { "level", required_argument, 0, 'l' },
+        { "force", no_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' },
+        { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
+    };
+    const char *out = "-", *sets[64], *device = NULL;
+    int nsets = 0, use_ema = 1, dist = 0, keep = 0, force = 0, c;
+    long threads = 0, level = 0;
+    while ((c = getopt_long(argc, argv, "o:s:l:fqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 's':
+            if (nsets == 64)
+                return cli_usage_error("at most 64 overrides");
+            if (strncmp(optarg, "test.", 5))
+                return cli_usage_error("only inference settings (test.*) can be changed here, not '%s'", optarg);
+            sets[nsets++] = optarg;
+            break;
+        case OPT_NO_EMA: use_ema = 0; break;
+        case OPT_DIST: dist = 1; break;
+        case OPT_KEEP: keep = 1; break;
+        case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case OPT_DEVICE: device = optarg; break;
+        case 'l': if (cli_int("--level", optarg, 0, 9, &level)) return 2; break;
+        case 'f': force = 1; break;
+        case 'q': tal_set_quiet(1); break;
+        case 'h': return usage(stdout, 0) || cli_close_stdout();
+        case OPT_VERSION: return cli_version();
+        default: return usage(stderr, 2);
+        }
+    }
+    if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
+        return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
+    if (device && !strcmp(device, "cuda"))
+        return cli_error("--device cuda: this build has no CUDA backend (build with make CUDA=1 on a machine with nvcc)");
+    if (optind >= argc)
+        return cli_usage_error("the model checkpoint is required");
+    if (argc - optind > 2)
+        return cli_usage_error("one model and one input stream");
+    const char *model = argv[optind], *input = optind + 1 < argc ? argv[optind + 1] : "-";
+    if (threads)
+        tal_cpu_set_threads((int)threads);
+
+    tal_det_config cfg;
+    tal_detector *d = NULL;
+    tal_stream *in = NULL, *w = NULL;
+    tal_graph *g = NULL;
+    tal_header h;
+    tal_header_init(&h);
+    tal_record r;
+    tal_record_init(&r);
+    char *text = tal_checkpoint_config(model);
+    int rc = text ? tal_det_config_from_text(&cfg, text, model) : tal_errcode();
+    free(text);
+    for (int i = 0; i < nsets && !rc; i++)
+        rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
+    if (rc || (rc = tal_det_config_check(&cfg)))
+        goto fail;
+    if (!(in = tal_stream_open(input))) {
+        rc = tal_errcode();
+        goto fail;
+    }
+    if ((rc = tal_header_copy(&h, tal_stream_header(in))))
+        goto fail;
+    if (!(d = tal_detector_new(&cfg, &h, NULL))) {
+        rc = tal_errcode();
+        goto fail;
+    }
+    if ((rc = tal_detector_compatible(d, &h)) ||
+        (rc = tal_detector_load(d, model, use_ema))) {
+        rc = tal_err_wrap(rc, "cannot use '%s' on '%s'", model, tal_stream_name(in));
+        goto fail;
+    }
+    if (!keep)
+        h.feat_dim = h.feat_dim;   /* the header still describes the input's features */
+    if ((rc = cli_add_prov(&h)))
+        goto fail;
+    tal_write_opts wo = { .level = (int)level, .force = force };
+    if (!(w = tal_stream_create(out, &h, &wo)) || !(g = tal_graph_new(NULL))) {
+        rc = tal_errcode();
+        goto fail;
+    }
+    tal_graph_set_training(g, 0);
+    tal_graph_set_grad(g, 0);
+    tal_progress prog;
+    tal_progress_start(&prog, "sequences", 0);
+    uint64_t nrec = 0;
+    while ((rc = tal_record_read(in, &r)) > 0) {
+        tal_graph_reset(g);
+        if ((rc = tal_detector_detect(d, g, &r, &r.dets, dist ? &r : NULL))) {
+            rc = tal_err_wrap(rc, "'%s': sequence '%s'", tal_stream_name(in), r.id);
+            break;
+        }
+        r.present |= TAL_HAS_DETECTIONS;
+        if (!keep)
+            tal_record_drop_features(&r);
+        if ((rc = tal_record_write(w, &r)))
+            break;
+        tal_progress_update(&prog, ++nrec, tal_stream_bytes_read(in));
+    }
+    tal_progress_end(&prog);
+    if (rc < 0)
+        goto fail;
+    rc = tal_stream_finish(w);
+    w = NULL;
+fail:
+    tal_stream_abort(w);
+    tal_stream_close(in);
+    tal_graph_free(g);
+    tal_detector_free(d);
+    tal_record_free(&r);
+    tal_header_free(&h);
+    return rc ? cli_fail() : cli_close_stdout();
+}

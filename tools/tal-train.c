@@ -1,0 +1,195 @@
+/* tal-train — train a temporal action detector on a stream.
+ *
+ * Reads the config (-c files, then -s overrides), checks it against the
+ * training stream (feature width, classes), keeps the fully labelled
+ * records in memory and runs the training loop (lib/models/trainer.c),
+ * writing checkpoints atomically to -o.
+ */
+#include "common/cli.h"
+#include "data/recset.h"
+#include "models/trainer.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(FILE *fp, int status)
+{
+    fprintf(fp,
+"Usage: tal-train -c CONFIG [-c CONFIG]... [-s KEY=VALUE]... [options] TRAIN.tal -o MODEL.ckpt\n"
+"Train a temporal action detector (man tal-train).\n"
+"\n"
+"  -c, --config FILE       YAML config (pipelines/configs/); later files override earlier\n"
+"  -s, --set KEY=VALUE     override one config value (-s train.epochs=10)\n"
+"  -o, --output FILE       the checkpoint, written every train.checkpoint_every epochs\n"
+"                          and at the end (atomically)\n"
+"      --resume            continue the run whose checkpoint is at -o\n"
+"      --init CKPT         start from the matching weights of another checkpoint\n"
+"      --metrics FILE      JSON lines: one per --log-every steps and one per epoch\n"
+"      --log-every N       steps between metric lines [0: epochs only]\n"
+"      --seed S            overrides train.seed\n"
+"      --threads N         CPU threads [all cores]\n"
+"      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n"
+"      --print-config      print the resolved config as YAML and exit\n");
+    cli_usage_footer(fp, 26);
+    return status;
+}
+
+enum { OPT_RESUME = 256, OPT_INIT, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_PRINT,
+       OPT_VERSION, OPT_STOP };
+
+static int keep_full(const tal_record *r, void *ctx)
+{
+    (void)ctx;
+    return r->supervision == TAL_SUP_FULL;
+}
+
+int main(int argc, char **argv)
+{
+    cli_init("tal-train", argc, argv);
+    static const struct option longopts[] = {
+        { "config", required_argument, 0, 'c' }, { "set", required_argument, 0, 's' },
+        { "output", required_argument, 0, 'o' }, { "resume", no_argument, 0, OPT_RESUME },
+        { "init", required_argument, 0, OPT_INIT }, { "metrics", required_argument, 0, OPT_METRICS },
+        { "log-every", required_argument, 0, OPT_LOG_EVERY }, { "seed", required_argument, 0, OPT_SEED },
+        { "threads", required_argument, 0, OPT_THREADS }, { "device", required_argument, 0, OPT_DEVICE },
+        { "print-config", no_argument, 0, OPT_PRINT }, { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION },
+        /* for tests of resuming: stop after N epochs as if killed */
+        { "stop-after-epochs", required_argument, 0, OPT_STOP },
+        { 0, 0, 0, 0 },
+    };
+    const char *files[16], *sets[64], *out = NULL, *init = NULL, *metrics_path = NULL, *device = NULL;
+    int nfiles = 0, nsets = 0, resume = 0, print = 0, c;
+    long log_every = 0, threads = 0, stop = 0, seed = -1;
+    while ((c = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (nfiles == 16)
+                return cli_usage_error("at most 16 config files");
+            files[nfiles++] = optarg;
+            break;
+        case 's':
+            if (nsets == 64)
+                return cli_usage_error("at most 64 overrides");
+            sets[nsets++] = optarg;
+            break;
+        case 'o': out = optarg; break;
+        case OPT_RESUME: resume = 1; break;
+        case OPT_INIT: init = optarg; break;
+        case OPT_METRICS: metrics_path = optarg; break;
+        case OPT_LOG_EVERY: if (cli_int("--log-every", optarg, 0, 1L << 30, &log_every)) return 2; break;
+        case OPT_SEED: if (cli_int("--seed", optarg, 0, 2147483647, &seed)) return 2; break;
+        case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case OPT_DEVICE: device = optarg; break;
+        case OPT_PRINT: print = 1; break;
+        case OPT_STOP: if (cli_int("--stop-after-epochs", optarg, 1, 1L << 30, &stop)) return 2; break;
+        case 'q': tal_set_quiet(1); break;
+        case 'h': return usage(stdout, 0) || cli_close_stdout();
+        case OPT_VERSION: return cli_version();
+        default: return usage(stderr, 2);
+        }
+    }
+    if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
+        return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
+    if (device && !strcmp(device, "cuda"))
+        return cli_error("--device cuda: this build has no CUDA backend (build with make CUDA=1 on a machine with nvcc)");
+    if (resume && init)
+        return cli_usage_error("--resume and --init exclude each other");
+    if (resume && nfiles)
+        return cli_usage_error("--resume takes the config stored in the checkpoint; give no -c (only -s)");
+    if (!print) {
+        if (!out)
+            return cli_usage_error("the checkpoint path is required (-o MODEL.ckpt)");
+        if (!strcmp(out, "-"))
+            return cli_usage_error("a checkpoint cannot be written to standard output");
+        if (optind != argc - 1)
+            return cli_usage_error(optind == argc ? "the training stream is required" : "one training stream only");
+        if (!resume && !nfiles)
+            return cli_usage_error("a config is required (-c FILE; pipelines/configs/ has some)");
+    }
+    if (threads)
+        tal_cpu_set_threads((int)threads);
+
+    tal_det_config cfg;
+    int rc;
+    if (resume) {
+        char *text = tal_checkpoint_config(out);
+        if (!text)
+            return cli_fail();
+        rc = tal_det_config_from_text(&cfg, text, out);
+        free(text);
+        for (int i = 0; i < nsets && !rc; i++)
+            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
+        if (!rc)
+            rc = tal_det_config_check(&cfg);
+    } else if ((rc = tal_det_config_load(&cfg, files, nfiles, NULL, 0))) {
+        return cli_fail();
+    } else {
+        /* a bad -s is a usage error, a bad file a data error */
+        for (int i = 0; i < nsets && !rc; i++)
+            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
+        if (rc || (rc = tal_det_config_check(&cfg)))
+            return cli_usage_error("%s", tal_errmsg());
+    }
+    if (rc)
+        return cli_fail();
+    if (seed >= 0)
+        cfg.seed = (int)seed;
+    if (print) {
+        char *text = tal_det_config_dump(&cfg);
+        if (!text)
+            return cli_fail();
+        fputs(text, stdout);
+        free(text);
+        return cli_close_stdout();
+    }
+
+    tal_recset set;
+    tal_recset_init(&set);
+    uint32_t skipped = 0;
+    tal_detector *d = NULL;
+    const tal_record **recs = NULL;
+    FILE *metrics = NULL;
+    if ((rc = tal_recset_load(&set, argv[optind], keep_full, NULL, &skipped)))
+        goto fail;
+    if (!set.n) {
+        rc = tal_err(TAL_EINVAL, "'%s' has no fully labelled sequences to train on (%u with other supervision)",
+                     argv[optind], skipped);
+        goto fail;
+    }
+    if (skipped)
+        tal_warn("%u sequences without full labels are left out of training", skipped);
+    recs = malloc(set.n * sizeof *recs);
+    for (uint32_t i = 0; recs && i < set.n; i++) {
+        if (!(set.v[i].present & TAL_HAS_FEATURES)) {
+            rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", argv[optind], set.v[i].id);
+            goto fail;
+        }
+        recs[i] = &set.v[i];
+    }
+    if (!recs) {
+        rc = tal_err(TAL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (!(d = tal_detector_new(&cfg, &set.hdr, NULL))) {
+        rc = tal_errcode();
+        goto fail;
+    }
+    if (metrics_path && !(metrics = fopen(metrics_path, "w"))) {
+        rc = tal_err(TAL_EIO, "cannot open '%s': %s", metrics_path, strerror(errno));
+        goto fail;
+    }
+    tal_train_opts o = { .ckpt_path = out, .resume_path = resume ? out : NULL, .init_path = init,
+                         .metrics = metrics, .log_every = (int)log_every, .progress = 1,
+                         .stop_after_epochs = (int)stop };
+    rc = tal_train(d, recs, set.n, &o);
+fail:
+    if (metrics && fclose(metrics) && !rc)
+        rc = tal_err(TAL_EIO, "cannot write '%s': %s", metrics_path, strerror(errno));
+    tal_detector_free(d);
+    free(recs);
+    tal_recset_free(&set);
+    return rc ? cli_fail() : cli_close_stdout();
+}
