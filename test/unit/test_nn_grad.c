@@ -127,7 +127,7 @@ static int b_conv(gc_case *c, int v, tal_rng *r)
         { 3, 1, 1, 0, 1, 1, 0 }, { 3, 2, 1, 0, 0, 1, 0 }, { 1, 1, 0, 0, 1, 0, 0 }, { 5, 1, 2, 0, 1, 1, 1 },
         { 3, 1, 1, 1, 1, 1, 0 }, { 3, 1, 1, 2, 0, 1, 0 }, { 3, 2, 1, 2, 0, 1, 0 }, { 3, 1, 0, 0, 1, 0, 0 },
         { 5, 2, 2, 2, 1, 0, 0 }, { 4, 3, 1, 0, 1, 1, 0 }, { 3, 2, 1, 1, 1, 0, 1 }, { 3, 1, 1, 0, 1, 2, 0 },
-        { 1, 1, 0, 0, 1, 2, 0 },
+        { 1, 1, 0, 0, 1, 2, 0 }, { 3, 1, 1, 0, 1, 3, 0 }, { 3, 1, 1, 2, 1, 3, 0 },
     };
     if (v >= (int)(sizeof V / sizeof V[0]))
         return 1;
@@ -155,7 +155,8 @@ static int b_conv(gc_case *c, int v, tal_rng *r)
     c->transpose[0] = V[v][6];
     in_(c, 1, GC_NORMAL, 1, SH(Cout, Cin / groups, K));
     in_(c, 2, GC_NORMAL, V[v][4], SH(Cout));
-    in_(c, 3, V[v][5] == 2 ? GC_MASK0 : GC_MASK, 0, SH(B, Tout));
+    /* mask 2: the last sequence all padding; 3: holes anywhere */
+    in_(c, 3, V[v][5] == 2 ? GC_MASK0 : V[v][5] == 3 ? GC_BINARY : GC_MASK, 0, SH(B, Tout));
     return 0;
 }
 
