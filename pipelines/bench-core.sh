@@ -28,10 +28,11 @@
 # slows a run down, so the least disturbed round is the best estimate, and
 # taking turns keeps a burst of load from landing on one side only.
 #
-# Cost: about 10 minutes on 2 cores.  Take timings on a quiet machine: the
-# script prints the load average before and after.
+# Cost: about 15 minutes on 2 cores when the machine is quiet.  Before
+# each round the script waits for other work to leave the machine idle
+# (see quiet() below); rows it could not measure quietly are marked.
 #
-# Environment: REPEATS (default 9; 5 for the THUMOS network), ROUNDS, ROWS
+# Environment: REPEATS (default 9; 5 for the THUMOS network), ROUNDS, QUIET_WAIT, ROWS
 # (a subset), CORE_BENCH (the talcore binary), OUT (where the raw lines go,
 # default .bench/core-results.txt).
 set -u
@@ -54,6 +55,29 @@ OUT=${OUT:-.bench/core-results.txt}
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
 
+# Fraction of the machine busy over one second, from /proc/stat (our own
+# processes are idle while this runs).
+busy() {
+    a=$(awk '/^cpu /{ print $2+$3+$4+$5+$6+$7+$8, $5+$6 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu /{ print $2+$3+$4+$5+$6+$7+$8, $5+$6 }' /proc/stat)
+    echo "$a $b" | awk '{ t = $3 - $1; i = $4 - $2; printf "%.2f", (t > 0) ? 1 - i / t : 0 }'
+}
+# Wait (at most QUIET_WAIT seconds, default 900) until other work leaves
+# the machine idle (below 10% busy), so that both sides see the same quiet
+# machine; a row measured without that is marked "busy".
+quiet() {
+    waited=0
+    while [ "$(busy | awk '{ print ($1 > 0.10) }')" = 1 ]; do
+        if [ "$waited" -ge "${QUIET_WAIT:-900}" ]; then
+            return 1
+        fi
+        sleep 4
+        waited=$((waited + 5))
+    done
+    return 0
+}
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 echo "bench-core: $(nproc) cores ($cpu), 2 threads each side; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench-core: torch $($PY -c 'import torch; print(torch.__version__)'), $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -61,9 +85,10 @@ printf '%-17s %10s %10s %7s %10s %10s %7s %9s\n' row talcore_ms torch_ms time ta
 for row in $ROWS; do
     reps=${REPEATS:-9}
     case $row in model_thumos*) reps=${REPEATS:-5} ;; esac
-    cs="" ps=""
+    cs="" ps="" note=""
     r=0
     while [ "$r" -lt "${ROUNDS:-3}" ]; do
+        quiet || note=" busy"
         if [ $((r % 2)) = 0 ]; then
             c=$("$BIN" "$row" "$reps") || { echo "bench-core: talcore failed on $row" >&2; exit 1; }
             p=$($PY pipelines/bench/core_torch.py "$row" "$reps") || { echo "bench-core: pytorch failed on $row" >&2; exit 1; }
@@ -80,8 +105,8 @@ for row in $ROWS; do
     c=$(printf '%s' "$cs" | awk 'NR == 1 || $2 < t { t = $2 } $3 > m { m = $3 } $4 > b { b = $4 } { n = $1 } END { print n, t, m, b }')
     p=$(printf '%s' "$ps" | awk 'NR == 1 || $2 < t { t = $2 } $3 > m { m = $3 } $4 > b { b = $4 } { n = $1 } END { print n, t, m, b }')
     echo "$c $p" >> "$OUT"
-    echo "$c $p" | awk '{ printf "%-17s %10.2f %10.2f %6.2fx %10.1f %10.1f %6.2fx %8.2fx\n", $1, 1000*$2, 1000*$6, $2/$6,
-        $3/1024, $7/1024, $3/$7, ($3-$4)/($7-$8) }'
+    echo "$c $p" | awk -v note="$note" '{ printf "%-17s %10.2f %10.2f %6.2fx %10.1f %10.1f %6.2fx %8.2fx%s\n", $1, 1000*$2,
+        1000*$6, $2/$6, $3/1024, $7/1024, $3/$7, ($3-$4)/($7-$8), note }'
 done
 echo "bench-core: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 awk '{ t += log($2/$6); m += log($3/$7); d += log(($3-$4)/($7-$8)); n++ }
