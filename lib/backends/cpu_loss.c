@@ -188,12 +188,15 @@ void tal_cpu_qfl_backward(float *dx, const float *dout, const float *x, const fl
 TAL_KERNEL static void lsm_row(float *restrict l, const float *restrict x, int K)
 {
     float mx = x[0];
+#pragma omp simd reduction(max : mx)
     for (int k = 1; k < K; k++)
         mx = x[k] > mx ? x[k] : mx;
     float s = 0.0f;
+#pragma omp simd reduction(+ : s)
     for (int k = 0; k < K; k++)
         s += tal_expf(x[k] - mx);
     float ls = mx + logf(s);
+#pragma omp simd
     for (int k = 0; k < K; k++)
         l[k] = x[k] - ls;
 }
@@ -207,18 +210,24 @@ void tal_cpu_ce_forward(float *out, float *lsm, const float *x, const int32_t *t
     }
 }
 
+TAL_KERNEL static void ce_back_row(float *restrict d, const float *restrict l, float g, int K, int acc)
+{
+#pragma omp simd
+    for (int k = 0; k < K; k++) {
+        float v = g * tal_expf(l[k]);
+        d[k] = acc ? d[k] + v : v;
+    }
+}
+
 void tal_cpu_ce_backward(float *dx, const float *dout, const float *lsm, const int32_t *target, int64_t N, int K,
                          int acc)
 {
 #pragma omp parallel for schedule(static) if (N * K > TAL_CPU_CHUNK)
     for (int64_t i = 0; i < N; i++) {
-        float *d = dx + i * K;
-        const float *l = lsm + i * K;
         float g = target[i] >= 0 ? dout[i] : 0.0f;
-        for (int k = 0; k < K; k++) {
-            float v = g * (tal_expf(l[k]) - (k == target[i] ? 1.0f : 0.0f));
-            d[k] = acc ? d[k] + v : v;
-        }
+        ce_back_row(dx + i * K, lsm + i * K, g, K, acc);
+        if (target[i] >= 0)
+            dx[i * K + target[i]] -= g;
     }
 }
 
