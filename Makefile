@@ -4,6 +4,7 @@
 #   make check           C unit tests, then every test/<tool>.bats; ends with
 #                        one line "N passed, N failed"
 #   make demo            the longest pipeline that works, on shipped data
+#   make hapt            UCI HAPT benchmark streams (pipelines/hapt.mk)
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -11,6 +12,8 @@
 #   make bench-io        packing/reading throughput (pipelines/bench-io.sh)
 #   make bench-core      compute core vs PyTorch, time and memory (pipelines/bench-core.sh)
 #   make reference       regenerate test/data/ref with PyTorch (test/ref/gen_reference.py)
+#   make bench-eval PEER=DIR  tal-map beside ActionFormer's ActivityNet evaluation
+#                        (DIR: a checkout of it), and softnms (pipelines/bench-eval.sh)
 #
 # Sources are found by wildcard: a new lib/<layer>/x.c, tools/<tool>.c or
 # test/unit/test_x.c joins the build without editing this file.
@@ -90,7 +93,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo install installdirs uninstall clean fuzz bench-io bench-core reference deps cuda-info
+.PHONY: all check demo install installdirs uninstall clean fuzz bench-io bench-core reference deps cuda-info hapt bench-eval
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
 .SECONDARY:
@@ -170,6 +173,9 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 demo: all
 	@sh pipelines/demo.sh
 
+hapt: all
+	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin
+
 bench-io: all $(TESTUTILS)
 	@TALGEN=$(BUILD)/test/talgen sh pipelines/bench-io.sh
 
@@ -189,6 +195,11 @@ bench-core: $(BENCH_CORE)
 reference:
 	@sh build-aux/deps.sh torch
 	/usr/bin/python3 test/ref/gen_reference.py test/data/ref
+# tal-map and the peer on ActivityNet-scale input, softnms on THUMOS-scale
+# candidates; a few minutes, nearly all the peer's.
+bench-eval: all $(TESTUTILS)
+	@sh build-aux/deps.sh bench
+	@BUILD=$(BUILD) sh pipelines/bench-eval.sh $(PEER)
 
 # ---- install -----------------------------------------------------------------
 installdirs:

@@ -50,9 +50,15 @@ bench|torch)
 esac
 case $what in
 bench)
-    python3 -c 'import numpy, pandas' >/dev/null 2>&1 || {
-        # Debian's packages; the benchmarks use them to run the peers
-        need_pkg python3-numpy; need_pkg python3-pandas; }
+    # Debian's packages, for Debian's python (not one on PATH from pyenv
+    # or a venv); the benchmarks use them to run the peers
+    py=${PYTHON:-/usr/bin/python3}
+    "$py" -c 'import numpy' >/dev/null 2>&1 || need_pkg python3-numpy
+    "$py" -c 'import pandas' >/dev/null 2>&1 || need_pkg python3-pandas
+    "$py" -c 'import joblib' >/dev/null 2>&1 || need_pkg python3-joblib
+    probe_cmd taskset util-linux
+    [ -x /usr/bin/time ] || need_pkg time
+    probe_cmd bc bc
     ;;
 esac
 

@@ -9,6 +9,9 @@
  *          initialisers, optimisers, schedules, clipping, weight EMA
  *   io/    (also) YAML configs and checkpoints
  *   models/ networks built from the op set (ActionFormer-style backbone)
+ *   post/  non-maximum suppression (nms.h)
+ *   eval/  mAP under the ActivityNet and THUMOS14 protocols, error
+ *          analysis (eval.h, diagnose.h)
  *
  * Conventions:
  *   - names are tal_<object>_<verb>; enum constants TAL_*;
@@ -48,5 +51,8 @@
 #include "io/config.h"
 #include "io/checkpoint.h"
 #include "models/af_backbone.h"
+#include "post/nms.h"
+#include "eval/eval.h"
+#include "eval/diagnose.h"
 
 #endif

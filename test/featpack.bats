@@ -112,8 +112,10 @@ A="$FIXTURES/anno"
     [ "${lines[0]}" = "2 sequences, 3 instances, 2 classes" ]
     [[ "$output" == *"ambiguous     2 segments"* ]]
     run sh -c 'talcat -j t.tal | jq -c "[.id, .subset, [.segments[] | [.label, .ambiguous]]]"'
+    # files in name order (Ambiguous first), lines in file order: the order
+    # the THUMOS14 kit's matching depends on
     [ "${lines[0]}" = '["vid_a","validation",[[null,true],["Run",null]]]' ]
-    [ "${lines[1]}" = '["vid_b","validation",[["Run",null],[null,true],["Jump",null]]]' ]
+    [ "${lines[1]}" = '["vid_b","validation",[[null,true],["Jump",null],["Run",null]]]' ]
 }
 
 @test "featpack: the real THUMOS14 kit folder gives 3007 instances and 89 ambiguous" {
@@ -267,4 +269,179 @@ A="$FIXTURES/anno"
     run sh -c 'talcat -H --json p.tal | jq -r ".provenance[0].tool, .provenance[0].argv"'
     [ "${lines[0]}" = "featpack" ]
     [ "${lines[1]}" = "featpack -a $A/anet.json -s val -o p.tal" ]
+}
+
+# ---- time series: --parts, --window, --magnitude, --segment-table -------
+
+@test "featpack: --window turns samples into mean, sd, min, max, energy, mad" {
+    mkdir s
+    printf '1\n2\n4\n7\n' > s/one.txt
+    featpack -F s --feature-ext txt --sample-rate 10 --window 2 --hop 1 -o w.tal
+    run sh -c 'talcat -j --features w.tal | jq -c "[.id, .T, .D, .duration, .features]"'
+    [ "$output" = '["one",3,6,0.4,[[1.5,0.5,1,2,2.5,1],[3,1,2,4,10,2],[5.5,1.5,4,7,32.5,3]]]' ]
+    # the grid follows the hop: stride = hop, clip = window, fps = sample rate
+    run sh -c 'talcat -H --json w.tal | jq -c "[.fps, .stride, .clip, .feature_dim]"'
+    [ "$output" = '[10,1,2,6]' ]
+    # the hop defaults to the window; a sequence shorter than one window is an error
+    featpack -F s --feature-ext txt --sample-rate 10 --window 2 -o w2.tal
+    run sh -c 'talcat -j --features w2.tal | jq -c "[.T, .features[1][0]]"'
+    [ "$output" = '[2,5.5]' ]
+    run --separate-stderr featpack -F s --feature-ext txt --sample-rate 10 --window 5 -o x.tal
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "featpack: 'one' has 4 samples, fewer than one window (5)" ]
+    [ ! -e x.tal ]
+}
+
+@test "featpack: several files per sequence, comma or blank, plain or gzip, joined column-wise" {
+    mkdir s
+    printf 'x,y,z\n3,4,0\n0,0,2\n1,2,2\n' > s/acc_r1.csv
+    gzip -n s/acc_r1.csv
+    printf '10\n20\n30\n' | gzip -n > s/gyro_r1.csv.gz
+    # a blank-separated table in the same folder is read alike
+    printf '0 0 1\n0 3 4\n6 0 8\n' | gzip -n > s/acc_r2.csv.gz
+    printf '1\n2\n3\n' | gzip -n > s/gyro_r2.csv.gz
+    featpack -F s --feature-ext csv.gz --parts 'acc_{},gyro_{}' --magnitude 1-3 -o j.tal
+    run sh -c 'talcat -j --features j.tal | jq -c "[.id, .T, .D, .features]"'
+    [ "${lines[0]}" = '["r1",3,5,[[3,4,0,10,5],[0,0,2,20,2],[1,2,2,30,3]]]' ]
+    [ "${lines[1]}" = '["r2",3,5,[[0,0,1,1,1],[0,3,4,2,5],[6,0,8,3,10]]]' ]
+    run sh -c 'talcat -H --json j.tal | jq -r ".meta.feature_layout"'
+    [ "$output" = 'channels 1-3 acc_{}, 4-4 gyro_{}, 5 |1-3|' ]
+    run sh -c 'talcat -j j.tal | jq -r .provenance.features | head -1'
+    [ "$output" = "s/acc_r1.csv.gz + s/gyro_r1.csv.gz" ]
+    # windows over the joined channels and the magnitude: 5 channels x 6 statistics
+    featpack -F s --feature-ext csv.gz --parts 'acc_{},gyro_{}' --magnitude 1-3 --sample-rate 50 --window 3 -o w.tal
+    run sh -c 'talcat -j --features w.tal | jq -c "[.T, .D, (.features[0][18:30] | map(. * 1000 | round))]" | head -1'
+    [ "$output" = '[1,30,[20000,8165,10000,30000,466667,10000,3333,1247,2000,5000,12667,2000]]' ]
+}
+
+@test "featpack: a HAPT-like segment table: ids from columns, classes by id, samples to seconds" {
+    mkdir s
+    for id in exp01_user01 exp02_user01 exp03_user02; do
+        seq 0 199 | awk '{ print $1 / 100, 1, 0 }' > "s/acc_$id.txt"
+        seq 0 199 | awk '{ print 0, 0, 0 }' > "s/gyro_$id.txt"
+    done
+    printf '1 WALKING   \n2 SITTING\n3 STAND_TO_SIT\n' > names.txt
+    printf '1 1 2 10 59\n1 1 3 60 89\n2 1 1 0 149\n3 2 2 100 199\n' > labels.txt
+    featpack -F s --feature-ext txt --parts 'acc_{},gyro_{}' --magnitude 1-3,4-6 --sample-rate 50 \
+        --window 50 --hop 25 --segment-table labels.txt --table-id 'exp{1:02}_user{2:02}' \
+        --table-columns 4,5,3 --classes names.txt -o h.tal
+    run talcat --stats h.tal
+    [ "${lines[0]}" = "3 sequences, 4 instances, 3 classes" ]
+    run sh -c 'talcat -j h.tal | jq -c "[.id, .fps, .duration, .T, [.segments[] | [.start, .end, .label]]]"'
+    [ "${lines[0]}" = '["exp01_user01",50,4,7,[[0.2,1.2,"SITTING"],[1.2,1.8,"STAND_TO_SIT"]]]' ]
+    [ "${lines[1]}" = '["exp02_user01",50,4,7,[[0,3,"WALKING"]]]' ]
+    [ "${lines[2]}" = '["exp03_user02",50,4,7,[[2,4,"SITTING"]]]' ]
+    run sh -c 'talcat -H --json h.tal | jq -c "[.feature_dim, .stride, .clip, [.classes[].ext_id]]"'
+    [ "$output" = '[48,25,50,[1,2,3]]' ]
+    # --ids keeps part of the table (a volunteer split)
+    echo exp03_user02 > test.ids
+    featpack -q -F s --feature-ext txt --parts 'acc_{},gyro_{}' --sample-rate 50 --window 50 --hop 25 \
+        --segment-table labels.txt --table-id 'exp{1:02}_user{2:02}' --table-columns 4,5,3 \
+        --classes names.txt --ids test.ids --role test -o t.tal
+    run talcat --stats t.tal
+    [ "${lines[0]}" = "1 sequences, 1 instances, 3 classes" ]
+    # without a class list the numbers are the names, ordered as numbers
+    featpack -q --segment-table labels.txt --table-id 'exp{1:02}_user{2:02}' --table-columns 4,5,3 \
+        --sample-rate 50 -o n.tal
+    run sh -c 'talcat -H --json n.tal | jq -c "[.classes[].label]"'
+    [ "$output" = '["1","2","3"]' ]
+}
+
+@test "featpack: a four-column segment table (sequence, start, end, class) with a header and names" {
+    printf 'seq,start,end,class\nrunA,0,99,walk\nrunA,100,149,sit\nrunB,5,5,walk\n' > t.csv
+    featpack --segment-table t.csv --sample-rate 100 -o t.tal
+    run sh -c 'talcat -j t.tal | jq -c "[.id, [.segments[] | [.start, .end, .label]]]"'
+    [ "${lines[0]}" = '["runA",[[0,1,"walk"],[1,1.5,"sit"]]]' ]
+    [ "${lines[1]}" = '["runB",[[0.05,0.06,"walk"]]]' ]
+}
+
+@test "featpack: time-series usage errors (exit 2)" {
+    mkdir s
+    run -2 featpack -F s --window 4 -o x.tal
+    run --separate-stderr featpack -F s --window 4 -o x.tal
+    [[ "$stderr" == *"--window needs the sample rate"* ]]
+    run -2 featpack -F s --sample-rate 50 --hop 2 -o x.tal
+    run -2 featpack -F s --sample-rate 50 --window 4 --stride 2 -o x.tal
+    run -2 featpack -F s --sample-rate 50 --window 0 -o x.tal
+    run -2 featpack -F s --parts 'acc' -o x.tal
+    run -2 featpack -F s --parts 'a_{}_{}' -o x.tal
+    run -2 featpack -F s --magnitude 3-1 -o x.tal
+    run -2 featpack -F s --magnitude 1-3, -o x.tal
+    run -2 featpack --parts 'a_{}' -a "$A/anet.json" -o x.tal
+    run -2 featpack --segment-table t.txt -o x.tal
+    run -2 featpack --segment-table t.txt --sample-rate 50 --table-columns 1,2 -o x.tal
+    run -2 featpack --segment-table t.txt --sample-rate 50 --table-columns 0,2,3 -o x.tal
+    run --separate-stderr featpack --segment-table t.txt --sample-rate 50 --table-id 'exp{1:2}' -o x.tal
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"bad sequence-id template 'exp{1:2}'"* ]]
+    run -2 featpack --segment-table t.txt --sample-rate 50 --table-id 'exp' -o x.tal
+    run -2 featpack -a "$A/anet.json" --table-id '{1}' -o x.tal
+    [ ! -e x.tal ]
+}
+
+@test "featpack: bad time series and segment tables name the file and the line" {
+    mkdir s
+    printf '1 2 3\n4 5 6\n7 8 9\n' > s/acc_a.txt
+    printf '1\n2\n' > s/gyro_a.txt
+    run --separate-stderr featpack -F s --feature-ext txt --parts 'acc_{},gyro_{}' -o x.tal
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "featpack: parts of 'a' differ in length: 's/gyro_a.txt' has 2 rows, the first part 3" ]
+    rm s/gyro_a.txt
+    run --separate-stderr featpack -F s --feature-ext txt --parts 'acc_{},gyro_{}' -o x.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"cannot open 's/gyro_a.txt': No such file or directory (part 2 of sequence 'a')" ]]
+    run --separate-stderr featpack -F s --feature-ext txt --parts 'acc_{}' --magnitude 2-4 -o x.tal
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "featpack: --magnitude on 'a' (3 columns): channel range 2-4 is outside the 3 channels" ]
+    printf '1 2 3\n4 x 6\n' > s/acc_a.txt
+    run --separate-stderr featpack -F s --feature-ext txt --parts 'acc_{}' --sample-rate 5 --window 1 -o x.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"'s/acc_a.txt' line 2 column 2: not a number" ]]
+    printf '1 2 3\n' | gzip -n | head -c 15 > s/acc_b.txt.gz
+    run --separate-stderr featpack -F s --feature-ext txt.gz --parts 'acc_{}' -o x.tal
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "featpack: cannot read 's/acc_b.txt.gz': truncated gzip data" ]
+
+    printf 'a 0 9 1\na 10 x 1\n' > t.txt
+    run --separate-stderr featpack --segment-table t.txt --sample-rate 50 -o x.tal
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "featpack: bad segment table: 't.txt' line 2: end sample 'x' (column 3) is not a whole number >= 0" ]
+    printf 'a 0 9 1\na 10 5 1\n' > t.txt
+    run --separate-stderr featpack --segment-table t.txt --sample-rate 50 -o x.tal
+    [ "$stderr" = "featpack: bad segment table: 't.txt' line 2: end sample 5 is before the start 10" ]
+    printf 'a 0 9 1\n\na 10\n' > t.txt
+    run --separate-stderr featpack --segment-table t.txt --sample-rate 50 -o x.tal
+    [ "$stderr" = "featpack: bad segment table: 't.txt' line 3: 2 fields, column 4 needed" ]
+    printf 'a 0 9 1\na 1.5 9 1\n' > t.txt
+    run --separate-stderr featpack --segment-table t.txt --sample-rate 50 -o x.tal
+    [[ "$stderr" == *"'t.txt' line 2: start sample '1.5' (column 2) is not a whole number >= 0" ]]
+    printf '1 walk\n' > names.txt
+    printf 'a 0 9 1\na 10 19 7\n' > t.txt
+    run --separate-stderr featpack --segment-table t.txt --sample-rate 50 -c names.txt -o x.tal
+    [ "$stderr" = "featpack: bad segment table: 't.txt' line 2: class 7 is not in the class list" ]
+    run --separate-stderr featpack --segment-table t.txt --sample-rate 50 -c names.txt --ignore-unknown-classes -o y.tal
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"1 segments in 't.txt' have classes not in the class list; ignored"* ]]
+    printf 'x,y\n\n' > t.txt
+    run --separate-stderr featpack --segment-table t.txt --sample-rate 50 -o x.tal
+    [ "$stderr" = "featpack: bad segment table: 't.txt': no segments" ]
+    [ ! -e x.tal ]
+}
+
+@test "featpack: sequences from the folder by the first part's name; --skip-missing" {
+    mkdir s
+    printf '1\n2\n' > s/acc_one.txt; printf '3\n4\n' > s/gyro_one.txt
+    printf '5\n6\n' > s/acc_two.txt; printf '7\n8\n' > s/gyro_two.txt
+    printf '0\n' > s/other.txt
+    featpack -F s --feature-ext txt --parts 'acc_{},gyro_{}' --fps 2 -o f.tal
+    run sh -c 'talcat -j --features f.tal | jq -c "[.id, .features]"'
+    [ "${lines[0]}" = '["one",[[1,3],[2,4]]]' ]
+    [ "${lines[1]}" = '["two",[[5,7],[6,8]]]' ]
+    printf 'one 0 1 a\nthree 0 1 a\n' > t.txt
+    run --separate-stderr featpack -F s --feature-ext txt --parts 'acc_{},gyro_{}' --segment-table t.txt \
+        --sample-rate 2 --skip-missing -o g.tal
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"1 sequences without feature files were left out"* ]]
+    run talcat --stats g.tal
+    [ "${lines[0]}" = "1 sequences, 1 instances, 1 classes" ]
 }

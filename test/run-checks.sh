@@ -7,7 +7,8 @@
 #
 # Environment: UNIT_BIN (the unit-test binary), BUILD (build directory),
 # SAN=1 (sanitizer build: skip the fuzz runs, which have their own),
-# TESTS="talcat featpack" (only these bats files), FUZZ_SECONDS (default 10).
+# TESTS="talcat featpack" (only these bats files), FUZZ_RUNS (runs per fuzz
+# target instead of the defaults below).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -58,7 +59,17 @@ if [ "${SAN:-0}" != 1 ] && [ -z "${TESTS:-}" ] && command -v clang >/dev/null 2>
             corpus=test/fuzz/corpus/${name#fuzz_}
             work=$(mktemp -d "${TMPDIR:-/tmp}/talcore-fuzz.XXXXXX")
             if [ -d "$corpus" ]; then cp "$corpus"/* "$work"/ 2>/dev/null; fi
-            if "$t" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=1024 -timeout=10 \
+            # a fixed seed and number of runs: the same inputs on every
+            # machine and under any load, so a failure reproduces
+            # (about 5 s each here: the in-memory targets run far faster than
+            # those that go through a file)
+            case $name in
+            fuzz_npy) runs=500000 ;;
+            fuzz_stream) runs=100000 ;;
+            *) runs=20000 ;;
+            esac
+            [ -n "${FUZZ_RUNS:-}" ] && runs=$FUZZ_RUNS
+            if "$t" -seed=1 -runs="$runs" -rss_limit_mb=1024 -timeout=30 \
                     -artifact_prefix="$work/" "$work" >"$log" 2>&1; then
                 echo "ok - $name ran $(grep -o 'Done [0-9]* runs' "$log" | head -1)"; passed=$((passed + 1))
             else

@@ -4,11 +4,19 @@
  * filtered (subset, id list), then written in id order, each record with
  * its features read from DIR/<id>.npy (or a numeric text table) when
  * --features is given.  One sequence's features are in memory at a time.
+ *
+ * Time series (sensor logs): a sequence may be several tables joined
+ * column-wise (--parts), with magnitude channels added (--magnitude) and
+ * a sliding window turning samples into snippet statistics (--window,
+ * --hop; data/series.h).  Labels then come from a segment table in
+ * samples (--segment-table; io/anno_table.h).
  */
 #include "common/cli.h"
 #include "data/annoset.h"
 #include "data/select.h"
 #include "io/anno.h"
+#include "io/anno_table.h"
+#include "data/series.h"
 #include "io/npy.h"
 #include "io/numtable.h"
 #include "util/strmap.h"
@@ -42,6 +50,17 @@ static int usage(FILE *fp, int status)
 "  -F, --features DIR      one file per sequence: DIR/<id>.<ext>\n"
 "      --feature-ext EXT   npy (default), or csv, txt, csv.gz, txt.gz (numeric table)\n"
 "      --skip-missing      leave out sequences without a feature file (default: error)\n"
+"Time series (one row per sample; man featpack, TIME SERIES):\n"
+"      --parts LIST        file names per sequence, {} = id, joined column-wise in\n"
+"                          order (e.g. 'acc_{},gyro_{}') [{}]\n"
+"      --sample-rate HZ    samples per second (the same as --fps)\n"
+"      --window N          snippet = N samples: per channel mean, sd, min, max,\n"
+"                          energy, mean absolute difference (grid: clip N, stride hop)\n"
+"      --hop N             samples between snippets [the window]\n"
+"      --magnitude LIST    add the norm of these column ranges, e.g. 1-3,4-6\n"
+"      --segment-table FILE  segments in samples, one per line (HAPT labels.txt)\n"
+"      --table-id TMPL     sequence id from columns: {N}, {N:0W} [{1}]\n"
+"      --table-columns S,E,C  columns of start sample, end sample, class [2,3,4]\n"
 "Time grid (snippet t spans frames [t*stride, t*stride+clip) at fps):\n"
 "      --fps F             frame rate of every sequence (default: from the annotations)\n"
 "      --stride N          feature stride in frames [1]\n"
@@ -62,7 +81,11 @@ static int usage(FILE *fp, int status)
 enum {
     OPT_TH14 = 256, OPT_VIDEO_INFO, OPT_IGNORE_UNKNOWN, OPT_IDS, OPT_EXT, OPT_SKIP_MISSING, OPT_FPS,
     OPT_STRIDE, OPT_CLIP, OPT_ROLE, OPT_SUPERVISION, OPT_DTYPE, OPT_VERSION,
+    OPT_PARTS, OPT_SAMPLE_RATE, OPT_WINDOW, OPT_HOP, OPT_MAGNITUDE, OPT_SEGTABLE, OPT_TABLE_ID, OPT_TABLE_COLS,
 };
+
+#define MAX_PARTS 16
+#define MAX_MAG 64
 
 typedef struct {
     const char **json, **th14, **points, **vinfo;
@@ -70,6 +93,15 @@ typedef struct {
     const char *classes, *subsets, *ids, *features, *ext, *output;
     int ignore_unknown, skip_missing, role, supervision, dtype, level, force;
     double fps, stride, clip;
+    /* time series */
+    char *parts[MAX_PARTS];
+    int nparts;
+    long window, hop;
+    tal_chan_range mag[MAX_MAG];
+    uint32_t nmag;
+    const char *segtable, *table_id;
+    int tcols[3];
+    char *parts_buf;   /* what parts[] point into */
 } options;
 
 static void options_free(options *o)
@@ -78,6 +110,7 @@ static void options_free(options *o)
     free(o->th14);
     free(o->points);
     free(o->vinfo);
+    free(o->parts_buf);
 }
 
 /* Leave main: release the option lists first. */
@@ -107,27 +140,31 @@ static int add_record(void *ctx, const char *id, long lineno)
     return tal_annoset_get(ctx, id) ? 0 : TAL_ENOMEM;
 }
 
-/* Without annotations: one record per feature file in the folder. */
-static int ids_from_folder(const char *dir, const char *ext, tal_annoset *a)
+/* Without annotations: one record per feature file in the folder, the
+ * id being what stands for {} in the (first) part's name. */
+static int ids_from_folder(const char *dir, const char *tmpl, const char *ext, tal_annoset *a)
 {
     DIR *d = opendir(dir);
     if (!d)
         return tal_err(TAL_EIO, "cannot open '%s': %s", dir, strerror(errno));
+    const char *brace = strstr(tmpl, "{}");
+    size_t pl = (size_t)(brace - tmpl), sl = strlen(brace + 2), el = strlen(ext);
     struct dirent *e;
-    size_t el = strlen(ext);
     int rc = 0;
     while ((e = readdir(d)) && !rc) {
-        size_t k = strlen(e->d_name);
-        if (k <= el + 1 || e->d_name[k - el - 1] != '.' || strcmp(e->d_name + k - el, ext))
+        const char *nm = e->d_name;
+        size_t k = strlen(nm);
+        if (k <= pl + sl + el + 1 || strncmp(nm, tmpl, pl) || nm[k - el - 1] != '.' || strcmp(nm + k - el, ext) ||
+            strncmp(nm + k - el - 1 - sl, brace + 2, sl))
             continue;
-        char *id = tal_strndup(e->d_name, k - el - 1);
+        char *id = tal_strndup(nm + pl, k - el - 1 - sl - pl);
         if (!id || !tal_annoset_get(a, id))
             rc = TAL_ENOMEM;
         free(id);
     }
     closedir(d);
     if (!rc && !a->n)
-        rc = tal_err(TAL_EINVAL, "no '*.%s' feature files in '%s'", ext, dir);
+        rc = tal_err(TAL_EINVAL, "no '%.*s*%s.%s' feature files in '%s'", (int)pl, tmpl, brace + 2, ext, dir);
     return rc;
 }
 
@@ -142,35 +179,246 @@ static int role_from_subset(const char *subset)
     return TAL_ROLE_TRAIN;
 }
 
-static int load_features(const options *o, tal_record *r, int *missing)
+/* DIR/<template with {} replaced by id>.<ext>; NULL when out of memory. */
+static char *part_path(const options *o, const char *tmpl, const char *id)
 {
-    size_t n = strlen(o->features) + strlen(r->id) + strlen(o->ext) + 3;
+    const char *brace = strstr(tmpl, "{}");
+    size_t pl = (size_t)(brace - tmpl);
+    size_t n = strlen(o->features) + strlen(tmpl) + strlen(id) + strlen(o->ext) + 3;
     char *path = malloc(n);
+    if (path)
+        snprintf(path, n, "%s/%.*s%s%s.%s", o->features, (int)pl, tmpl, id, brace + 2, o->ext);
+    else
+        tal_err(TAL_ENOMEM, "out of memory");
+    return path;
+}
+
+static int read_table(const options *o, const char *path, float **data, size_t *cap, uint32_t *rows, uint32_t *cols)
+{
+    return !strcmp(o->ext, "npy") ? tal_npy_read(path, data, cap, rows, cols)
+                                  : tal_numtable_read(path, data, cap, rows, cols);
+}
+
+/* Buffers reused from one sequence to the next. */
+typedef struct {
+    float *part[MAX_PARTS];
+    size_t part_cap[MAX_PARTS];
+    uint32_t rows[MAX_PARTS], cols[MAX_PARTS];
+    float *join, *mag;
+    size_t join_cap, mag_cap;
+    uint32_t channels;      /* of the first sequence: for the layout note */
+} scratch;
+
+static void scratch_free(scratch *s)
+{
+    for (int i = 0; i < MAX_PARTS; i++)
+        free(s->part[i]);
+    free(s->join);
+    free(s->mag);
+}
+
+/* Is plain reading enough: one file, no magnitude, no window? */
+static int plain_features(const options *o)
+{
+    return o->nparts <= 1 && !strcmp(o->parts[0], "{}") && !o->nmag && !o->window;
+}
+
+/* Read the record's features.  *samples is the number of rows (samples)
+ * before windowing. */
+static int load_features(const options *o, tal_record *r, int *missing, scratch *sc, uint64_t *samples)
+{
     *missing = 0;
-    if (!path)
-        return tal_err(TAL_ENOMEM, "out of memory");
-    snprintf(path, n, "%s/%s.%s", o->features, r->id, o->ext);
-    struct stat st;
-    *missing = 0;
-    if (stat(path, &st)) {
-        *missing = 1;
-        int rc = o->skip_missing ? 0 : tal_err(TAL_EIO, "cannot open '%s': %s (use --skip-missing to leave it out)",
-                                               path, strerror(errno));
+    int rc = 0;
+    tal_buf prov = { 0 };
+    uint64_t N = 0;
+    uint32_t C = 0;
+    for (int p = 0; p < o->nparts && !rc; p++) {
+        char *path = part_path(o, o->parts[p], r->id);
+        if (!path)
+            return TAL_ENOMEM;
+        struct stat st;
+        if (stat(path, &st)) {
+            if (p == 0) {
+                *missing = 1;
+                rc = o->skip_missing ? 0 : tal_err(TAL_EIO, "cannot open '%s': %s (use --skip-missing to leave it out)",
+                                                   path, strerror(errno));
+            } else {
+                rc = tal_err(TAL_EIO, "cannot open '%s': %s (part %d of sequence '%s')", path, strerror(errno), p + 1,
+                             r->id);
+            }
+            free(path);
+            break;
+        }
+        if (plain_features(o)) {
+            uint32_t T, D;
+            if (!(rc = read_table(o, path, &r->feat, &r->feat_cap, &T, &D))) {
+                r->T = T;
+                r->D = D;
+                N = T;
+            }
+        } else if (!(rc = read_table(o, path, &sc->part[p], &sc->part_cap[p], &sc->rows[p], &sc->cols[p]))) {
+            if (p == 0) {
+                N = sc->rows[0];
+            } else if (sc->rows[p] != N) {
+                rc = tal_err(TAL_EINVAL, "parts of '%s' differ in length: '%s' has %u rows, the first part %lu", r->id,
+                             path, sc->rows[p], (unsigned long)N);
+            }
+            C += sc->cols[p];
+        }
+        if (!rc && ((p && tal_buf_append(&prov, " + ", 3)) || tal_buf_append(&prov, path, strlen(path))))
+            rc = TAL_ENOMEM;
         free(path);
-        return rc;
     }
-    uint32_t T, D;
-    int rc = !strcmp(o->ext, "npy") ? tal_npy_read(path, &r->feat, &r->feat_cap, &T, &D)
-                                    : tal_numtable_read(path, &r->feat, &r->feat_cap, &T, &D);
-    if (!rc) {
-        r->T = T;
-        r->D = D;
-        r->feat_dtype = TAL_DTYPE_F32;
-        r->present |= TAL_HAS_FEATURES;
-        rc = tal_record_set_prov(r, "features", path);
+    if (!rc && tal_buf_append(&prov, "", 1))
+        rc = TAL_ENOMEM;
+    if (rc || *missing)
+        goto out;
+    *samples = N;
+    if (!plain_features(o)) {
+        /* join column-wise */
+        float *x;
+        size_t n;
+        if (o->nparts == 1) {
+            x = sc->part[0];
+        } else {
+            if (tal_mul_size(N, C, &n) || n > TAL_MAX_ELEMENTS) {
+                rc = tal_err(TAL_EINVAL, "features of '%s' are too large", r->id);
+                goto out;
+            }
+            if ((rc = tal_floats_reserve(&sc->join, &sc->join_cap, n)))
+                goto out;
+            uint32_t at = 0;
+            for (int p = 0; p < o->nparts; p++) {
+                for (uint64_t i = 0; i < N; i++)
+                    memcpy(sc->join + i * C + at, sc->part[p] + i * sc->cols[p], sc->cols[p] * sizeof(float));
+                at += sc->cols[p];
+            }
+            x = sc->join;
+        }
+        if (o->nmag) {
+            if (tal_mul_size(N, (size_t)C + o->nmag, &n) || (rc = tal_floats_reserve(&sc->mag, &sc->mag_cap, n)))
+                goto out;
+            if ((rc = tal_series_magnitude(sc->mag, x, N, C, o->mag, o->nmag))) {
+                rc = tal_err_wrap(rc, "--magnitude on '%s' (%u columns)", r->id, C);
+                goto out;
+            }
+            x = sc->mag;
+            C += o->nmag;
+        }
+        if ((uint64_t)C * (o->window ? TAL_SERIES_NSTATS : 1) > TAL_MAX_D) {
+            rc = tal_err(TAL_EINVAL, "features of '%s' would have over %u channels", r->id, TAL_MAX_D);
+            goto out;
+        }
+        if (o->window) {
+            uint32_t T = tal_series_nsnippets(N, (uint32_t)o->window, (uint32_t)o->hop);
+            if (!T) {
+                rc = tal_err(TAL_EINVAL, "'%s' has %lu samples, fewer than one window (%ld)", r->id, (unsigned long)N,
+                             o->window);
+                goto out;
+            }
+            uint32_t D = C * TAL_SERIES_NSTATS;
+            if ((rc = tal_record_alloc_features(r, T, D)))
+                goto out;
+            tal_series_window(r->feat, x, N, C, (uint32_t)o->window, (uint32_t)o->hop);
+        } else {
+            if ((rc = tal_record_alloc_features(r, (uint32_t)N, C)))
+                goto out;
+            memcpy(r->feat, x, (size_t)N * C * sizeof(float));
+        }
+        sc->channels = C;
     }
-    free(path);
+    r->feat_dtype = TAL_DTYPE_F32;
+    r->present |= TAL_HAS_FEATURES;
+    rc = tal_record_set_prov(r, "features", (const char *)prov.data);
+out:
+    tal_buf_free(&prov);
     return rc;
+}
+
+/* A note in the header on what the feature channels are. */
+static int layout_meta(tal_header *h, const options *o, const scratch *sc)
+{
+    if (!o->window && !o->nmag && o->nparts <= 1)
+        return 0;
+    tal_buf b = { 0 };
+    int rc = 0;
+    uint32_t at = 1;
+    if (o->window)
+        rc |= tal_buf_printf(&b, "window %ld samples, hop %ld; per channel mean sd min max energy mad; ", o->window,
+                             o->hop);
+    rc |= tal_buf_printf(&b, "channels");
+    for (int p = 0; p < o->nparts; p++) {
+        rc |= tal_buf_printf(&b, "%s %u-%u %s", p ? "," : "", at, at + sc->cols[p] - 1, o->parts[p]);
+        at += sc->cols[p];
+    }
+    for (uint32_t k = 0; k < o->nmag; k++)
+        rc |= tal_buf_printf(&b, ", %u |%u-%u|", at++, o->mag[k].first + 1, o->mag[k].first + o->mag[k].count);
+    if (!rc)
+        rc = tal_buf_append(&b, "", 1);
+    if (!rc)
+        rc = tal_header_set_meta(h, "feature_layout", (const char *)b.data);
+    tal_buf_free(&b);
+    return rc ? TAL_ENOMEM : 0;
+}
+
+/* "4,5,3" -> three column numbers */
+static int parse_columns(const char *s, int *cols)
+{
+    int n = 0;
+    const char *p = s;
+    while (n < 3) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 64 || *p == '+' || *p == '-')
+            return -1;
+        cols[n++] = (int)v;
+        if (*end == 0)
+            break;
+        if (*end != ',')
+            return -1;
+        p = end + 1;
+    }
+    return n == 3 && p[strspn(p, "0123456789")] == 0 ? 0 : -1;
+}
+
+/* "1-3,4-6,7" -> 1-based inclusive ranges */
+static int parse_ranges(const char *s, options *o)
+{
+    const char *p = s;
+    for (;;) {
+        char *end;
+        long a = strtol(p, &end, 10), b;
+        if (end == p || a < 1 || a > 1 << 20 || *p == '+' || *p == '-')
+            return -1;
+        b = a;
+        if (*end == '-') {
+            p = end + 1;
+            b = strtol(p, &end, 10);
+            if (end == p || b < a || b > 1 << 20 || *p == '+' || *p == '-')
+                return -1;
+        }
+        if (o->nmag >= MAX_MAG)
+            return -1;
+        o->mag[o->nmag++] = (tal_chan_range){ (uint32_t)a - 1, (uint32_t)(b - a + 1) };
+        if (!*end)
+            return 0;
+        if (*end != ',')
+            return -1;
+        p = end + 1;
+    }
+}
+
+/* "acc_{},gyro_{}" -> templates, each with one {} */
+static int parse_parts(char *s, options *o)
+{
+    o->nparts = 0;
+    for (char *save = NULL, *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        const char *b = strstr(t, "{}");
+        if (!b || strstr(b + 2, "{}") || o->nparts >= MAX_PARTS)
+            return -1;
+        o->parts[o->nparts++] = t;
+    }
+    return o->nparts ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -200,10 +448,19 @@ int main(int argc, char **argv)
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, OPT_VERSION },
+        { "parts", required_argument, 0, OPT_PARTS },
+        { "sample-rate", required_argument, 0, OPT_SAMPLE_RATE },
+        { "window", required_argument, 0, OPT_WINDOW },
+        { "hop", required_argument, 0, OPT_HOP },
+        { "magnitude", required_argument, 0, OPT_MAGNITUDE },
+        { "segment-table", required_argument, 0, OPT_SEGTABLE },
+        { "table-id", required_argument, 0, OPT_TABLE_ID },
+        { "table-columns", required_argument, 0, OPT_TABLE_COLS },
         { 0, 0, 0, 0 },
     };
-    options o = { .ext = "npy", .output = "-", .role = -1, .supervision = -1, .stride = 1 };
-    int c;
+    options o = { .ext = "npy", .output = "-", .role = -1, .supervision = -1, .stride = 1,
+                  .parts = { "{}" }, .nparts = 1, .tcols = { 2, 3, 4 } };
+    int c, grid_given = 0;
     long lv;
     while ((c = getopt_long(argc, argv, "a:p:c:s:F:l:o:fqh", longopts, NULL)) != -1) {
         switch (c) {
@@ -219,8 +476,34 @@ int main(int argc, char **argv)
         case OPT_EXT: o.ext = optarg; break;
         case OPT_SKIP_MISSING: o.skip_missing = 1; break;
         case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); break;
-        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return done(&o, 2); break;
-        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return done(&o, 2); break;
+        case OPT_SAMPLE_RATE: if (cli_double("--sample-rate", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); break;
+        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return done(&o, 2); grid_given = 1; break;
+        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return done(&o, 2); grid_given = 1; break;
+        case OPT_PARTS:
+            free(o.parts_buf);
+            if (!(o.parts_buf = strdup(optarg)))
+                return done(&o, cli_error("out of memory"));
+            if (parse_parts(o.parts_buf, &o))
+                return done(&o, cli_usage_error("invalid --parts '%s' (comma-separated file names, each with one "
+                                                "{} for the sequence id, at most %d)", optarg, MAX_PARTS));
+            break;
+        case OPT_WINDOW: if (cli_int("--window", optarg, 1, 1 << 24, &o.window)) return done(&o, 2); break;
+        case OPT_HOP: if (cli_int("--hop", optarg, 1, 1 << 24, &o.hop)) return done(&o, 2); break;
+        case OPT_MAGNITUDE:
+            if (parse_ranges(optarg, &o))
+                return done(&o, cli_usage_error("invalid --magnitude '%s' (column ranges such as 1-3,4-6)", optarg));
+            break;
+        case OPT_SEGTABLE: o.segtable = optarg; break;
+        case OPT_TABLE_ID:
+            if (tal_segtable_check_template(optarg))
+                return done(&o, cli_usage_error("invalid --table-id: %s", tal_errmsg()));
+            o.table_id = optarg;
+            break;
+        case OPT_TABLE_COLS:
+            if (parse_columns(optarg, o.tcols))
+                return done(&o, cli_usage_error("invalid --table-columns '%s' (START,END,CLASS column numbers, "
+                                                "1-64)", optarg));
+            break;
         case OPT_ROLE:
             if ((o.role = tal_role_parse(optarg)) < 0 || o.role == TAL_ROLE_UNSET)
                 return done(&o, cli_usage_error("invalid --role '%s' (train or test)", optarg));
@@ -244,9 +527,27 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return done(&o, cli_usage_error("unexpected argument '%s' (inputs are given with options)", argv[optind]));
-    int nanno = o.njson + o.nth14 + o.npoints;
+    if (o.hop && !o.window)
+        return done(&o, cli_usage_error("--hop needs --window"));
+    if (o.window) {
+        if (grid_given)
+            return done(&o, cli_usage_error("--window sets the time grid: do not give --stride or --clip with it"));
+        if (!o.hop)
+            o.hop = o.window;
+        o.stride = (double)o.hop;
+        o.clip = (double)o.window;
+        if (!(o.fps > 0))
+            return done(&o, cli_usage_error("--window needs the sample rate (--sample-rate or --fps)"));
+    }
+    if ((o.window || o.nmag || o.nparts > 1 || strcmp(o.parts[0], "{}")) && !o.features)
+        return done(&o, cli_usage_error("--parts, --magnitude and --window need --features DIR"));
+    if (o.segtable && !(o.fps > 0))
+        return done(&o, cli_usage_error("--segment-table needs the sample rate (--sample-rate or --fps)"));
+    if ((o.table_id || o.tcols[0] != 2 || o.tcols[1] != 3 || o.tcols[2] != 4) && !o.segtable)
+        return done(&o, cli_usage_error("--table-id and --table-columns need --segment-table"));
+    int nanno = o.njson + o.nth14 + o.npoints + (o.segtable != NULL);
     if (!nanno && !o.features)
-        return done(&o, cli_usage_error("nothing to pack: give --annotations, --th14, --points or --features"));
+        return done(&o, cli_usage_error("nothing to pack: give --annotations, --th14, --points, --segment-table or --features"));
     if (o.clip <= 0)
         o.clip = o.stride;
     if (o.ignore_unknown && !o.classes)
@@ -274,15 +575,20 @@ int main(int argc, char **argv)
         rc = tal_anno_read_json(o.json[i], &a, &ao);
     for (int i = 0; i < o.nth14 && !rc; i++)
         rc = tal_anno_read_th14(o.th14[i], &a, &ao);
+    if (!rc && o.segtable) {
+        tal_segtable_opts so = { .id_template = o.table_id, .col_start = o.tcols[0], .col_end = o.tcols[1],
+                                 .col_class = o.tcols[2], .rate = o.fps };
+        rc = tal_anno_read_segtable(o.segtable, &a, &ao, &so);
+    }
     if (rc)
         goto fail;
     /* video information fills in what the annotations lack */
-    ao.existing_only = o.njson + o.nth14 > 0;
+    ao.existing_only = o.njson + o.nth14 + (o.segtable != NULL) > 0;
     for (int i = 0; i < o.nvinfo && !rc; i++)
         rc = tal_anno_read_videoinfo(o.vinfo[i], &a, &ao);
     if (rc)
         goto fail;
-    if (!nanno && !o.ids && (rc = ids_from_folder(o.features, o.ext, &a)))
+    if (!nanno && !o.ids && (rc = ids_from_folder(o.features, o.parts[0], o.ext, &a)))
         goto fail;
     if (o.ids && ((rc = tal_select_ids_file(&f, o.ids)) || (!nanno && (rc = tal_read_list(o.ids, add_record, &a)))))
         goto fail;
@@ -290,7 +596,7 @@ int main(int argc, char **argv)
         for (uint32_t i = 0; i < a.n; i++)
             a.v[i].fps = o.fps;
     /* points come last: frame-based point files need each frame rate */
-    ao.existing_only = o.njson + o.nth14 > 0;
+    ao.existing_only = o.njson + o.nth14 + (o.segtable != NULL) > 0;
     for (int i = 0; i < o.npoints && !rc; i++)
         rc = tal_anno_read_points(o.points[i], &a, &ao);
     if (rc)
@@ -326,13 +632,15 @@ int main(int argc, char **argv)
     tal_progress_start(&prog, "sequences", a.n);
     uint64_t bytes = 0;
     long skipped = 0;
+    scratch sc = { 0 };
     for (uint32_t i = 0; i < a.n && !rc; i++) {
         tal_record *r = &a.v[i];
         if ((rc = tal_record_copy(&rec, r)))
             break;
         if (o.features) {
             int missing = 0;
-            if ((rc = load_features(&o, &rec, &missing)))
+            uint64_t samples = 0;
+            if ((rc = load_features(&o, &rec, &missing, &sc, &samples)))
                 break;
             if (missing) {
                 skipped++;
@@ -340,10 +648,11 @@ int main(int argc, char **argv)
             }
             double fps = rec.fps > 0 ? rec.fps : h.fps;
             if (rec.duration <= 0 && fps > 0)
-                rec.duration = ((rec.T - 1) * h.stride + h.clip) / fps;
+                rec.duration = o.window ? samples / fps : ((rec.T - 1) * h.stride + h.clip) / fps;
             bytes += (uint64_t)rec.T * rec.D * 4;
         }
-        tal_segset_sort(&rec.segs);
+        /* segments stay in source order: the THUMOS14 kit's matching
+         * depends on it, so a stream must keep it to score the same */
         if (rec.present & TAL_HAS_SEGMENTS)
             rc = tal_record_labels_from_segments(&rec);
         else if (rec.present & TAL_HAS_POINTS)
@@ -356,6 +665,8 @@ int main(int argc, char **argv)
         rec.role = (uint8_t)(o.role >= 0 ? o.role : role_from_subset(rec.subset));
         if (!w) {
             h.feat_dim = (rec.present & TAL_HAS_FEATURES) ? rec.D : 0;
+            if (o.features && !plain_features(&o) && (rc = layout_meta(&h, &o, &sc)))
+                break;
             tal_write_opts wo = { .level = o.level, .force = o.force };
             if (!(w = tal_stream_create(o.output, &h, &wo))) {
                 rc = tal_errcode();
@@ -371,6 +682,7 @@ int main(int argc, char **argv)
     }
     tal_progress_end(&prog);
     tal_header_free(&h);
+    scratch_free(&sc);
     if (rc)
         goto fail;
     if (!w) {

@@ -90,8 +90,14 @@ static int fill(tal_lines *l)
         return tal_err(e == Z_ERRNO ? TAL_EIO : TAL_ECORRUPT, "cannot read '%s': %s", l->name,
                        e == Z_ERRNO ? strerror(errno) : m);
     }
-    if (k == 0)
+    if (k == 0) {
+        /* zlib reports a gzip member cut short only through gzerror */
+        int e;
+        gzerror(l->gz, &e);
+        if (e == Z_BUF_ERROR)
+            return tal_err(TAL_ETRUNC, "cannot read '%s': truncated gzip data", l->name);
         l->eof = 1;
+    }
     l->len += (size_t)k;
     return 0;
 }
@@ -227,8 +233,13 @@ int tal_read_file(const char *path, size_t max, char **data, size_t *len)
                          e == Z_ERRNO ? strerror(errno) : m);
             break;
         }
-        if (k == 0)
+        if (k == 0) {
+            int e;
+            gzerror(l->gz, &e);
+            if (e == Z_BUF_ERROR)
+                rc = tal_err(TAL_ETRUNC, "cannot read '%s': truncated gzip data", l->name);
             break;
+        }
         b.len += (size_t)k;
         if (b.len > max) {
             rc = tal_err(TAL_EINVAL, "cannot read '%s': larger than %zu bytes", l->name, max);
