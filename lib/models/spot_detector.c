@@ -18,6 +18,7 @@
  */
 #include "detector.h"
 #include "spot.h"
+#include "af_targets.h"
 #include "../nn/init.h"
 #include "../nn/ops.h"
 #include "../post/nms.h"
@@ -228,7 +229,8 @@ typedef struct {
     float *x, *mask, *host;
     int32_t *cls;
     tal_spot_seg *segs;
-    size_t x_cap, mask_cap, host_cap, cls_cap, seg_cap;
+    tal_af_seg *crop;
+    size_t x_cap, mask_cap, host_cap, cls_cap, seg_cap, crop_cap;
 } spot_state;
 
 static spot_state *S(tal_detector *d) { return d->model; }
@@ -277,37 +279,53 @@ static void spot_free(tal_detector *d)
     free(s->host);
     free(s->cls);
     free(s->segs);
+    free(s->crop);
     free(s);
     d->model = NULL;
 }
 
-/* A record's features at the fixed scale, channel-first, into x (D x T). */
-static int resample_record(tal_detector *d, const tal_record *r, float *x)
+/* Features of snippets [start, start + len) of a record at the fixed
+ * scale, channel-first, into x (D x T). */
+static int resample_record(tal_detector *d, const tal_record *r, int start, int len, float *x)
 {
     int D = d->input_dim, T = d->cfg.temporal_scale;
-    if (!r->T)
+    if (len < 1)
         return tal_err(TAL_EINVAL, "sequence '%s' has no snippets", r->id);
-    tal_spot_resample(r->feat, D, 1, (int)r->T, D, T, d->cfg.resample, x, 1, T);
+    tal_spot_resample(r->feat + (size_t)start * D, D, 1, len, D, T, d->cfg.resample, x, 1, T);
     return 0;
 }
 
-/* Targets of one record at the fixed scale; returns the number of mask
- * ones, or <0. */
-static int64_t record_targets(tal_detector *d, const tal_record *r, int32_t *cls, float *mask)
+/* One training sequence at the fixed scale: a random window when
+ * train.crop_ratio asks for one (ActionFormer's crop rule: instances with
+ * less than train.trunc_thresh of their length inside are left out, the
+ * others clipped), its features into x (D x T), its targets into cls (T)
+ * and mask (T x T).  Returns the number of mask ones, or <0. */
+static int64_t record_sample(tal_detector *d, const tal_record *r, tal_rng *rng, float *x, int32_t *cls, float *mask)
 {
     spot_state *s = S(d);
+    const tal_det_config *c = &d->cfg;
     tal_grid g = tal_detector_grid(d, r);
-    tal_spot_map m = tal_spot_map_make((int)r->T, d->cfg.temporal_scale);
-    if (need(&s->segs, &s->seg_cap, r->segs.n ? r->segs.n : 1, sizeof *s->segs))
+    size_t cap = r->segs.n ? r->segs.n : 1;
+    if (need(&s->segs, &s->seg_cap, cap, sizeof *s->segs) || need(&s->crop, &s->crop_cap, cap, sizeof *s->crop))
         return TAL_ENOMEM;
     int n = 0;
     for (uint32_t i = 0; i < r->segs.n; i++) {
-        const tal_segment *x = &r->segs.v[i];
-        if ((x->flags & TAL_SEG_AMBIGUOUS) || x->cls < 0)
+        const tal_segment *q = &r->segs.v[i];
+        if ((q->flags & TAL_SEG_AMBIGUOUS) || q->cls < 0)
             continue;
-        double a = fmin(x->start, x->end), b = fmax(x->start, x->end);
-        s->segs[n++] = (tal_spot_seg){ tal_grid_from_sec(&g, a), tal_grid_from_sec(&g, b), x->cls };
+        double a = fmin(q->start, q->end), b = fmax(q->start, q->end);
+        s->crop[n++] = (tal_af_seg){ (float)tal_grid_from_sec(&g, a), (float)tal_grid_from_sec(&g, b), q->cls };
     }
+    int start = 0, len = (int)r->T;
+    if (c->n_crop_ratio == 2 && c->crop_ratio[0] < 1 && r->T > 1)
+        n = tal_af_crop(rng, (int)r->T, (int)r->T, c->crop_ratio[0], c->crop_ratio[1], c->trunc_thresh,
+                        0.5 * g.clip / g.stride, s->crop, n, &start, &len);
+    for (int i = 0; i < n; i++)
+        s->segs[i] = (tal_spot_seg){ s->crop[i].start, s->crop[i].end, s->crop[i].cls };
+    int rc = resample_record(d, r, start, len, x);
+    if (rc)
+        return rc;
+    tal_spot_map m = tal_spot_map_make(len, c->temporal_scale);
     int fg = tal_spot_targets(&m, s->segs, n, d->num_classes, cls, mask);
     if (fg < 0)
         return fg;
@@ -321,7 +339,6 @@ static int64_t record_targets(tal_detector *d, const tal_record *r, int32_t *cls
 static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,
                              tal_loss_log *log)
 {
-    (void)r;
     spot_state *s = S(d);
     const tal_det_config *c = &d->cfg;
     int D = d->input_dim, T = c->temporal_scale;
@@ -332,9 +349,8 @@ static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *co
     double npos = 0;
     int positives = 0;
     for (int b = 0; b < B; b++) {
-        if (resample_record(d, batch[b], s->x + (size_t)b * D * T))
-            return NULL;
-        int64_t ones = record_targets(d, batch[b], s->cls + (size_t)b * T, s->mask + (size_t)b * TT);
+        int64_t ones = record_sample(d, batch[b], r, s->x + (size_t)b * D * T, s->cls + (size_t)b * T,
+                                     s->mask + (size_t)b * TT);
         if (ones < 0)
             return NULL;
         npos += (double)ones;
@@ -387,7 +403,7 @@ static int spot_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal
     if (need(&s->x, &s->x_cap, (size_t)D * T, sizeof *s->x) ||
         need(&s->host, &s->host_cap, (size_t)2 * K * T + TT, sizeof *s->host))
         return TAL_ENOMEM;
-    int rc = resample_record(d, rec, s->x);
+    int rc = resample_record(d, rec, 0, (int)rec->T, s->x);
     if (rc)
         return rc;
     tal_spot_out o;

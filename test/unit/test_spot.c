@@ -180,11 +180,12 @@ static float value(tal_graph *g, tal_tensor *t)
 TEST(spot_losses_by_hand)
 {
     tal_graph *g = tal_graph_new(NULL);
-    /* CE: logits (1, K=2, T=2); snippet 0 = (0, ln 3) with target 1,
-     * snippet 1 = (0, 0) with target 0: mean(-ln 0.75, ln 2) */
-    float lg[4] = { 0, 0, logf(3), 0 };
-    int32_t tgt[2] = { 1, 0 };
-    float ce = value(g, tal_spot_cls_loss(g, tal_tensor_from(g, 3, (int64_t[]){ 1, 2, 2 }, lg), tgt));
+    /* CE: logits (1, K=2, T=3), channel-first; snippet 0 = (0, ln 3) with
+     * target 1, snippet 1 = (1, 0) with target 0, snippet 2 = (0, 0) with
+     * target 1: mean(-ln 0.75, ln(1 + 1/e), ln 2) */
+    float lg[6] = { 0, 1, 0, logf(3), 0, 0 };
+    int32_t tgt[3] = { 1, 0, 1 };
+    float ce = value(g, tal_spot_cls_loss(g, tal_tensor_from(g, 3, (int64_t[]){ 1, 2, 3 }, lg), tgt));
     /* weighted BCE: p = 0.5 everywhere, one positive of 4: weights 2 and
      * 2/3, sum ln2 (2 + 3 x 2/3) / 4 = ln 2 */
     float z4[4] = { 0, 0, 0, 0 }, y4[4] = { 1, 0, 0, 0 };
@@ -200,7 +201,7 @@ TEST(spot_losses_by_hand)
     int st = tal_graph_status(g);
     tal_graph_free(g);
     CHECK(!st);
-    CHECK_NEAR(ce, 0.5 * (-log(0.75) + log(2)), 1e-6);
+    CHECK_NEAR(ce, (-log(0.75) + log(1 + exp(-1.0)) + log(2)) / 3, 1e-6);
     CHECK_NEAR(bce, log(2), 1e-6);
     CHECK_NEAR(dice, 0.375, 1e-6);
     CHECK_NEAR(mse, 2.5, 1e-6);
