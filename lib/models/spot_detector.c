@@ -1,12 +1,13 @@
 /* spot_detector.c — the SPOT-style detector (METHODS.md §1,
  * reference-methods.md §2; the pieces are declared in spot.h).
  *
- * Every sequence is resampled to spot.temporal_scale snippets, so a batch
- * is (B, D, T) without padding.  The network: model.embd_layers
- * convolutions (+ LayerNorm + ReLU), sinusoidal positions, model.stem_blocks
- * transformer blocks at stride 1 (ActionFormer's block; model.window <= 1
- * gives SPOT's global attention), a LayerNorm, then three heads on the
- * snippet embedding:
+ * Every sequence (a random window of it in training, when train.crop_ratio
+ * asks for one) is resampled to spot.temporal_scale snippets, so a batch is
+ * (B, D, T) without padding.  The network: model.embd_layers convolutions
+ * (+ LayerNorm + ReLU), sinusoidal positions, model.stem_blocks transformer
+ * blocks at stride 1 (ActionFormer's block; model.window <= 1 gives SPOT's
+ * global attention), a LayerNorm, then three heads on the snippet
+ * embedding:
  *   classification  1x1 conv -> C+1 logits per snippet (softmax, background last)
  *   mask            3x3 conv + ReLU, 1x1 conv -> T logits per snippet: row t
  *                   is the foreground (sigmoid) of the instance t belongs to
@@ -15,6 +16,10 @@
  *        + spot.recon_weight x MSE,  w = spot.mask_bce_weight.
  * Inference: candidates from the threshold sets (tal_spot_candidates),
  * mapped back to seconds through the resampling, Soft-NMS (test.*).
+ *
+ * The semi-supervised methods add their terms (contrastive refinement,
+ * losses on pseudo labels) on top of tal_spot_forward's outputs, the
+ * snippet embedding included, and the loss functions of spot.h.
  */
 #include "detector.h"
 #include "spot.h"
