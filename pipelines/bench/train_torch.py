@@ -3,6 +3,7 @@
 
     train_torch.py train  --config CFG --init INIT.ckpt [options] TRAIN.tal
     train_torch.py detect --config CFG --model MODEL.ckpt [options] TEST.tal
+    train_torch.py compare [--talcore M.jsonl --torch T.jsonl] [--dets D.tal --torch-dets D.jsonl]
 
 A PyTorch implementation of talcore's ActionFormer-style detector
 (lib/models/af_*.c), written for the benchmark: the network is
@@ -354,53 +355,48 @@ def train(a, cfg):
 # ---------------------------------------------------------------------------
 # detection
 
-def iou_rows(s, e, S, E):
-    """IoU of (s, e) per row against every (S, E) of that row, talcore's
-    definition (no 1e-6 on the lengths; 0 when the union is not positive)"""
-    inter = (torch.minimum(e[:, None], E) - torch.maximum(s[:, None], S)).clamp(min=0)
-    union = (e - s)[:, None] + (E - S) - inter
-    return torch.where(union > 0, inter / union, torch.zeros_like(union))
-
-
 def soft_nms(seg, score, label, C, sigma, min_score, max_keep):
     """per-class Gaussian Soft-NMS, every class at once: each round takes
     each class's best remaining detection and decays the others of its
-    class by exp(-IoU^2/sigma); detections below min_score leave.  At most
-    max_keep taken per class; then all classes by score, max_keep kept."""
+    class by exp(-IoU^2/sigma) (IoU as talcore computes it: no 1e-6 on the
+    lengths, 0 when the union is not positive); detections below min_score
+    leave.  At most max_keep taken per class; then all classes by score,
+    max_keep kept."""
     if len(score) == 0:
         return seg, score, label
     order = torch.argsort(label, stable=True)
     seg, score, label = seg[order], score[order], label[order]
     counts = torch.bincount(label, minlength=C)
-    G = int((counts > 0).sum())
-    M = int(counts.max())
-    gid = torch.cumsum(counts > 0, 0)[label] - 1
-    start = torch.cumsum(counts, 0) - counts
-    col = torch.arange(len(label)) - start[label]
+    present = counts > 0
+    G, M = int(present.sum()), int(counts.max())
+    gid = torch.cumsum(present, 0)[label] - 1
+    col = torch.arange(len(label)) - (torch.cumsum(counts, 0) - counts)[label]
     S = torch.zeros(G, M, dtype=torch.float64)
-    st, en = torch.zeros(G, M, dtype=torch.float64), torch.zeros(G, M, dtype=torch.float64)
+    st, en = torch.zeros(G, M, dtype=torch.float64), torch.ones(G, M, dtype=torch.float64)
     alive = torch.zeros(G, M, dtype=torch.bool)
     S[gid, col], st[gid, col], en[gid, col], alive[gid, col] = score, seg[:, 0], seg[:, 1], True
-    lab = torch.zeros(G, dtype=torch.int64)
-    lab[gid] = label
-    rows = torch.arange(G)
-    ks, ke, kc, kscore = [], [], [], []
+    length = en - st
+    lab = torch.arange(C)[present]
+    ninf = torch.tensor(-math.inf, dtype=torch.float64)
+    taken = []
     for _ in range(max_keep if max_keep > 0 else M):
-        has = alive.any(1)
+        val, best = torch.where(alive, S, ninf).max(1, keepdim=True)
+        has = val[:, 0] > -math.inf
         if not bool(has.any()):
             break
-        best = torch.where(alive, S, torch.full_like(S, -math.inf)).argmax(1)
-        r = rows[has]
-        b = best[has]
-        bs, be = st[r, b], en[r, b]
-        ks.append(bs), ke.append(be), kc.append(lab[r]), kscore.append(S[r, b])
-        alive[r, b] = False
-        w = torch.exp(-iou_rows(bs, be, st[r], en[r]) ** 2 / sigma)
-        S[r] = S[r] * w
-        alive[r] &= S[r] >= min_score
-    s, e, c, sc = torch.cat(ks), torch.cat(ke), torch.cat(kc), torch.cat(kscore)
-    o = torch.argsort(-sc, stable=True)[:max_keep] if max_keep > 0 else torch.argsort(-sc, stable=True)
-    return torch.stack([s[o], e[o]], 1), sc[o], c[o]
+        bs, be = st.gather(1, best), en.gather(1, best)
+        taken.append(torch.cat([bs, be, val, lab[:, None].double()], 1)[has])
+        alive.scatter_(1, best, False)
+        inter = (torch.minimum(en, be) - torch.maximum(st, bs)).clamp_(min=0)
+        union = length + (be - bs) - inter
+        iou = torch.where(union > 0, inter / union, torch.zeros_like(union))
+        S.mul_(torch.exp(iou.square_().div_(-sigma)))
+        alive &= S >= min_score
+    k = torch.cat(taken)
+    o = torch.argsort(-k[:, 2], stable=True)
+    if max_keep > 0:
+        o = o[:max_keep]
+    return k[o, :2], k[o, 2], k[o, 3].long()
 
 
 @torch.inference_mode()
@@ -476,7 +472,51 @@ def detect(a, cfg):
                       "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
 
 
+# ---------------------------------------------------------------------------
+# the two sides' results, side by side
+
+def compare(a):
+    def steps(path):
+        out = []
+        for line in open(path):
+            d = json.loads(line)
+            if d.get("kind") == "step":
+                out.append(d)
+        return out
+    if a.talcore and a.torch:
+        c, p = steps(a.talcore), steps(a.torch)
+        n = min(len(c), len(p))
+        rel = max((abs(x["loss"] - y["loss"]) / max(abs(x["loss"]), 1e-12) for x, y in zip(c, p)), default=0.0)
+        bad = sum(x["positives"] != y["positives"] for x, y in zip(c, p))
+        print(f"training losses of {n} steps: max relative difference {rel:.2e}; "
+              f"positives differ in {bad} steps; final loss {c[n - 1]['loss']:.6f} vs {p[n - 1]['loss']:.6f}")
+    if a.dets and a.torch_dets:
+        _, it = talio.read_stream(a.dets)
+        mine = {r.id: r.dets for r in it}
+        same_n = total = 0
+        dmax = []
+        for line in open(a.torch_dets):
+            d = json.loads(line)
+            c = mine[d["id"]]
+            q = np.array(d["dets"], dtype=np.float64).reshape(-1, 4)
+            total += 1
+            same_n += len(c) == len(q)
+            k = min(len(c), len(q), 10)
+            if k:
+                dmax.append(float(np.abs(np.sort(c["score"])[::-1][:k] - np.sort(q[:, 2])[::-1][:k]).max()))
+        print(f"detections: {same_n}/{total} sequences with as many detections on both sides; "
+              f"top-10 scores differ by at most {max(dmax, default=0.0):.2e} (median {np.median(dmax) if dmax else 0:.2e})")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "compare":
+        ap = argparse.ArgumentParser(description="compare the two sides' losses and detections")
+        ap.add_argument("what")
+        ap.add_argument("--talcore", help="tal-train --metrics (--log-every 1)")
+        ap.add_argument("--torch", help="train_torch.py train --log-every 1 output")
+        ap.add_argument("--dets", help="tal-detect output stream")
+        ap.add_argument("--torch-dets", help="train_torch.py detect -o output")
+        return compare(ap.parse_args())
     ap = argparse.ArgumentParser(description="PyTorch twin of talcore's ActionFormer-style detector")
     ap.add_argument("what", choices=["train", "detect"])
     ap.add_argument("stream")
