@@ -5,6 +5,7 @@
 #                        one line "N passed, N failed"
 #   make demo            the longest pipeline that works, on shipped data
 #   make hapt            UCI HAPT benchmark streams (pipelines/hapt.mk)
+#   make results-supervised  supervised baselines on HAPT and synthetic THUMOS14
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -95,7 +96,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference
+.PHONY: all check demo hapt results-supervised install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
 .SECONDARY:
@@ -172,6 +173,10 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 # ---- demo, benchmarks ---------------------------------------------------
 demo: all
 	@sh pipelines/demo.sh
+
+# The supervised baselines (pipelines/RESULTS-supervised.md); ~40 minutes.
+results-supervised: all
+	@sh pipelines/supervised.sh
 
 hapt: all
 	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin

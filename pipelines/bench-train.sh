@@ -16,7 +16,7 @@
 # Rows (SIZES):
 #   small   talsynth's default preset (128-d, 16-frame clips every 16 frames)
 #           on THUMOS14's validation layout (200 sequences) for training and
-#           its test layout (212) for detection; pipelines/configs/actionformer-small.yaml
+#           its test layout (212) for detection; pipelines/configs/actionformer-synth.yaml
 #           (128 channels); one epoch = 100 steps of 2 sequences.
 #   thumos  talsynth --preset thumos (2048-d, every 4 frames at 30 fps: the
 #           size of ActionFormer's THUMOS14 I3D features), the same layouts;
@@ -85,7 +85,7 @@ echo "bench-train: torch $($PY -c 'import torch; print(torch.__version__)'), $(d
 
 for size in $SIZES; do
     case $size in
-    small) cfg=pipelines/configs/actionformer-small.yaml; reps=${REPEATS:-3} ;;
+    small) cfg=pipelines/configs/actionformer-synth.yaml; reps=${REPEATS:-3} ;;
     thumos) cfg=pipelines/configs/actionformer-thumos.yaml; reps=${REPEATS:-1} ;;
     *) echo "bench-train: unknown size '$size' (small, thumos)" >&2; exit 1 ;;
     esac

@@ -14,6 +14,7 @@ load test_helper
         work="$TMP/$(basename "$page")"
         mkdir -p "$work"
         ln -s "$TOP/data" "$work/data"
+        ln -s "$TOP/pipelines" "$work/pipelines"
         while IFS= read -r cmd; do
             run bash -o pipefail -c "cd '$work' && $cmd"
             # 141: a producer ended by SIGPIPE when a consumer such as head quit early

@@ -124,8 +124,14 @@ int main(int argc, char **argv)
             rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
         if (!rc)
             rc = tal_det_config_check(&cfg);
+    } else if ((rc = tal_det_config_load(&cfg, files, nfiles, NULL, 0))) {
+        return cli_fail();
     } else {
-        rc = tal_det_config_load(&cfg, files, nfiles, sets, nsets);
+        /* a bad -s is a usage error, a bad file a data error */
+        for (int i = 0; i < nsets && !rc; i++)
+            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
+        if (rc || (rc = tal_det_config_check(&cfg)))
+            return cli_usage_error("%s", tal_errmsg());
     }
     if (rc)
         return cli_fail();

@@ -1,0 +1,148 @@
+#!/bin/sh
+# supervised.sh — `make results-supervised`: the supervised baselines that
+# the semi-, weakly- and point-supervised methods must beat, measured.
+#
+# Reproduces pipelines/RESULTS-supervised.md:
+#   - UCI HAPT (real): trained on the 21 training volunteers' recordings,
+#     tested on the 9 test volunteers';
+#   - synthetic THUMOS14 (talsynth, default preset, seed 0): trained on the
+#     200 validation layouts, tested on the 212 test layouts;
+#   each with 100 %, 40 % and 10 % of the training sequences labelled
+#   (labelsplit --stratify --seed 0; supervised on the labelled part only),
+#   for the ActionFormer-style detector and the linear per-snippet
+#   baseline; mAP at tIoU 0.3:0.1:0.7 (ActivityNet protocol);
+#   - the THUMOS-size preset (2048-d, 512 channels): one training epoch on
+#     the CPU, its time and peak memory.
+# Every fraction is trained for the same number of steps as the full set
+# (epochs scaled by N_full / N_labelled), so that fewer labels do not also
+# mean less optimisation.
+#
+# Cost: about 40 minutes on 2 cores (the synthetic runs and the THUMOS-size
+# epoch are most of it); writes under data/build/supervised/ (1.5 GB, most
+# of it the THUMOS-size features).  THREADS=1 runs single-threaded;
+# SKIP_THUMOS=1 leaves the THUMOS-size epoch out.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PATH=$top/bin:$PATH
+export LC_ALL=C
+out=data/build/supervised
+res=pipelines/RESULTS-supervised.md
+threads=${THREADS:-2}
+mkdir -p "$out"
+
+say() { printf '== %s\n' "$*" >&2; }
+
+# ---- data ------------------------------------------------------------------
+make -s hapt >/dev/null
+if [ ! -f "$out/synth-train.tal" ]; then
+    say "synthetic THUMOS14 (talsynth default preset, seed 0)"
+    featpack -q -a data/thumos14/gt_full.json -s validation -o - | talsynth -q --seed 0 -o "$out/synth-train.tal"
+    featpack -q -a data/thumos14/gt_full.json -s test -o - | talsynth -q --seed 0 -o "$out/synth-test.tal"
+fi
+hapt_train=data/build/hapt-train.tal hapt_test=data/build/hapt-test.tal
+synth_train=$out/synth-train.tal synth_test=$out/synth-test.tal
+
+count() { talcat --stats --json "$1" | jq .sequences; }
+
+# ---- one run: train, detect, evaluate --------------------------------------
+# run BENCH FRAC MODEL: writes $out/BENCH-FRAC-MODEL.json (tal-map) and .time
+run() {
+    bench=$1 frac=$2 model=$3
+    name=$bench-$frac-$model
+    [ -f "$out/$name.json" ] && return 0
+    eval train=\$${bench}_train test=\$${bench}_test
+    lab=$train
+    if [ "$frac" != 100 ]; then
+        lab=$out/$bench-$frac.tal
+        [ -f "$lab" ] || labelsplit -q -r "0.$frac" --stratify --seed 0 -o "$lab" "$train"
+    fi
+    cfg=pipelines/configs/$model-$([ "$bench" = hapt ] && echo hapt || echo synth).yaml
+    # the same number of steps whatever the fraction
+    nfull=$(count "$train") nlab=$(count "$lab")
+    epochs=$(tal-train -c "$cfg" --print-config | sed -n 's/^train.epochs: //p')
+    warm=$(tal-train -c "$cfg" --print-config | sed -n 's/^train.warmup_epochs: //p')
+    epochs=$(( (epochs * nfull + nlab / 2) / nlab ))
+    warm=$(( (warm * nfull + nlab / 2) / nlab ))
+    say "$name: $nlab of $nfull sequences, $epochs + $warm epochs"
+    start=$(date +%s.%N)
+    tal-train -q --threads "$threads" -c "$cfg" -s train.epochs=$epochs -s train.warmup_epochs=$warm \
+        -s train.checkpoint_every=0 "$lab" -o "$out/$name.ckpt"
+    end=$(date +%s.%N)
+    tal-detect -q --threads "$threads" "$out/$name.ckpt" "$test" -o "$out/$name-dets.tal"
+    tal-map --json --gt "$test" --thumos "$out/$name-dets.tal" > "$out/$name.json.part"
+    mv "$out/$name.json.part" "$out/$name.json"
+    echo "$end - $start" | bc -l > "$out/$name.time"
+    echo "$nlab $nfull $epochs $warm" > "$out/$name.size"
+}
+
+for bench in hapt synth; do
+    for frac in 100 40 10; do
+        for model in linear actionformer; do
+            run $bench $frac $model
+        done
+    done
+done
+
+# ---- THUMOS size: one epoch ----------------------------------------------------
+if [ "${SKIP_THUMOS:-0}" != 1 ] && [ ! -f "$out/thumos-epoch.txt" ]; then
+    if [ ! -f "$out/thumos-train.tal" ]; then
+        say "THUMOS-size synthetic features (2048-d, stride 4 at 30 fps, stored as f16)"
+        featpack -q -a data/thumos14/gt_full.json -s validation -o - |
+            talsynth -q --preset default,thumos --dtype f16 --seed 0 -o "$out/thumos-train.tal"
+    fi
+    say "THUMOS size: one epoch of the ActionFormer-style detector"
+    /usr/bin/time -f '%e %M' -o "$out/thumos-time.txt" tal-train -q --threads "$threads" \
+        -c pipelines/configs/actionformer-thumos.yaml -s train.checkpoint_every=0 --stop-after-epochs 1 \
+        "$out/thumos-train.tal" -o "$out/thumos.ckpt"
+    mv "$out/thumos-time.txt" "$out/thumos-epoch.txt"
+fi
+
+# ---- the results file -----------------------------------------------------------
+{
+    echo "# Supervised baselines (\`make results-supervised\`)"
+    echo
+    echo "Regenerated by \`make results-supervised\` (pipelines/supervised.sh) on"
+    echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
+    echo "$threads threads per tool.  mAP (%) on the test set at tIoU 0.3:0.1:0.7,"
+    echo "ActivityNet protocol (tal-map --thumos); the ActionFormer-style detector"
+    echo "evaluated with its weight average (EMA); training time on this machine."
+    echo "Labelled fractions come from \`labelsplit -r R --stratify --seed 0\` and are"
+    echo "trained for as many steps as the full set."
+    for bench in hapt synth; do
+        echo
+        if [ "$bench" = hapt ]; then
+            echo "## UCI HAPT (real): 42 training recordings, 19 test recordings, 12 classes"
+        else
+            echo "## Synthetic THUMOS14 layout (talsynth default preset): 200 training videos, 212 test videos, 20 classes"
+        fi
+        echo
+        echo "| model | labelled | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | avg | train time | training set |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+        for frac in 100 40 10; do
+            for model in actionformer linear; do
+                model_name=$([ $model = linear ] && echo "linear per-snippet baseline" || echo "ActionFormer-style")
+                f=$out/$bench-$frac-$model
+                set -- $(jq -r '[.mAP[] | . * 10000 | round / 100 | tostring] | join(" ")' "$f.json")
+                avg=$(jq -r '.average * 10000 | round / 100' "$f.json")
+                t=$(printf '%.0f' "$(cat "$f.time")")
+                read -r nlab nfull ep wu < "$f.size"
+                printf '| %s | %s %% | %s | %s | %s | %s | %s | **%s** | %s s | %s of %s sequences, %s+%s epochs |\n' \
+                    "$model_name" "$frac" "$1" "$2" "$3" "$4" "$5" "$avg" "$t" "$nlab" "$nfull" "$wu" "$ep"
+            done
+        done
+    done
+    if [ -f "$out/thumos-epoch.txt" ]; then
+        read -r secs kb < "$out/thumos-epoch.txt"
+        echo
+        echo "## THUMOS size on the CPU"
+        echo
+        echo "One training epoch of the ActionFormer-style detector with ActionFormer's"
+        echo "THUMOS14 settings (pipelines/configs/actionformer-thumos.yaml: 2048-d input,"
+        echo "512 channels, window 19, 6 levels, 2 videos per batch) on synthetic features"
+        echo "laid out as THUMOS14's 200 validation videos (talsynth --preset default,thumos):"
+        echo "$(printf '%.0f' "$secs") s and $(echo "$kb / 1048576" | bc -l | xargs printf '%.2f') GiB peak memory ($threads threads)."
+    fi
+} > "$res.part"
+mv "$res.part" "$res"
+cat "$res"
