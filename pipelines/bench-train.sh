@@ -17,7 +17,7 @@
 #   small   talsynth's default preset (128-d, 16-frame clips every 16 frames)
 #           on THUMOS14's validation layout (200 sequences) for training and
 #           its test layout (212) for detection; pipelines/configs/actionformer-synth.yaml
-#           (128 channels); one epoch = 100 steps of 2 sequences.
+#           (128 channels, max_seq_len 2304); one epoch = 100 steps of 2 sequences.
 #   thumos  talsynth --preset thumos (2048-d, every 4 frames at 30 fps: the
 #           size of ActionFormer's THUMOS14 I3D features), the same layouts;
 #           pipelines/configs/actionformer-thumos.yaml (512 channels, window
@@ -101,10 +101,11 @@ for size in $SIZES; do
     set -- -c "$cfg" -s train.checkpoint_every=1
     bin/tal-train "$@" --print-config > "$DIR/$size.cfg" || exit 1
     # talcore's initial weights: one step at learning rate 0 on two sequences
-    if [ ! -s "$DIR/$size-init.ckpt" ] || [ "$cfg" -nt "$DIR/$size-init.ckpt" ]; then
+    if [ ! -s "$DIR/$size-init.ckpt" ] || ! cmp -s "$DIR/$size.cfg" "$DIR/$size-init.cfg"; then
         bin/talcat -q -n 2 "$train" -o "$DIR/$size-two.tal" &&
             bin/tal-train -q "$@" -s train.lr=0 -s train.warmup_epochs=0 -s train.epochs=1 \
-                "$DIR/$size-two.tal" -o "$DIR/$size-init.ckpt" || exit 1
+                "$DIR/$size-two.tal" -o "$DIR/$size-init.ckpt" &&
+            cp "$DIR/$size.cfg" "$DIR/$size-init.cfg" || exit 1
     fi
     ntrain=$(bin/talcat -S "$train" | awk 'NR == 1 { print $1 }')
     steps=$((ntrain / 2))
