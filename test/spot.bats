@@ -75,20 +75,21 @@ TINY=(-c "$TOP/pipelines/configs/spot-synth.yaml" -s model.channels=16 -s model.
 
 @test "spot: config errors name the key" {
     small
+    # a bad -s is a usage error (2), a bad config file a data error (1)
     run --separate-stderr tal-train "${TINY[@]}" -s spot.temporal_scale=63 small.tal -o m.ckpt
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [[ "$stderr" == *"'spot.temporal_scale' must be even"* ]]
     run --separate-stderr tal-train "${TINY[@]}" -s 'test.spot_class_thresh=[]' small.tal -o m.ckpt
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [[ "$stderr" == *"'test.spot_class_thresh' is empty"* ]]
     run --separate-stderr tal-train "${TINY[@]}" -s 'test.spot_class_thresh=[0.5, 1.5]' small.tal -o m.ckpt
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [[ "$stderr" == *"test.spot_class_thresh"* ]]
     run --separate-stderr tal-train "${TINY[@]}" -s spot.resample=cubic small.tal -o m.ckpt
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [[ "$stderr" == *"spot.resample"* ]]
     run --separate-stderr tal-train "${TINY[@]}" -s spot.temporal_scale=4 small.tal -o m.ckpt
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [[ "$stderr" == *"spot.temporal_scale"* ]]
     printf 'model:\n  kind: spot\nspot:\n  mask_bce_weight: 2\n' > bad.yaml
     run --separate-stderr tal-train -c bad.yaml small.tal -o m.ckpt

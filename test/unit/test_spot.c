@@ -60,7 +60,11 @@ TEST(spot_resample_linear_is_the_resample_op)
         tal_spot_resample(x, D, 1, T, D, To, TAL_SPOT_LINEAR, y, 1, To);
         tal_graph *g = tal_graph_new(NULL);
         tal_tensor *o = tal_resample(g, tal_tensor_from(g, 2, (int64_t[]){ D, T }, xt), To, TAL_RESAMPLE_LINEAR);
-        int bad = !o || tal_tensor_download(g, o, ref) || memcmp(y, ref, sizeof *y * D * To);
+        int bad = !o || tal_tensor_download(g, o, ref);
+        /* the same formula; the op's kernel is built for vectorisation and may
+         * fuse the multiply-add, so agreement is to rounding, not to the bit */
+        for (int i = 0; !bad && i < D * To; i++)
+            bad = fabsf(y[i] - ref[i]) > 1e-6f * (1 + fabsf(ref[i]));
         tal_graph_free(g);
         free(x);
         free(xt);
