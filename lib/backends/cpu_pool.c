@@ -208,7 +208,23 @@ TAL_KERNEL static void red_cols(float *restrict o, int32_t *restrict ix, const f
 TAL_KERNEL static double red_span(const float *restrict x, int64_t n, int op, int32_t *arg)
 {
     if (op == TAL_RED_MAX) {
+        /* The maximum in vector lanes first, then its first position: two
+         * streaming passes beat one scan whose branch carries the index.
+         * Equal values (0 and -0 among them) resolve to the first, as the
+         * single scan does.  A NaN at x[0] wins the scan and NaNs later are
+         * passed over, so those rows take the scan itself. */
         float m = x[0];
+        if (m == m) {
+#pragma omp simd reduction(max : m)
+            for (int64_t i = 1; i < n; i++)
+                m = x[i] > m ? x[i] : m;
+            for (int64_t i = 0; i < n; i++)
+                if (x[i] == m) {
+                    *arg = (int32_t)i;
+                    return x[i];
+                }
+        }
+        m = x[0];
         int64_t a = 0;
         for (int64_t i = 1; i < n; i++)
             if (x[i] > m) {

@@ -2,6 +2,7 @@
  * threaded sgemm, schedules, EMA, initialisers, gradient accumulation,
  * error reporting, and the memory behaviour of the arena and gradient pool. */
 #include "harness.h"
+#include "backends/cpu.h"
 #include "backends/cpu_math.h"
 #include "nn/ema.h"
 #include "nn/init.h"
@@ -73,6 +74,46 @@ TEST(nn_sgemm_split_matches_naive)
 }
 
 /* ---- schedules ------------------------------------------------------------------ */
+
+/* max over a contiguous row: the value and the first position, as one
+ * left-to-right scan with ">" finds them (ties, signed zeros, NaNs) */
+TEST(nn_reduce_max_first_position)
+{
+    float nan = nanf("");
+    struct {
+        float x[8];
+        int n, arg;
+        float v;
+    } rows[] = {
+        { { 1, 3, -0.0f, 3, 2, 3, 0, 1 }, 8, 1, 3 },
+        { { -0.0f, 0, 0, -0.0f, -1, -2, -3, -4 }, 8, 0, -0.0f },
+        { { -5, -4, -3, -3, -4, -5, -6, -7 }, 8, 2, -3 },
+        { { 1, nan, 7, nan, 7, 2, 1, 0 }, 8, 2, 7 },
+        { { nan, 1, 2, 3, 4, 5, 6, 7 }, 8, 0, nan },
+        { { 4 }, 1, 0, 4 },
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        float out;
+        int32_t idx;
+        tal_cpu_reduce_forward(&out, &idx, rows[k].x, 1, rows[k].n, 1, TAL_RED_MAX);
+        int same = rows[k].v != rows[k].v ? out != out : out == rows[k].v && signbit(out) == signbit(rows[k].v);
+        CHECK_MSG(idx == rows[k].arg && same, "row %zu: max %g at %d, expected %g at %d", k, out, idx, rows[k].v,
+                  rows[k].arg);
+    }
+    /* long rows: the position of a planted maximum anywhere */
+    enum { N = 3001 };
+    float *x = malloc(sizeof *x * N);
+    for (int at = 0; at < N; at += 97) {
+        for (int i = 0; i < N; i++)
+            x[i] = (float)((i * 7919) % 1000) / 1000.0f;
+        x[at] = 2;
+        float out;
+        int32_t idx;
+        tal_cpu_reduce_forward(&out, &idx, x, 1, N, 1, TAL_RED_MAX);
+        CHECK_MSG(idx == at && out == 2, "planted at %d, found at %d", at, idx);
+    }
+    free(x);
+}
 
 TEST(nn_sched_cosine_and_step)
 {
