@@ -108,19 +108,26 @@ static size_t arena_reserved(const arena *a)
 }
 
 /* ---- pool --------------------------------------------------------------------
- * Blocks of exact (rounded) sizes, recycled within and across steps. */
+ * Blocks of exact (rounded) sizes, recycled within and across steps.  A
+ * loop whose shapes change from step to step (batches padded to their own
+ * longest sequence) would leave a set of blocks behind for every shape it
+ * has seen, so at reset, once the pool holds more than twice what the step
+ * just finished had live at its peak, the blocks that step did not touch
+ * are given back.  A loop of fixed shapes never frees anything. */
 
 typedef struct {
     void *p;
     size_t bytes;
     int busy;
+    unsigned long last;   /* the step that last took it */
 } block;
 
 typedef struct {
     const tal_backend *be;
     block *b;
     size_t n, cap;
-    size_t reserved, live, peak_live;
+    size_t reserved, live, peak_live, step_peak;
+    unsigned long step;
 } pool;
 
 static size_t pool_round(size_t bytes)
@@ -135,9 +142,12 @@ static void *pool_get(pool *p, size_t bytes)
     for (size_t i = 0; i < p->n; i++)
         if (!p->b[i].busy && p->b[i].bytes == bytes) {
             p->b[i].busy = 1;
+            p->b[i].last = p->step;
             p->live += bytes;
             if (p->live > p->peak_live)
                 p->peak_live = p->live;
+            if (p->live > p->step_peak)
+                p->step_peak = p->live;
             return p->b[i].p;
         }
     if (tal_grow((void **)&p->b, &p->cap, p->n + 1, sizeof *p->b))
@@ -145,11 +155,13 @@ static void *pool_get(pool *p, size_t bytes)
     void *m = p->be->alloc(bytes);
     if (!m)
         return NULL;
-    p->b[p->n++] = (block){ m, bytes, 1 };
+    p->b[p->n++] = (block){ m, bytes, 1, p->step };
     p->reserved += bytes;
     p->live += bytes;
     if (p->live > p->peak_live)
         p->peak_live = p->live;
+    if (p->live > p->step_peak)
+        p->step_peak = p->live;
     return m;
 }
 
@@ -167,9 +179,23 @@ static void pool_put(pool *p, void *m)
 
 static void pool_reset(pool *p)
 {
+    if (p->reserved > 2 * p->step_peak) {
+        size_t k = 0;
+        for (size_t i = 0; i < p->n; i++) {
+            if (p->b[i].last != p->step) {
+                p->be->free(p->b[i].p);
+                p->reserved -= p->b[i].bytes;
+            } else {
+                p->b[k++] = p->b[i];
+            }
+        }
+        p->n = k;
+    }
     for (size_t i = 0; i < p->n; i++)
         p->b[i].busy = 0;
     p->live = 0;
+    p->step_peak = 0;
+    p->step++;
 }
 
 static void pool_free(pool *p)

@@ -266,6 +266,28 @@ TEST(nn_errors_propagate)
 
 /* ---- memory --------------------------------------------------------------------- */
 
+/* batches padded to their own length change shape every step: the pool
+ * must not keep a set of gradient blocks for every shape it has seen */
+TEST(nn_gradient_pool_is_bounded_when_shapes_change)
+{
+    tal_graph *g = tal_graph_new(NULL);
+    for (int step = 0; step < 24; step++) {
+        int64_t n = (int64_t)(1 + step % 12) << 14;
+        tal_graph_reset(g);
+        tal_tensor *x = tal_tensor_zeros(g, 1, &n);
+        tal_tensor_requires_grad(x);
+        tal_tensor *h = x;
+        for (int i = 0; i < 8; i++)
+            h = tal_affine(g, tal_gelu(g, h), 0.9f, 0.1f);
+        CHECK(!tal_backward(g, tal_sum_all(g, h)));
+    }
+    tal_graph_stats st;
+    tal_graph_get_stats(g, &st);
+    CHECK_MSG(st.pool_reserved <= 3 * st.pool_peak_live, "gradient pool %zu bytes for at most %zu live",
+              st.pool_reserved, st.pool_peak_live);
+    tal_graph_free(g);
+}
+
 TEST(nn_gradient_memory_is_a_front)
 {
     /* a chain of 40 ops on 256k-element tensors: the arena holds every
