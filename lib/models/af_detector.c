@@ -92,20 +92,6 @@ static void af_free(tal_detector *d)
     d->model = NULL;
 }
 
-/* Grow a scratch array to n elements of size sz. */
-static int need(void *pp, size_t *cap, size_t n, size_t sz)
-{
-    void **p = pp;
-    if (n <= *cap)
-        return 0;
-    void *q = tal_realloc(*p, n * sz);
-    if (!q)
-        return TAL_ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
 /* A record's instances on its feature grid (ambiguous ones left out). */
@@ -113,7 +99,7 @@ static int record_segments(tal_detector *d, const tal_record *r, int *nseg)
 {
     af_state *s = S(d);
     tal_grid g = tal_detector_grid(d, r);
-    if (need(&s->segs, &s->seg_cap, r->segs.n ? r->segs.n : 1, sizeof *s->segs))
+    if (tal_reserve(&s->segs, &s->seg_cap, r->segs.n ? r->segs.n : 1, sizeof *s->segs))
         return TAL_ENOMEM;
     int n = 0;
     for (uint32_t i = 0; i < r->segs.n; i++) {
@@ -156,10 +142,11 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     }
     int T = round_up(Tmax, div);
     int64_t npos = tal_af_positions(&s->assign, T);
-    if (need(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) || need(&s->mask, &s->mask_cap, (size_t)B * T, sizeof *s->mask) ||
-        need(&s->cls_t, &s->cls_cap, (size_t)B * npos * C, sizeof *s->cls_t) ||
-        need(&s->reg_t, &s->reg_cap, (size_t)B * npos * 2, sizeof *s->reg_t) ||
-        need(&s->pos, &s->pos_cap, (size_t)B * npos, sizeof *s->pos))
+    if (tal_reserve(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) ||
+        tal_reserve(&s->mask, &s->mask_cap, (size_t)B * T, sizeof *s->mask) ||
+        tal_reserve(&s->cls_t, &s->cls_cap, (size_t)B * npos * C, sizeof *s->cls_t) ||
+        tal_reserve(&s->reg_t, &s->reg_cap, (size_t)B * npos * 2, sizeof *s->reg_t) ||
+        tal_reserve(&s->pos, &s->pos_cap, (size_t)B * npos, sizeof *s->pos))
         goto done;
     /* features channel-first, zero padding; masks; targets */
     memset(s->x, 0, (size_t)B * D * T * sizeof *s->x);
@@ -182,8 +169,8 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
             s->cls_t[i] = s->cls_t[i] * (1 - e) + e / (float)(C + 1);
     }
     /* the regression targets and indices of the positive positions */
-    if (need(&s->pos_idx, &s->idx_cap, (size_t)B * npos, sizeof *s->pos_idx) ||
-        need(&s->reg_pos, &s->regpos_cap, (size_t)B * npos * 2, sizeof *s->reg_pos))
+    if (tal_reserve(&s->pos_idx, &s->idx_cap, (size_t)B * npos, sizeof *s->pos_idx) ||
+        tal_reserve(&s->reg_pos, &s->regpos_cap, (size_t)B * npos * 2, sizeof *s->reg_pos))
         goto done;
     int P = 0;
     for (int64_t i = 0; i < (int64_t)B * npos; i++)
@@ -257,7 +244,8 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
     const tal_det_config *c = &d->cfg;
     int C = d->num_classes, D = d->input_dim, Tv = (int)rec->T, div = 1 << c->branch_blocks;
     int T = round_up(Tv, div);
-    if (need(&s->x, &s->x_cap, (size_t)D * T, sizeof *s->x) || need(&s->mask, &s->mask_cap, (size_t)T, sizeof *s->mask))
+    if (tal_reserve(&s->x, &s->x_cap, (size_t)D * T, sizeof *s->x) ||
+        tal_reserve(&s->mask, &s->mask_cap, (size_t)T, sizeof *s->mask))
         return TAL_ENOMEM;
     memset(s->x, 0, (size_t)D * T * sizeof *s->x);
     for (int t = 0; t < Tv; t++)
@@ -275,7 +263,7 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
     tal_segset_clear(dets);
     for (int l = 0; l < L; l++) {
         int stride = 1 << l, Tl = T / stride, valid = (Tv + stride - 1) / stride;
-        if (need(&s->host, &s->host_cap, (size_t)(C + 2) * Tl, sizeof *s->host))
+        if (tal_reserve(&s->host, &s->host_cap, (size_t)(C + 2) * Tl, sizeof *s->host))
             return TAL_ENOMEM;
         float *lg = s->host, *rg = s->host + (size_t)C * Tl;
         int rc = tal_tensor_download(g, cls[l], lg);

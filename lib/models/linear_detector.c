@@ -28,19 +28,6 @@ typedef struct {
 
 static lin_state *S(tal_detector *d) { return d->model; }
 
-static int need(void *pp, size_t *cap, size_t n, size_t sz)
-{
-    void **p = pp;
-    if (n <= *cap)
-        return 0;
-    void *q = tal_realloc(*p, n * sz);
-    if (!q)
-        return TAL_ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int lin_define(tal_detector *d)
 {
     lin_state *s = tal_calloc(1, sizeof *s);
@@ -103,7 +90,7 @@ static tal_tensor *lin_loss(tal_detector *d, tal_graph *g, const tal_record *con
     size_t N = 0;
     for (int b = 0; b < B; b++)
         N += batch[b]->T;
-    if (need(&s->x, &s->x_cap, N * D, sizeof *s->x) || need(&s->target, &s->t_cap, N, sizeof *s->target))
+    if (tal_reserve(&s->x, &s->x_cap, N * D, sizeof *s->x) || tal_reserve(&s->target, &s->t_cap, N, sizeof *s->target))
         return NULL;
     size_t at = 0;
     int positives = 0;
@@ -135,7 +122,7 @@ static int lin_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_
     int C = d->num_classes, K = C + 1, T = (int)rec->T;
     tal_tensor *x = tal_tensor_from(g, 2, (int64_t[]){ T, d->input_dim }, rec->feat);
     tal_tensor *p = tal_softmax(g, tal_linear(g, x, s->w, s->b), -1, NULL);
-    if (tal_graph_status(g) || need(&s->host, &s->host_cap, (size_t)T * K, sizeof *s->host))
+    if (tal_graph_status(g) || tal_reserve(&s->host, &s->host_cap, (size_t)T * K, sizeof *s->host))
         return tal_graph_status(g) ? tal_graph_status(g) : TAL_ENOMEM;
     int rc = tal_tensor_download(g, p, s->host);
     if (rc)

@@ -240,19 +240,6 @@ typedef struct {
 
 static spot_state *S(tal_detector *d) { return d->model; }
 
-static int need(void *pp, size_t *cap, size_t n, size_t sz)
-{
-    void **p = pp;
-    if (n <= *cap)
-        return 0;
-    void *q = tal_realloc(*p, n * sz);
-    if (!q)
-        return TAL_ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int spot_define(tal_detector *d)
 {
     spot_state *s = tal_calloc(1, sizeof *s);
@@ -311,7 +298,8 @@ static int64_t record_sample(tal_detector *d, const tal_record *r, tal_rng *rng,
     const tal_det_config *c = &d->cfg;
     tal_grid g = tal_detector_grid(d, r);
     size_t cap = r->segs.n ? r->segs.n : 1;
-    if (need(&s->segs, &s->seg_cap, cap, sizeof *s->segs) || need(&s->crop, &s->crop_cap, cap, sizeof *s->crop))
+    if (tal_reserve(&s->segs, &s->seg_cap, cap, sizeof *s->segs) ||
+        tal_reserve(&s->crop, &s->crop_cap, cap, sizeof *s->crop))
         return TAL_ENOMEM;
     int n = 0;
     for (uint32_t i = 0; i < r->segs.n; i++) {
@@ -348,8 +336,9 @@ static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *co
     const tal_det_config *c = &d->cfg;
     int D = d->input_dim, T = c->temporal_scale;
     size_t TT = (size_t)T * T;
-    if (need(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) || need(&s->cls, &s->cls_cap, (size_t)B * T, sizeof *s->cls) ||
-        need(&s->mask, &s->mask_cap, (size_t)B * TT, sizeof *s->mask))
+    if (tal_reserve(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) ||
+        tal_reserve(&s->cls, &s->cls_cap, (size_t)B * T, sizeof *s->cls) ||
+        tal_reserve(&s->mask, &s->mask_cap, (size_t)B * TT, sizeof *s->mask))
         return NULL;
     double npos = 0;
     int positives = 0;
@@ -405,8 +394,8 @@ static int spot_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal
     tal_segset_clear(dets);
     if (!rec->T)
         return 0;   /* nothing to detect in; no distributions either */
-    if (need(&s->x, &s->x_cap, (size_t)D * T, sizeof *s->x) ||
-        need(&s->host, &s->host_cap, (size_t)2 * K * T + TT, sizeof *s->host))
+    if (tal_reserve(&s->x, &s->x_cap, (size_t)D * T, sizeof *s->x) ||
+        tal_reserve(&s->host, &s->host_cap, (size_t)2 * K * T + TT, sizeof *s->host))
         return TAL_ENOMEM;
     int rc = resample_record(d, rec, 0, (int)rec->T, s->x);
     if (rc)

@@ -100,6 +100,19 @@ int tal_grow(void **v, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
+int tal_reserve(void *pp, size_t *cap, size_t n, size_t size)
+{
+    void **p = pp;
+    if (n <= *cap)
+        return 0;
+    void *q = tal_reallocarray(*p, n, size);
+    if (!q)
+        return TAL_ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
 int tal_buf_reserve(tal_buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len)

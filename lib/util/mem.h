@@ -40,6 +40,12 @@ static inline int tal_mul_size(size_t a, size_t b, size_t *out)
  * holds at least `need`; geometric growth.  Returns 0 or TAL_ENOMEM. */
 int tal_grow(void **v, size_t *cap, size_t need, size_t size);
 
+/* Make the array at *(T **)pp hold at least n elements of `size` bytes,
+ * exactly n when it must grow (scratch buffers sized by the largest batch,
+ * where doubling would waste memory).  pp is the address of any object
+ * pointer.  Returns 0 or TAL_ENOMEM. */
+int tal_reserve(void *pp, size_t *cap, size_t n, size_t size);
+
 /* A growable byte buffer. */
 typedef struct {
     unsigned char *data;
