@@ -297,7 +297,8 @@ int tal_spot_candidates(const tal_spot_infer_cfg *c, const float *prob, const fl
     if (rc)
         goto out;
     /* one candidate per (class, start, end) */
-    qsort(cs.v, cs.n, sizeof *cs.v, cmp_cand);
+    if (cs.n > 1)   /* qsort wants a non-null array even for none */
+        qsort(cs.v, cs.n, sizeof *cs.v, cmp_cand);
     for (size_t i = 0; i < cs.n && !rc; i++) {
         if (i && cs.v[i].cls == cs.v[i - 1].cls && cs.v[i].a == cs.v[i - 1].a && cs.v[i].b == cs.v[i - 1].b)
             continue;
