@@ -176,7 +176,7 @@ build/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 demo: all
 	@sh pipelines/demo.sh
 
-# The supervised baselines (pipelines/RESULTS-supervised.md); ~40 minutes.
+# The supervised baselines (pipelines/RESULTS-supervised.md); ~45 minutes.
 results-supervised: all
 	@sh pipelines/supervised.sh
 
