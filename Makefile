@@ -121,8 +121,10 @@ VARIANT_STAMP := bin/.variant
 $(shell mkdir -p bin; [ "`cat $(VARIANT_STAMP) 2>/dev/null`" = "$(VARIANT)" ] || echo $(VARIANT) > $(VARIANT_STAMP))
 
 # The CPU kernels are written as plain loops for the vectoriser; -O3 (not
-# -O2's "very cheap" cost model) is what turns them into SIMD code.
-$(BUILD)/lib/backends/%.o: CFLAGS += -O3
+# -O2's "very cheap" cost model) is what turns them into SIMD code, and
+# -fno-trapping-math lets it evaluate both arms of a select (talcore never
+# enables floating-point traps; results are the same IEEE operations).
+$(BUILD)/lib/backends/%.o: CFLAGS += -O3 -fno-trapping-math
 
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)

@@ -91,9 +91,9 @@ typedef struct tal_backend {
     void (*conv1d_forward)(float *out, const float *inp, const float *weight, const float *bias, const float *mask,
                            int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad, int groups,
                            float *ws);
-    /* dout is already multiplied by the mask; the mask (or NULL) is passed
-     * so that a kernel may skip the columns it zeroes.  Any of dinp,
-     * dweight, dbias may be NULL. */
+    /* dout is the gradient of the masked output; the kernel applies the
+     * mask (NULL: none).  ws: tal_conv1d_ws(0, ...) floats, plus B*Cout*Tout
+     * when there is a mask.  Any of dinp, dweight, dbias may be NULL. */
     void (*conv1d_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                             const float *weight, const float *mask, int B, int Cin, int Cout, int T, int Tout,
                             int K, int stride, int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws);
@@ -158,7 +158,7 @@ typedef struct tal_backend {
     void (*attn_forward)(float *out, float *prob, const float *q, const float *k, const float *v, const float *mask,
                          int B, int H, int D, int T, int w, float scale, float *ws);
     void (*attn_backward)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
-                          const float *v, const float *prob, int B, int H, int D, int T, int w, float scale,
+                          const float *v, const float *prob, const float *mask, int B, int H, int D, int T, int w, float scale,
                           int acc_q, int acc_k, int acc_v, float *ws);
 
     /* ---- losses (elementwise, no reduction) -------------------------- */

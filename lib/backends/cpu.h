@@ -97,7 +97,7 @@ void tal_cpu_resample_backward(float *dinp, const float *dout, int64_t R, int Ti
 void tal_cpu_attn_forward(float *out, float *prob, const float *q, const float *k, const float *v, const float *mask,
                           int B, int H, int D, int T, int w, float scale, float *ws);
 void tal_cpu_attn_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
-                           const float *v, const float *prob, int B, int H, int D, int T, int w, float scale,
+                           const float *v, const float *prob, const float *mask, int B, int H, int D, int T, int w, float scale,
                            int acc_q, int acc_k, int acc_v, float *ws);
 
 /* cpu_loss.c */

@@ -11,14 +11,17 @@ TAL_KERNEL static void act_fwd_range(float *restrict o, const float *restrict x,
 {
     switch (kind) {
     case TAL_ACT_RELU:
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             o[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case TAL_ACT_GELU:
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             o[i] = 0.5f * x[i] * (1.0f + tal_erff(x[i] * INV_SQRT2));
         break;
     default:
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             o[i] = tal_sigmoidf(x[i]);
         break;
@@ -31,11 +34,14 @@ TAL_KERNEL static void act_bwd_range(float *restrict d, const float *restrict g,
     switch (kind) {
     case TAL_ACT_RELU:
         if (acc)
-            for (size_t i = 0; i < n; i++) d[i] += x[i] > 0.0f ? g[i] : 0.0f;
+    #pragma omp simd
+        for (size_t i = 0; i < n; i++) d[i] += x[i] > 0.0f ? g[i] : 0.0f;
         else
-            for (size_t i = 0; i < n; i++) d[i] = x[i] > 0.0f ? g[i] : 0.0f;
+    #pragma omp simd
+        for (size_t i = 0; i < n; i++) d[i] = x[i] > 0.0f ? g[i] : 0.0f;
         break;
     case TAL_ACT_GELU:
+#pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float v = x[i];
             float cdf = 0.5f * (1.0f + tal_erff(v * INV_SQRT2));
@@ -45,6 +51,7 @@ TAL_KERNEL static void act_bwd_range(float *restrict d, const float *restrict g,
         }
         break;
     default:
+#pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float r = g[i] * y[i] * (1.0f - y[i]);
             d[i] = acc ? d[i] + r : r;
@@ -143,28 +150,36 @@ TAL_KERNEL static void sm_row(float *restrict y, const float *restrict x, const 
     }
 }
 
-/* a block of nb <= SB contiguous columns (stride I between rows of L) */
-TAL_KERNEL static void sm_cols(float *restrict y, const float *restrict x, const float *m, const int64_t *moff,
-                               int64_t ms, int64_t L, int64_t I, int nb, int log)
+/* a block of nb <= SB contiguous columns (stride I between rows of L);
+ * instantiated for each (masked, log) pair so that the loops are
+ * straight-line code */
+static inline __attribute__((always_inline)) void sm_cols_k(float *restrict y, const float *restrict x,
+                                                            const float *m, const int64_t *moff, int64_t ms,
+                                                            int64_t L, int64_t I, int nb, const int masked,
+                                                            const int log)
 {
     float mx[SB], s[SB];
-    for (int j = 0; j < nb; j++) {
+    for (int j = 0; j < SB; j++) {
         mx[j] = -INFINITY;
         s[j] = 0.0f;
     }
     for (int64_t l = 0; l < L; l++) {
         const float *xr = x + l * I;
-        for (int j = 0; j < nb; j++)
-            if (!m || m[moff[j] + l * ms] != 0.0f)
-                mx[j] = xr[j] > mx[j] ? xr[j] : mx[j];
+        for (int j = 0; j < nb; j++) {
+            int ok = !masked || m[moff[j] + l * ms] != 0.0f;
+            float v = ok ? xr[j] : -INFINITY;
+            mx[j] = v > mx[j] ? v : mx[j];
+        }
     }
     for (int64_t l = 0; l < L; l++) {
         const float *xr = x + l * I;
         float *yr = y + l * I;
         for (int j = 0; j < nb; j++) {
-            int ok = (!m || m[moff[j] + l * ms] != 0.0f) && mx[j] != -INFINITY;
-            float e = ok ? tal_expf(xr[j] - mx[j]) : 0.0f;
-            yr[j] = e;
+            int ok = (!masked || m[moff[j] + l * ms] != 0.0f) && mx[j] != -INFINITY;
+            float e = tal_expf(xr[j] - (mx[j] == -INFINITY ? 0.0f : mx[j]));
+            e = ok ? e : 0.0f;
+            if (!log)
+                yr[j] = e;
             s[j] += e;
         }
     }
@@ -174,13 +189,23 @@ TAL_KERNEL static void sm_cols(float *restrict y, const float *restrict x, const
         const float *xr = x + l * I;
         float *yr = y + l * I;
         for (int j = 0; j < nb; j++) {
-            int ok = (!m || m[moff[j] + l * ms] != 0.0f) && mx[j] != -INFINITY;
-            if (log)
+            if (log) {
+                int ok = (!masked || m[moff[j] + l * ms] != 0.0f) && mx[j] != -INFINITY;
                 yr[j] = ok ? xr[j] - s[j] : 0.0f;
-            else
+            } else {
                 yr[j] *= s[j];
+            }
         }
     }
+}
+
+TAL_KERNEL static void sm_cols(float *restrict y, const float *restrict x, const float *m, const int64_t *moff,
+                               int64_t ms, int64_t L, int64_t I, int nb, int log)
+{
+    if (m)
+        log ? sm_cols_k(y, x, m, moff, ms, L, I, nb, 1, 1) : sm_cols_k(y, x, m, moff, ms, L, I, nb, 1, 0);
+    else
+        log ? sm_cols_k(y, x, m, moff, ms, L, I, nb, 0, 1) : sm_cols_k(y, x, m, moff, ms, L, I, nb, 0, 0);
 }
 
 void tal_cpu_softmax_forward(float *out, const float *inp, const float *mask, const int64_t shape[4],
@@ -222,20 +247,75 @@ TAL_KERNEL static void sm_bwd_row(float *restrict d, const float *restrict g, co
     }
 }
 
+/* the same for a block of nb <= SB contiguous columns */
+static inline __attribute__((always_inline)) void sm_bwd_cols_k(float *restrict d, const float *restrict g,
+                                                                const float *restrict y, const float *m,
+                                                                const int64_t *moff, int64_t ms, int64_t L,
+                                                                int64_t I, int nb, const int masked, const int log,
+                                                                const int acc)
+{
+    float s[SB];
+    for (int j = 0; j < SB; j++)
+        s[j] = 0.0f;
+    for (int64_t l = 0; l < L; l++) {
+        const float *gr = g + l * I, *yr = y + l * I;
+        for (int j = 0; j < nb; j++) {
+            float ok = (!masked || m[moff[j] + l * ms] != 0.0f) ? 1.0f : 0.0f;
+            s[j] += ok * (log ? gr[j] : gr[j] * yr[j]);
+        }
+    }
+    for (int64_t l = 0; l < L; l++) {
+        const float *gr = g + l * I, *yr = y + l * I;
+        float *dr = d + l * I;
+        for (int j = 0; j < nb; j++) {
+            int ok = !masked || m[moff[j] + l * ms] != 0.0f;
+            float v = log ? gr[j] - tal_expf(yr[j]) * s[j] : yr[j] * (gr[j] - s[j]);
+            v = ok ? v : 0.0f;
+            dr[j] = acc ? dr[j] + v : v;
+        }
+    }
+}
+
+TAL_KERNEL static void sm_bwd_cols(float *restrict d, const float *restrict g, const float *restrict y,
+                                   const float *m, const int64_t *moff, int64_t ms, int64_t L, int64_t I, int nb,
+                                   int log, int acc)
+{
+    int k = (m ? 4 : 0) + (log ? 2 : 0) + (acc ? 1 : 0);
+    switch (k) {
+    case 0: sm_bwd_cols_k(d, g, y, m, moff, ms, L, I, nb, 0, 0, 0); break;
+    case 1: sm_bwd_cols_k(d, g, y, m, moff, ms, L, I, nb, 0, 0, 1); break;
+    case 2: sm_bwd_cols_k(d, g, y, m, moff, ms, L, I, nb, 0, 1, 0); break;
+    case 3: sm_bwd_cols_k(d, g, y, m, moff, ms, L, I, nb, 0, 1, 1); break;
+    case 4: sm_bwd_cols_k(d, g, y, m, moff, ms, L, I, nb, 1, 0, 0); break;
+    case 5: sm_bwd_cols_k(d, g, y, m, moff, ms, L, I, nb, 1, 0, 1); break;
+    case 6: sm_bwd_cols_k(d, g, y, m, moff, ms, L, I, nb, 1, 1, 0); break;
+    default: sm_bwd_cols_k(d, g, y, m, moff, ms, L, I, nb, 1, 1, 1); break;
+    }
+}
+
 void tal_cpu_softmax_backward(float *dinp, const float *dout, const float *out, const float *mask,
                               const int64_t shape[4], const int64_t mstride[4], int dim, int log, int acc)
 {
     sm_geom g = sm_layout(shape, dim);
     int64_t ms = mask ? mstride[dim] : 0;
+    int64_t ib = (g.I + SB - 1) / SB;
     size_t n = (size_t)g.O * g.L * g.I;
     /* for log-softmax an all-masked row must stay 0: exp(0) = 1 would leak,
      * so the mask is consulted; a row whose entries are all masked has every
      * entry skipped */
 #pragma omp parallel for schedule(static) collapse(2) if (n > TAL_CPU_CHUNK)
     for (int64_t o = 0; o < g.O; o++)
-        for (int64_t i = 0; i < g.I; i++) {
-            size_t base = (size_t)o * g.L * g.I + i;
-            sm_bwd_row(dinp + base, dout + base, out + base, mask ? mask + sm_moff(&g, mstride, o, i) : NULL, ms,
-                       g.L, g.I, log, acc);
+        for (int64_t b = 0; b < ib; b++) {
+            size_t base = (size_t)o * g.L * g.I + b * SB;
+            if (g.I == 1) {
+                sm_bwd_row(dinp + base, dout + base, out + base, mask ? mask + sm_moff(&g, mstride, o, 0) : NULL, ms,
+                           g.L, 1, log, acc);
+            } else {
+                int nb = g.I - b * SB < SB ? (int)(g.I - b * SB) : SB;
+                int64_t moff[SB];
+                for (int j = 0; j < nb; j++)
+                    moff[j] = mask ? sm_moff(&g, mstride, o, b * SB + j) : 0;
+                sm_bwd_cols(dinp + base, dout + base, out + base, mask, moff, ms, g.L, g.I, nb, log, acc);
+            }
         }
 }

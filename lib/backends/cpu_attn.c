@@ -265,50 +265,88 @@ TAL_KERNEL static void global_softmax_back_row(float *restrict d, const float *r
         d[j] = p[j] * (d[j] - s);
 }
 
+/* one past the last unmasked key: keys after it have probability 0, so
+ * every product below stops there */
+static int keys_end(const float *m, int T)
+{
+    if (!m)
+        return T;
+    while (T > 0 && m[T - 1] == 0.0f)
+        T--;
+    return T;
+}
+
+/* g[d][s] = 0 for s in [lo, T) (the gradient of keys nobody attends to) */
+static void zero_tail(float *g, int D, int T, int lo, int acc)
+{
+    if (acc || lo >= T)
+        return;
+    for (int d = 0; d < D; d++)
+        memset(g + (size_t)d * T + lo, 0, sizeof(float) * (size_t)(T - lo));
+}
+
 static void global_forward(float *out, float *prob, const float *q, const float *k, const float *v,
                            const float *mask, int B, int H, int D, int T, float scale)
 {
     size_t C = (size_t)H * D;
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
+        const float *m = mask ? mask + (size_t)b * T : NULL;
+        int S = keys_end(m, T);
         for (int h = 0; h < H; h++) {
             size_t off = (b * C + (size_t)h * D) * T;
-            float *P = prob + ((size_t)b * H + h) * T * T;
+            float *P = prob + ((size_t)b * H + h) * T * T;   /* rows of T, the first S used */
+            if (S == 0) {   /* no key at all: every row is 0 */
+                memset(out + off, 0, sizeof(float) * (size_t)D * T);
+                continue;
+            }
             /* S[t][s] = scale * sum_d q[d][t] k[d][s] */
-            tal_cpu_sgemm(1, 0, T, T, D, scale, q + off, T, k + off, T, 0.0f, P, T);
-            const float *m = mask ? mask + (size_t)b * T : NULL;
-#pragma omp parallel for schedule(static) if ((size_t)T * T > TAL_CPU_CHUNK)
+            tal_cpu_sgemm(1, 0, T, S, D, scale, q + off, T, k + off, T, 0.0f, P, T);
+#pragma omp parallel for schedule(static) if ((size_t)T * S > TAL_CPU_CHUNK)
             for (int t = 0; t < T; t++)
-                global_softmax_row(P + (size_t)t * T, m, T);
+                global_softmax_row(P + (size_t)t * T, m, S);
             /* out[d][t] = sum_s v[d][s] P[t][s] */
-            tal_cpu_sgemm(0, 1, D, T, T, 1.0f, v + off, T, P, T, 0.0f, out + off, T);
+            tal_cpu_sgemm(0, 1, D, T, S, 1.0f, v + off, T, P, T, 0.0f, out + off, T);
         }
+    }
 }
 
 static void global_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
-                            const float *v, const float *prob, int B, int H, int D, int T, float scale, int acc_q,
-                            int acc_k, int acc_v, float *ws)
+                            const float *v, const float *prob, const float *mask, int B, int H, int D, int T,
+                            float scale, int acc_q, int acc_k, int acc_v, float *ws)
 {
     size_t C = (size_t)H * D;
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
+        int S = keys_end(mask ? mask + (size_t)b * T : NULL, T);
         for (int h = 0; h < H; h++) {
             size_t off = (b * C + (size_t)h * D) * T;
             const float *P = prob + ((size_t)b * H + h) * T * T;
+            if (S == 0) {
+                zero_tail(dq ? dq + off : NULL, dq ? D : 0, T, 0, acc_q);
+                zero_tail(dk ? dk + off : NULL, dk ? D : 0, T, 0, acc_k);
+                zero_tail(dv ? dv + off : NULL, dv ? D : 0, T, 0, acc_v);
+                continue;
+            }
             /* dV[d][s] = sum_t dO[d][t] P[t][s] */
-            if (dv)
-                tal_cpu_sgemm(0, 0, D, T, T, 1.0f, dout + off, T, P, T, acc_v ? 1.0f : 0.0f, dv + off, T);
+            if (dv) {
+                tal_cpu_sgemm(0, 0, D, S, T, 1.0f, dout + off, T, P, T, acc_v ? 1.0f : 0.0f, dv + off, T);
+                zero_tail(dv + off, D, T, S, acc_v);
+            }
             if (!dq && !dk)
                 continue;
             /* dP[t][s] = sum_d dO[d][t] v[d][s] */
-            tal_cpu_sgemm(1, 0, T, T, D, 1.0f, dout + off, T, v + off, T, 0.0f, ws, T);
-#pragma omp parallel for schedule(static) if ((size_t)T * T > TAL_CPU_CHUNK)
+            tal_cpu_sgemm(1, 0, T, S, D, 1.0f, dout + off, T, v + off, T, 0.0f, ws, T);
+#pragma omp parallel for schedule(static) if ((size_t)T * S > TAL_CPU_CHUNK)
             for (int t = 0; t < T; t++)
-                global_softmax_back_row(ws + (size_t)t * T, P + (size_t)t * T, T);
+                global_softmax_back_row(ws + (size_t)t * T, P + (size_t)t * T, S);
             /* dQ[d][t] = scale sum_s k[d][s] dS[t][s]; dK[d][s] = scale sum_t q[d][t] dS[t][s] */
             if (dq)
-                tal_cpu_sgemm(0, 1, D, T, T, scale, k + off, T, ws, T, acc_q ? 1.0f : 0.0f, dq + off, T);
-            if (dk)
-                tal_cpu_sgemm(0, 0, D, T, T, scale, q + off, T, ws, T, acc_k ? 1.0f : 0.0f, dk + off, T);
+                tal_cpu_sgemm(0, 1, D, T, S, scale, k + off, T, ws, T, acc_q ? 1.0f : 0.0f, dq + off, T);
+            if (dk) {
+                tal_cpu_sgemm(0, 0, D, S, T, scale, q + off, T, ws, T, acc_k ? 1.0f : 0.0f, dk + off, T);
+                zero_tail(dk + off, D, T, S, acc_k);
+            }
         }
+    }
 }
 
 void tal_cpu_attn_forward(float *out, float *prob, const float *q, const float *k, const float *v, const float *mask,
@@ -322,11 +360,11 @@ void tal_cpu_attn_forward(float *out, float *prob, const float *q, const float *
 }
 
 void tal_cpu_attn_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
-                           const float *v, const float *prob, int B, int H, int D, int T, int w, float scale,
+                           const float *v, const float *prob, const float *mask, int B, int H, int D, int T, int w, float scale,
                            int acc_q, int acc_k, int acc_v, float *ws)
 {
     if (w >= 0)
         local_backward(dq, dk, dv, dout, q, k, v, prob, B, H, D, T, w, scale, acc_q, acc_k, acc_v, ws);
     else
-        global_backward(dq, dk, dv, dout, q, k, v, prob, B, H, D, T, scale, acc_q, acc_k, acc_v, ws);
+        global_backward(dq, dk, dv, dout, q, k, v, prob, mask, B, H, D, T, scale, acc_q, acc_k, acc_v, ws);
 }

@@ -292,6 +292,28 @@ static void zero_cols(float *o, int C, int ld, int lo, int hi)
         memset(o + (size_t)c * ld + lo, 0, sizeof(float) * (size_t)(hi - lo));
 }
 
+/* is each sequence's mask ones up to some point and zeros after it? */
+static int prefix_masks(const float *mask, int B, int T)
+{
+    for (int b = 0; b < B; b++) {
+        const float *m = mask + (size_t)b * T;
+        int t = 0;
+        while (t < T && m[t] == 1.0f)
+            t++;
+        while (t < T && m[t] == 0.0f)
+            t++;
+        if (t < T)
+            return 0;
+    }
+    return 1;
+}
+
+TAL_KERNEL static void mul_row(float *restrict o, const float *restrict g, const float *restrict m, int n)
+{
+    for (int t = 0; t < n; t++)
+        o[t] = g[t] * m[t];
+}
+
 /* ---- forward ------------------------------------------------------------- */
 
 void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, const float *bias, const float *mask,
@@ -353,13 +375,14 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
 
 /* ---- backward ----------------------------------------------------------- */
 
-static void bias_grad(float *dbias, const float *dout, int B, int C, int T, int acc)
+/* sums over b and t < len[b] (len NULL: all T) */
+static void bias_grad(float *dbias, const float *dout, const int *len, int B, int C, int T, int acc)
 {
 #pragma omp parallel for schedule(static) if ((size_t)B * C * T > TAL_CPU_CHUNK)
     for (int c = 0; c < C; c++) {
         double s = 0;
         for (int b = 0; b < B; b++)
-            s += row_sum(dout + ((size_t)b * C + c) * T, T);
+            s += row_sum(dout + ((size_t)b * C + c) * T, len ? len[b] : T);
         dbias[c] = (acc ? dbias[c] : 0.0f) + (float)s;
     }
 }
@@ -369,12 +392,24 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
                              int K, int stride, int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws)
 {
     int path = conv_path(Cin, Cout, stride, groups);
+    /* the masked gradient: when every sequence's mask is a run of ones
+     * followed by zeros, the shifted path needs no copy (it stops at the
+     * run's end); otherwise dout * mask goes to the end of ws */
+    if (mask && !(path == PATH_SHIFT && prefix_masks(mask, B, Tout))) {
+        float *dm = ws + tal_conv1d_ws(0, B, Cin, Cout, T, Tout, K, stride, pad, groups);
+#pragma omp parallel for schedule(static) collapse(2) if ((size_t)B * Cout * Tout > TAL_CPU_CHUNK)
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < Cout; c++)
+                mul_row(dm + ((size_t)b * Cout + c) * Tout, dout + ((size_t)b * Cout + c) * Tout,
+                        mask + (size_t)b * Tout, Tout);
+        dout = dm;
+    }
     if (path == PATH_DEPTHWISE) {
         dw_backward(dinp, dweight, dbias, dout, inp, weight, B, Cin, T, Tout, K, stride, pad, acc_inp, acc_w, acc_b);
         return;
     }
-    if (dbias)
-        bias_grad(dbias, dout, B, Cout, Tout, acc_b);
+    if (dbias && path == PATH_IM2COL)
+        bias_grad(dbias, dout, NULL, B, Cout, Tout, acc_b);
     if (path == PATH_IM2COL) {
         int Cg = Cin / groups, Og = Cout / groups;
         float *col = ws, *dcol = ws + (size_t)Cg * K * Tout;
@@ -401,6 +436,8 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
     int vend[B > 0 ? B : 1];
     for (int b = 0; b < B; b++)
         vend[b] = mask ? valid_end(mask + (size_t)b * Tout, Tout) : Tout;
+    if (dbias)
+        bias_grad(dbias, dout, vend, B, Cout, Tout, acc_b);
     size_t wn = (size_t)K * Cout * Cin;
     float *dwrep = K == 1 ? NULL : ws;
     const float *wrep = weight;

@@ -12,20 +12,26 @@ static inline float bce1(float x, float y)
     return (x > 0 ? x : 0.0f) - x * y + tal_log1pf(tal_expf(-ax));
 }
 
-/* b^e for b >= 0 (0^e = 0 for e > 0, 1 for e == 0) */
+/* b^e for b >= 0 (0^e = 0 for e > 0, 1 for e == 0); branch-free so that
+ * the loops calling it vectorise.  Callers pass e == 1 and e == 2 through
+ * the kinds below instead, which is exact and cheaper. */
 static inline float powp(float b, float e)
 {
-    if (e == 0.0f)
-        return 1.0f;
-    if (e == 1.0f)
-        return b;
-    if (e == 2.0f)
-        return b * b;
-    return b > 0.0f ? tal_expf(e * tal_logf(b)) : 0.0f;
+    float p = tal_expf(e * tal_logf(b > 0.0f ? b : 1.0f));
+    return b > 0.0f ? p : (e == 0.0f ? 1.0f : 0.0f);
 }
+
+/* b^e with e known to the caller as 0, 1, 2 or other (kind 0..3) */
+static inline float powk(float b, float e, int kind)
+{
+    return kind == 0 ? 1.0f : kind == 1 ? b : kind == 2 ? b * b : powp(b, e);
+}
+
+static int pow_kind(float e) { return e == 0.0f ? 0 : e == 1.0f ? 1 : e == 2.0f ? 2 : 3; }
 
 TAL_KERNEL static void bce_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n)
 {
+#pragma omp simd
     for (size_t i = 0; i < n; i++)
         o[i] = bce1(x[i], y[i]);
 }
@@ -33,6 +39,7 @@ TAL_KERNEL static void bce_fwd(float *restrict o, const float *restrict x, const
 TAL_KERNEL static void bce_bwd(float *restrict d, const float *restrict g, const float *restrict x,
                                const float *restrict y, size_t n, int acc)
 {
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float v = g[i] * (tal_sigmoidf(x[i]) - y[i]);
         d[i] = acc ? d[i] + v : v;
@@ -49,35 +56,59 @@ void tal_cpu_bce_backward(float *dx, const float *dout, const float *x, const fl
     TAL_PAR_CHUNKS(n, lo, hi, bce_bwd(dx + lo, dout + lo, x + lo, y + lo, hi - lo, acc));
 }
 
+/* The loops below are instantiated per exponent kind (a constant in each
+ * copy), so that each copy is straight-line code the compiler vectorises. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /* sigmoid focal loss: alpha_t (1-p_t)^gamma bce, p_t = p y + (1-p)(1-y) */
+ALWAYS_INLINE void focal_fwd_k(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
+                               float alpha, float gamma, const int gk)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float p = tal_sigmoidf(x[i]), yy = y[i];
+        float pt = p * yy + (1.0f - p) * (1.0f - yy);
+        float l = bce1(x[i], yy) * powk(1.0f - pt, gamma, gk);
+        o[i] = l * (alpha >= 0.0f ? alpha * yy + (1.0f - alpha) * (1.0f - yy) : 1.0f);
+    }
+}
+
 TAL_KERNEL static void focal_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
                                  float alpha, float gamma)
 {
-    for (size_t i = 0; i < n; i++) {
-        float p = tal_sigmoidf(x[i]);
-        float pt = p * y[i] + (1.0f - p) * (1.0f - y[i]);
-        float l = bce1(x[i], y[i]) * powp(1.0f - pt, gamma);
-        if (alpha >= 0.0f)
-            l *= alpha * y[i] + (1.0f - alpha) * (1.0f - y[i]);
-        o[i] = l;
+    switch (pow_kind(gamma)) {
+    case 0: focal_fwd_k(o, x, y, n, alpha, gamma, 0); break;
+    case 1: focal_fwd_k(o, x, y, n, alpha, gamma, 1); break;
+    case 2: focal_fwd_k(o, x, y, n, alpha, gamma, 2); break;
+    default: focal_fwd_k(o, x, y, n, alpha, gamma, 3); break;
     }
 }
 
 /* d/dx = alpha_t [ -gamma (1-p_t)^(gamma-1) (2y-1) p (1-p) bce + (1-p_t)^gamma (p - y) ] */
-TAL_KERNEL static void focal_bwd(float *restrict d, const float *restrict g, const float *restrict x,
-                                 const float *restrict y, size_t n, float alpha, float gamma, int acc)
+ALWAYS_INLINE void focal_bwd_k(float *restrict d, const float *restrict g, const float *restrict x,
+                               const float *restrict y, size_t n, float alpha, float gamma, int acc, const int gk,
+                               const int gk1)
 {
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float p = tal_sigmoidf(x[i]), yy = y[i];
         float q = 1.0f - (p * yy + (1.0f - p) * (1.0f - yy));
         float dpt = (2.0f * yy - 1.0f) * p * (1.0f - p);
-        float v = powp(q, gamma) * (p - yy);
-        if (gamma != 0.0f)
-            v -= gamma * powp(q, gamma - 1.0f) * dpt * bce1(x[i], yy);
-        if (alpha >= 0.0f)
-            v *= alpha * yy + (1.0f - alpha) * (1.0f - yy);
-        v *= g[i];
+        float v = powk(q, gamma, gk) * (p - yy);
+        v -= gk == 0 ? 0.0f : gamma * powk(q, gamma - 1.0f, gk1) * dpt * bce1(x[i], yy);
+        v *= (alpha >= 0.0f ? alpha * yy + (1.0f - alpha) * (1.0f - yy) : 1.0f) * g[i];
         d[i] = acc ? d[i] + v : v;
+    }
+}
+
+TAL_KERNEL static void focal_bwd(float *restrict d, const float *restrict g, const float *restrict x,
+                                 const float *restrict y, size_t n, float alpha, float gamma, int acc)
+{
+    switch (pow_kind(gamma)) {
+    case 0: focal_bwd_k(d, g, x, y, n, alpha, gamma, acc, 0, 3); break;
+    case 1: focal_bwd_k(d, g, x, y, n, alpha, gamma, acc, 1, 0); break;
+    case 2: focal_bwd_k(d, g, x, y, n, alpha, gamma, acc, 2, 1); break;
+    default: focal_bwd_k(d, g, x, y, n, alpha, gamma, acc, 3, 3); break;
     }
 }
 
@@ -93,29 +124,52 @@ void tal_cpu_focal_backward(float *dx, const float *dout, const float *x, const 
 }
 
 /* quality focal loss: bce(x, y) |y - p|^beta */
-TAL_KERNEL static void qfl_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
-                               float beta)
+ALWAYS_INLINE void qfl_fwd_k(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
+                             float beta, const int bk)
 {
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float p = tal_sigmoidf(x[i]);
         float a = y[i] - p;
         a = a < 0 ? -a : a;
-        o[i] = bce1(x[i], y[i]) * powp(a, beta);
+        o[i] = bce1(x[i], y[i]) * powk(a, beta, bk);
+    }
+}
+
+TAL_KERNEL static void qfl_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
+                               float beta)
+{
+    switch (pow_kind(beta)) {
+    case 0: qfl_fwd_k(o, x, y, n, beta, 0); break;
+    case 1: qfl_fwd_k(o, x, y, n, beta, 1); break;
+    case 2: qfl_fwd_k(o, x, y, n, beta, 2); break;
+    default: qfl_fwd_k(o, x, y, n, beta, 3); break;
     }
 }
 
 /* d/dx = (p - y)|y-p|^beta + bce * beta |y-p|^(beta-1) sign(p-y) p(1-p) */
-TAL_KERNEL static void qfl_bwd(float *restrict d, const float *restrict g, const float *restrict x,
-                               const float *restrict y, size_t n, float beta, int acc)
+ALWAYS_INLINE void qfl_bwd_k(float *restrict d, const float *restrict g, const float *restrict x,
+                             const float *restrict y, size_t n, float beta, int acc, const int bk, const int bk1)
 {
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float p = tal_sigmoidf(x[i]), diff = p - y[i];
         float a = diff < 0 ? -diff : diff, sg = diff > 0 ? 1.0f : diff < 0 ? -1.0f : 0.0f;
-        float v = diff * powp(a, beta);
-        if (beta != 0.0f)
-            v += bce1(x[i], y[i]) * beta * powp(a, beta - 1.0f) * sg * p * (1.0f - p);
+        float v = diff * powk(a, beta, bk);
+        v += bk == 0 ? 0.0f : bce1(x[i], y[i]) * beta * powk(a, beta - 1.0f, bk1) * sg * p * (1.0f - p);
         v *= g[i];
         d[i] = acc ? d[i] + v : v;
+    }
+}
+
+TAL_KERNEL static void qfl_bwd(float *restrict d, const float *restrict g, const float *restrict x,
+                               const float *restrict y, size_t n, float beta, int acc)
+{
+    switch (pow_kind(beta)) {
+    case 0: qfl_bwd_k(d, g, x, y, n, beta, acc, 0, 3); break;
+    case 1: qfl_bwd_k(d, g, x, y, n, beta, acc, 1, 0); break;
+    case 2: qfl_bwd_k(d, g, x, y, n, beta, acc, 2, 1); break;
+    default: qfl_bwd_k(d, g, x, y, n, beta, acc, 3, 3); break;
     }
 }
 
@@ -134,12 +188,15 @@ void tal_cpu_qfl_backward(float *dx, const float *dout, const float *x, const fl
 TAL_KERNEL static void lsm_row(float *restrict l, const float *restrict x, int K)
 {
     float mx = x[0];
+#pragma omp simd reduction(max : mx)
     for (int k = 1; k < K; k++)
         mx = x[k] > mx ? x[k] : mx;
     float s = 0.0f;
+#pragma omp simd reduction(+ : s)
     for (int k = 0; k < K; k++)
         s += tal_expf(x[k] - mx);
     float ls = mx + logf(s);
+#pragma omp simd
     for (int k = 0; k < K; k++)
         l[k] = x[k] - ls;
 }
@@ -153,18 +210,24 @@ void tal_cpu_ce_forward(float *out, float *lsm, const float *x, const int32_t *t
     }
 }
 
+TAL_KERNEL static void ce_back_row(float *restrict d, const float *restrict l, float g, int K, int acc)
+{
+#pragma omp simd
+    for (int k = 0; k < K; k++) {
+        float v = g * tal_expf(l[k]);
+        d[k] = acc ? d[k] + v : v;
+    }
+}
+
 void tal_cpu_ce_backward(float *dx, const float *dout, const float *lsm, const int32_t *target, int64_t N, int K,
                          int acc)
 {
 #pragma omp parallel for schedule(static) if (N * K > TAL_CPU_CHUNK)
     for (int64_t i = 0; i < N; i++) {
-        float *d = dx + i * K;
-        const float *l = lsm + i * K;
         float g = target[i] >= 0 ? dout[i] : 0.0f;
-        for (int k = 0; k < K; k++) {
-            float v = g * (tal_expf(l[k]) - (k == target[i] ? 1.0f : 0.0f));
-            d[k] = acc ? d[k] + v : v;
-        }
+        ce_back_row(dx + i * K, lsm + i * K, g, K, acc);
+        if (target[i] >= 0)
+            dx[i * K + target[i]] -= g;
     }
 }
 

@@ -91,7 +91,8 @@ static inline float tal_log1pf(float u)
     float w = 1.0f + u;
     float d = w - 1.0f;
     /* log(w) * u / (w - 1) corrects for the rounding of 1 + u */
-    return d == 0.0f ? u : tal_logf(w) * (u / d);
+    float r = tal_logf(w) * (u / (d == 0.0f ? 1.0f : d));
+    return d == 0.0f ? u : r;
 }
 
 static inline float tal_erff(float x)

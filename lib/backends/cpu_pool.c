@@ -351,42 +351,72 @@ static int nearest_src(int Tin, int Tout, int t)
     return s < Tin - 1 ? s : Tin - 1;
 }
 
-void tal_cpu_resample_forward(float *out, const float *inp, int64_t R, int Tin, int Tout, int mode)
+/* Output columns are handled in blocks of RB whose source indices and
+ * weights are computed once, then applied to a group of rows. */
+#define RB 512
+#define RG 32
+
+static void resample_coefs(int Tin, int Tout, int t0, int n, int mode, int *i0, int *i1, float *l0, float *l1)
 {
-#pragma omp parallel for schedule(static) if (R * Tout > TAL_CPU_CHUNK)
-    for (int64_t r = 0; r < R; r++) {
-        const float *x = inp + r * Tin;
-        float *o = out + r * Tout;
-        for (int t = 0; t < Tout; t++) {
-            if (mode == TAL_RESAMPLE_NEAREST) {
-                o[t] = x[nearest_src(Tin, Tout, t)];
-            } else {
-                int i0, i1;
-                float l0, l1;
-                linear_coef(Tin, Tout, t, &i0, &i1, &l0, &l1);
-                o[t] = l0 * x[i0] + l1 * x[i1];
-            }
+    for (int j = 0; j < n; j++) {
+        if (mode == TAL_RESAMPLE_NEAREST) {
+            i0[j] = i1[j] = nearest_src(Tin, Tout, t0 + j);
+            l0[j] = 1.0f;
+            l1[j] = 0.0f;
+        } else {
+            linear_coef(Tin, Tout, t0 + j, &i0[j], &i1[j], &l0[j], &l1[j]);
         }
     }
 }
 
+TAL_KERNEL static void resample_rows(float *restrict out, const float *restrict inp, int64_t rows, int Tin, int Tout,
+                                     int n, const int *i0, const int *i1, const float *l0, const float *l1)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = inp + r * Tin;
+        float *o = out + r * Tout;
+        for (int j = 0; j < n; j++)
+            o[j] = l0[j] * x[i0[j]] + l1[j] * x[i1[j]];
+    }
+}
+
+void tal_cpu_resample_forward(float *out, const float *inp, int64_t R, int Tin, int Tout, int mode)
+{
+    int nb = (Tout + RB - 1) / RB;
+    int64_t ng = (R + RG - 1) / RG;
+#pragma omp parallel for schedule(static) collapse(2) if (R * Tout > TAL_CPU_CHUNK)
+    for (int b = 0; b < nb; b++)
+        for (int64_t gi = 0; gi < ng; gi++) {
+            int i0[RB], i1[RB];
+            float l0[RB], l1[RB];
+            int t0 = b * RB, n = Tout - t0 < RB ? Tout - t0 : RB;
+            int64_t r0 = gi * RG, rows = R - r0 < RG ? R - r0 : RG;
+            resample_coefs(Tin, Tout, t0, n, mode, i0, i1, l0, l1);
+            resample_rows(out + r0 * Tout + t0, inp + r0 * Tin, rows, Tin, Tout, n, i0, i1, l0, l1);
+        }
+}
+
 void tal_cpu_resample_backward(float *dinp, const float *dout, int64_t R, int Tin, int Tout, int mode, int acc)
 {
+    /* scatter-add, a row at a time in order, rows in parallel */
+    int64_t ng = (R + RG - 1) / RG;
 #pragma omp parallel for schedule(static) if (R * Tout > TAL_CPU_CHUNK)
-    for (int64_t r = 0; r < R; r++) {
-        float *d = dinp + r * Tin;
-        const float *g = dout + r * Tout;
+    for (int64_t gi = 0; gi < ng; gi++) {
+        int i0[RB], i1[RB];
+        float l0[RB], l1[RB];
+        int64_t r0 = gi * RG, rows = R - r0 < RG ? R - r0 : RG;
         if (!acc)
-            memset(d, 0, (size_t)Tin * sizeof *d);
-        for (int t = 0; t < Tout; t++) {
-            if (mode == TAL_RESAMPLE_NEAREST) {
-                d[nearest_src(Tin, Tout, t)] += g[t];
-            } else {
-                int i0, i1;
-                float l0, l1;
-                linear_coef(Tin, Tout, t, &i0, &i1, &l0, &l1);
-                d[i0] += l0 * g[t];
-                d[i1] += l1 * g[t];
+            memset(dinp + r0 * Tin, 0, sizeof(float) * (size_t)(rows * Tin));
+        for (int t0 = 0; t0 < Tout; t0 += RB) {
+            int n = Tout - t0 < RB ? Tout - t0 : RB;
+            resample_coefs(Tin, Tout, t0, n, mode, i0, i1, l0, l1);
+            for (int64_t r = r0; r < r0 + rows; r++) {
+                float *d = dinp + r * Tin;
+                const float *g = dout + r * Tout + t0;
+                for (int j = 0; j < n; j++) {
+                    d[i0[j]] += l0[j] * g[j];
+                    d[i1[j]] += l1[j] * g[j];
+                }
             }
         }
     }

@@ -183,7 +183,11 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
     for (int i = 0; i < 3; i++) {
         tal_tensor *t = tal_conv1d(g, h, b->dw[i], NULL, stride, 1, (int)C, m);
         t = tal_layernorm(g, t, b->dn_w[i], b->dn_b[i], LN_EPS);
-        qkv[i] = tal_conv1d(g, t, b->pw[i], b->pb[i], 1, 0, 1, NULL);
+        /* the query of a padded position only ever meets a zeroed row of
+         * probabilities: masking its projection changes no output and
+         * lets the convolution skip the padded tail (keys and values are
+         * left as they are, -1e4 is not -inf) */
+        qkv[i] = tal_conv1d(g, t, b->pw[i], b->pb[i], 1, 0, 1, i == 0 ? m : NULL);
     }
     tal_tensor *a = tal_attention(g, qkv[0], qkv[1], qkv[2], m, heads, window);
     a = tal_conv1d(g, a, b->proj_w, b->proj_b, 1, 0, 1, m);
@@ -192,7 +196,9 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
     tal_tensor *y = tal_add(g, mask_mul(g, skip, m), tal_drop_path(g, tal_layer_scale(g, a, b->ls1), drop_path));
     /* MLP */
     h = tal_layernorm(g, y, b->ln2_w, b->ln2_b, LN_EPS);
-    h = tal_conv1d(g, h, b->fc1_w, b->fc1_b, 1, 0, 1, NULL);
+    /* the MLP's hidden units at padded positions feed only outputs the
+     * mask zeroes: masking them too changes nothing and saves the work */
+    h = tal_conv1d(g, h, b->fc1_w, b->fc1_b, 1, 0, 1, m);
     h = tal_gelu(g, h);
     h = tal_conv1d(g, h, b->fc2_w, b->fc2_b, 1, 0, 1, m);
     return tal_add(g, y, tal_drop_path(g, tal_layer_scale(g, h, b->ls2), drop_path));

@@ -491,11 +491,19 @@ int tal_backward_seed(tal_graph *g, tal_tensor *out, const float *seed)
         return tal_err(TAL_EINVAL, "backward: no output tensor");
     if (!(out->flags & TAL_T_REQUIRES_GRAD))
         return tal_err(TAL_EINVAL, "backward: the output does not depend on anything that requires a gradient");
+    size_t n = (size_t)tal_numel(out);
     int acc;
-    float *d = tal__grad(g, out, &acc);
+    float *d;
+    if (!out->grad && g->be == &tal_backend_cpu && out->node >= 0 && !(out->flags & (TAL_T_PARAM | TAL_T_RETAIN_GRAD))) {
+        /* host memory is the device's: read the seed where it lies (only
+         * the output's own backward reads it, and nothing writes it) */
+        out->grad = (float *)seed;
+        out->grad_valid = 1;
+        goto run;
+    }
+    d = tal__grad(g, out, &acc);
     if (!d)
         return g->status;
-    size_t n = (size_t)tal_numel(out);
     if (acc) {
         float *tmp = tal__scratch(g, n);
         if (!tmp)
@@ -506,6 +514,7 @@ int tal_backward_seed(tal_graph *g, tal_tensor *out, const float *seed)
     } else {
         g->be->upload(d, seed, n * sizeof(float));
     }
+run:
     for (size_t i = g->nnodes; i-- > 0;) {
         tal_node *nd = &g->nodes[i];
         tal_tensor *o = nd->out;
@@ -515,10 +524,14 @@ int tal_backward_seed(tal_graph *g, tal_tensor *out, const float *seed)
         if (g->status)
             return tal_err_wrap(g->status, "backward of %s", nd->op);
         if (!(o->flags & (TAL_T_PARAM | TAL_T_RETAIN_GRAD))) {
-            pool_put(&g->grads, o->grad);
+            pool_put(&g->grads, o->grad);   /* a borrowed seed is not in the pool: ignored */
             o->grad = NULL;
             o->grad_valid = 0;
         }
+    }
+    if (out->grad == seed) {   /* leave no pointer to the caller's memory */
+        out->grad = NULL;
+        out->grad_valid = 0;
     }
     return 0;
 }

@@ -64,8 +64,8 @@ void tal_tensor_requires_grad(tal_tensor *t);
 int tal_tensor_download(tal_graph *g, const tal_tensor *t, float *host);
 
 /* Backward from a one-element tensor (its gradient seeded with 1), or from
- * any tensor with an explicit seed (host memory, numel floats).  Returns 0
- * or <0.  Gradients of leaves that require them are in t->grad; parameter
+ * any tensor with an explicit seed (host memory, numel floats, read in place
+ * on the CPU: keep it unchanged until backward returns).  Returns 0 or <0.  Gradients of leaves that require them are in t->grad; parameter
  * gradients accumulate into their tal_params. */
 int tal_backward(tal_graph *g, tal_tensor *loss);
 int tal_backward_seed(tal_graph *g, tal_tensor *out, const float *seed);

@@ -7,7 +7,8 @@
 static void attn_backward(tal_graph *g, tal_node *n)
 {
     const tal_backend *be = tal__be(g);
-    tal_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2];
+    tal_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *mask = n->in[3];
+    const float *md = mask ? mask->data : NULL;
     int B = (int)n->i[0], H = (int)n->i[1], D = (int)n->i[2], T = (int)n->i[3], w = (int)n->i[4];
     float scale = n->f[0];
     size_t ne = (size_t)B * H * D * T;
@@ -18,7 +19,7 @@ static void attn_backward(tal_graph *g, tal_node *n)
     if (q != k && k != v && q != v) {
         int aq = 0, ak = 0, av = 0;
         float *dq = tal__grad(g, q, &aq), *dk = tal__grad(g, k, &ak), *dv = tal__grad(g, v, &av);
-        be->attn_backward(dq, dk, dv, n->out->grad, q->data, k->data, v->data, n->save[0], B, H, D, T, w, scale, aq,
+        be->attn_backward(dq, dk, dv, n->out->grad, q->data, k->data, v->data, n->save[0], md, B, H, D, T, w, scale, aq,
                           ak, av, ws);
     } else if ((tmp = tal__scratch(g, 3 * ne))) {
         /* the same tensor in two roles: gradients apart, then added */
@@ -27,7 +28,7 @@ static void attn_backward(tal_graph *g, tal_node *n)
         for (int r = 0; r < 3; r++)
             need[r] = tal__needs_grad(t[r]);
         be->attn_backward(need[0] ? tmp : NULL, need[1] ? tmp + ne : NULL, need[2] ? tmp + 2 * ne : NULL,
-                          n->out->grad, q->data, k->data, v->data, n->save[0], B, H, D, T, w, scale, 0, 0, 0, ws);
+                          n->out->grad, q->data, k->data, v->data, n->save[0], md, B, H, D, T, w, scale, 0, 0, 0, ws);
         for (int r = 0; r < 3; r++) {
             int acc;
             float *d = tal__grad(g, t[r], &acc);
@@ -68,8 +69,8 @@ tal_tensor *tal_attention(tal_graph *g, tal_tensor *q, tal_tensor *k, tal_tensor
     float scale = 1.0f / sqrtf((float)D);
     tal__be(g)->attn_forward(o->data, prob, q->data, k->data, v->data, mask ? mask->data : NULL, (int)B, heads, (int)D,
                              (int)T, w, scale, NULL);
-    tal_tensor *in[3] = { q, k, v };
-    tal_node *n = tal__record(g, "attention", attn_backward, o, 3, in);
+    tal_tensor *in[4] = { q, k, v, mask };
+    tal_node *n = tal__record(g, "attention", attn_backward, o, 4, in);
     if (n) {
         int64_t a[5] = { B, heads, D, T, w };
         for (int j = 0; j < 5; j++)

@@ -8,29 +8,18 @@ static void conv1d_backward(tal_graph *g, tal_node *n)
     tal_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *mask = n->in[3];
     int B = (int)n->i[0], Cin = (int)n->i[1], Cout = (int)n->i[2], T = (int)n->i[3], Tout = (int)n->i[4];
     int K = (int)n->i[5], stride = (int)n->i[6], pad = (int)n->i[7], groups = (int)n->i[8];
-    size_t nout = (size_t)B * Cout * Tout;
-    const float *dout = n->out->grad;   // dout is (B,Cout,Tout)
-    float *masked = NULL, *ws = NULL;
-    if (mask) {   // the output was multiplied by the mask: so is its gradient
-        masked = tal__scratch(g, nout);
-        if (!masked)
-            return;
-        int64_t sh[4] = { 1, B, Cout, Tout }, st[4] = { 0, (int64_t)Cout * Tout, Tout, 1 },
-                mst[4] = { 0, Tout, 0, 1 };
-        be->binary_forward(masked, dout, mask->data, sh, st, mst, TAL_BIN_MUL);
-        dout = masked;
-    }
-    size_t wsn = tal_conv1d_ws(0, B, Cin, Cout, T, Tout, K, stride, pad, groups);
+    float *ws = NULL;
+    /* the kernel applies the mask to dout itself (skipping the work when
+     * the mask is a valid prefix of each sequence) */
+    size_t wsn = tal_conv1d_ws(0, B, Cin, Cout, T, Tout, K, stride, pad, groups) + (mask ? (size_t)B * Cout * Tout : 0);
     if (wsn && !(ws = tal__scratch(g, wsn)))
-        goto done;
+        return;
     int ax = 0, aw = 0, ab = 0;
     float *dx = tal__grad(g, x, &ax), *dw = tal__grad(g, w, &aw), *db = b ? tal__grad(g, b, &ab) : NULL;
     if (dx || dw || db)
-        be->conv1d_backward(dx, dw, db, dout, x->data, w->data, mask ? mask->data : NULL, B, Cin, Cout, T, Tout, K,
-                            stride, pad, groups, ax, aw, ab, ws);
-done:
+        be->conv1d_backward(dx, dw, db, n->out->grad, x->data, w->data, mask ? mask->data : NULL, B, Cin, Cout, T,
+                            Tout, K, stride, pad, groups, ax, aw, ab, ws);
     tal__scratch_free(g, ws);
-    tal__scratch_free(g, masked);
 }
 
 tal_tensor *tal_conv1d(tal_graph *g, tal_tensor *x, tal_tensor *w, tal_tensor *b, int stride, int pad, int groups,

@@ -11,9 +11,11 @@ times after a warm-up and prints one line:
 
 The network follows ActionFormer's code as reference-methods.md describes
 it (masked convs, its channel LayerNorm written out, MHCA with depthwise
-convs, local attention computed chunk-wise, LayerScale, drop-path, max-pool
-skip, LayerNorm neck, shared heads); the local attention is our own chunked
-band implementation, not Longformer's routine that ActionFormer uses.
+convs, LayerScale, drop-path, max-pool skip, LayerNorm neck, shared heads).
+Its local attention comes in two forms: rows ending in "_af" use the
+sliding-chunk algorithm ActionFormer runs (Longformer's), the others a
+leaner chunked band written for this benchmark; both are checked against a
+direct (T,T) computation by --selftest.
 The C side is pipelines/bench/core_bench.c; pipelines/bench-core.sh runs both.
 """
 import math
@@ -105,6 +107,80 @@ def band_attention(q, k, v, kv_mask, w):
     return out.reshape(BH, Tn, D)[:, :T0]
 
 
+# ActionFormer's own local attention (LocalMaskedMHCA) computes the band
+# with Longformer's sliding chunks: chunks of 2w queries against 2w keys,
+# overlapping by w, re-assembled into diagonals.  The same algorithm,
+# written here from its description, is the PyTorch side of the rows named
+# "...af" (the ActionFormer one); band_attention above is a leaner PyTorch
+# formulation of the same band, for the rows without the suffix.
+
+def _overlapping_chunks(x, w):
+    """(BH, T, D) -> (BH, T/w - 1, 2w, D), chunks of 2w with stride w"""
+    BH, Tn, D = x.shape
+    x = x.view(BH, Tn // (2 * w), 2 * w, D)
+    size = [BH, 2 * (Tn // (2 * w)) - 1, 2 * w, D]
+    stride = [x.stride(0), x.stride(1) // 2, x.stride(2), x.stride(3)]
+    return x.as_strided(size=size, stride=stride)
+
+
+def _skew_transpose(x):
+    """pad one row at the bottom and reinterpret (.., R+1, C) as (.., C, R+1)"""
+    x = F.pad(x, (0, 0, 0, 1))
+    return x.view(*x.shape[:-2], x.shape[-1], x.shape[-2])
+
+
+def _chunked_band_scores(q, k, w):
+    """(BH, T, 2w+1) scores q[t].k[t+j-w], from 2w x 2w chunk products"""
+    BH, Tn, D = q.shape
+    nc = Tn // w - 1
+    prod = torch.einsum("bcxd,bcyd->bcxy", _overlapping_chunks(q, w), _overlapping_chunks(k, w))
+    sk = _skew_transpose(prod)                                  # (BH, nc, 2w, 2w+1)
+    band = sk.new_empty(BH, nc + 1, w, 2 * w + 1)
+    band[:, :-1, :, w:] = sk[:, :, :w, : w + 1]                 # keys at or after the query
+    band[:, -1, :, w:] = sk[:, -1, w:, : w + 1]
+    band[:, 1:, :, :w] = sk[:, :, -(w + 1): -1, w + 1:]         # keys before it
+    band[:, 0, 1:w, 1:w] = sk[:, 0, : w - 1, 1 - w:]
+    band = band.view(BH, Tn, 2 * w + 1)
+    # the corners no chunk covers lie outside the sequence
+    i = torch.arange(Tn)[:, None] + torch.arange(2 * w + 1)[None, :] - w
+    return band.masked_fill(((i < 0) | (i >= Tn))[None], float("-inf"))
+
+
+def _chunked_band_apply(p, v, w):
+    """sum_j p[t, j] v[t + j - w] via chunks of w queries against 3w values"""
+    BH, Tn, D = v.shape
+    nc = Tn // w
+    vp = F.pad(v, (0, 0, w, w), value=-1.0)
+    vc = vp.as_strided((BH, nc, 3 * w, D), (vp.stride(0), w * vp.stride(1), vp.stride(1), vp.stride(2)))
+    pc = p.view(BH, nc, w, 2 * w + 1)
+    pc = F.pad(pc, (0, w + 1)).view(BH, nc, -1)[:, :, :-w].view(BH, nc, w, 3 * w + 1)[..., :-1]
+    return torch.einsum("bcxy,bcyd->bcxd", pc, vc).reshape(BH, Tn, D)
+
+
+def af_attention(q, k, v, kv_mask, w):
+    """ActionFormer's masking on the sliding-chunk band: padded keys -1e4
+    (itself computed as a chunked band product), keys outside the sequence
+    -inf, rows of padded queries 0.  T is padded to a multiple of 2w."""
+    BH, T0, D = q.shape
+    Tn = -(-T0 // (2 * w)) * 2 * w
+    if Tn != T0:
+        q, k, v = [F.pad(t, (0, 0, 0, Tn - T0)) for t in (q, k, v)]
+        kv_mask = F.pad(kv_mask, (0, Tn - T0))
+    Bn = kv_mask.shape[0]
+    H = BH // Bn
+    att = _chunked_band_scores(q, k, w)
+    inv = torch.logical_not(kv_mask[:, 0, :, None])                     # (B, T, 1)
+    finv = inv.to(q.dtype).masked_fill(inv, -1e4)
+    dmask = _chunked_band_scores(torch.ones_like(finv), finv, w)       # (B, T, 2w+1)
+    att = (att.view(Bn, H, Tn, 2 * w + 1) + dmask[:, None]).view(BH, Tn, 2 * w + 1)
+    if Tn != T0:   # the padding added here is outside the sequence
+        j = torch.arange(Tn)[:, None] + torch.arange(2 * w + 1)[None, :] - w
+        att = att.masked_fill((j >= T0)[None], float("-inf"))
+    att = F.softmax(att, dim=-1)
+    att = att.masked_fill(inv.repeat_interleave(H, dim=0), 0.0)
+    return _chunked_band_apply(att, v, w)[:, :T0]
+
+
 def global_attention(q, k, v, kv_mask):
     att = q @ k.transpose(-2, -1)
     H = q.shape[0] // kv_mask.shape[0]
@@ -113,9 +189,9 @@ def global_attention(q, k, v, kv_mask):
 
 
 class MHCA(nn.Module):
-    def __init__(self, c, heads, window, stride):
+    def __init__(self, c, heads, window, stride, af=True):
         super().__init__()
-        self.heads, self.w = heads, window // 2 if window > 1 else -1
+        self.heads, self.w, self.af = heads, window // 2 if window > 1 else -1, af
         self.convs = nn.ModuleList([MaskedConv(c, c, 3, stride, 1, c, bias=False) for _ in range(3)])
         self.norms = nn.ModuleList([ChannelLayerNorm(c) for _ in range(3)])
         self.proj_in = nn.ModuleList([nn.Conv1d(c, c, 1) for _ in range(3)])
@@ -131,7 +207,7 @@ class MHCA(nn.Module):
         q, k, v = [t.view(Bn, self.heads, D, Tn).transpose(2, 3).reshape(Bn * self.heads, Tn, D) for t in qkv]
         q = q * (1.0 / math.sqrt(D))
         if self.w > 0:
-            out = band_attention(q, k, v, om, self.w)
+            out = (af_attention if self.af else band_attention)(q, k, v, om, self.w)
         else:
             out = global_attention(q, k, v, om)
         out = out.view(Bn, self.heads, Tn, D).transpose(2, 3).reshape(Bn, Cn, Tn)
@@ -154,10 +230,10 @@ class AffineDropPath(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, c, heads, window, stride, drop_path=0.1):
+    def __init__(self, c, heads, window, stride, drop_path=0.1, af=True):
         super().__init__()
         self.ln1, self.ln2 = ChannelLayerNorm(c), ChannelLayerNorm(c)
-        self.attn = MHCA(c, heads, window, stride)
+        self.attn = MHCA(c, heads, window, stride, af)
         self.skip = nn.MaxPool1d(3, stride, 1) if stride > 1 else nn.Identity()
         self.mlp = nn.Sequential(nn.Conv1d(c, 4 * c, 1), nn.GELU(), nn.Conv1d(4 * c, c, 1))
         self.dp1, self.dp2 = AffineDropPath(c, drop_path), AffineDropPath(c, drop_path)
@@ -192,12 +268,12 @@ class Head(nn.Module):
 
 
 class ActionFormerNet(nn.Module):
-    def __init__(self, d_in, c, classes=20, heads=4, window=19, n_stem=2, n_branch=5):
+    def __init__(self, d_in, c, classes=20, heads=4, window=19, n_stem=2, n_branch=5, af=True):
         super().__init__()
         self.embd = nn.ModuleList([MaskedConv(d_in if i == 0 else c, c, 3, 1, 1, bias=False) for i in range(2)])
         self.embd_norm = nn.ModuleList([ChannelLayerNorm(c) for _ in range(2)])
-        self.stem = nn.ModuleList([Block(c, heads, window, 1) for _ in range(n_stem)])
-        self.branch = nn.ModuleList([Block(c, heads, window, 2) for _ in range(n_branch)])
+        self.stem = nn.ModuleList([Block(c, heads, window, 1, af=af) for _ in range(n_stem)])
+        self.branch = nn.ModuleList([Block(c, heads, window, 2, af=af) for _ in range(n_branch)])
         self.neck = nn.ModuleList([ChannelLayerNorm(c) for _ in range(n_branch + 1)])
         self.cls = Head(c, classes, prior=0.01)
         self.reg = Head(c, 2, scales=n_branch + 1)
@@ -275,7 +351,7 @@ def op_row(name):
     if name == "topk_mean":
         m = full_mask()
         return [x], lambda: torch.topk(x.masked_fill(~m, float("-inf")), T // 8, dim=2).values.mean(2)
-    if name in ("attn_local", "attn_global"):
+    if name in ("attn_local", "attn_local_af", "attn_global"):
         q, k, v = rnd(B, C, T), rnd(B, C, T), rnd(B, C, T)
         m = full_mask()
         H, D = 4, C // 4
@@ -283,7 +359,10 @@ def op_row(name):
         def f():
             qh, kh, vh = [t.view(B, H, D, T).transpose(2, 3).reshape(B * H, T, D) for t in (q, k, v)]
             qh = qh * (1.0 / math.sqrt(D))
-            o = band_attention(qh, kh, vh, m, 9) if name == "attn_local" else global_attention(qh, kh, vh, m)
+            if name == "attn_global":
+                o = global_attention(qh, kh, vh, m)
+            else:
+                o = (af_attention if name == "attn_local_af" else band_attention)(qh, kh, vh, m, 9)
             return o.view(B, H, T, D).transpose(2, 3).reshape(B, C, T)
         return [q, k, v], f
     if name == "dropout":
@@ -355,8 +434,8 @@ def op_row(name):
 
 
 def model_row(name):
-    d_in, c, Tn = (2048, 512, 2304) if name == "model_thumos" else (256, 128, 256)
-    net = ActionFormerNet(d_in, c)
+    d_in, c, Tn = (2048, 512, 2304) if name.startswith("model_thumos") else (256, 128, 256)
+    net = ActionFormerNet(d_in, c, af=name.endswith("_af"))
     net.train()
     x = torch.randn(B, d_in, Tn)
     m = full_mask(Tn)
@@ -378,12 +457,13 @@ def model_row(name):
 def selftest():
     """the chunked band attention against the direct (T,T) form"""
     torch.manual_seed(1)
-    for Tn, w, H in [(23, 3, 2), (36, 9, 1), (7, 4, 2), (40, 9, 4)]:
+    for Tn, w, H in [(23, 3, 2), (36, 9, 1), (7, 4, 2), (40, 9, 4), (72, 9, 2)]:
         Bn, D = 2, 3
         q, k, v = [torch.randn(Bn * H, Tn, D, dtype=torch.float64) for _ in range(3)]
         m = torch.ones(Bn, 1, Tn, dtype=torch.bool)
         m[1, :, Tn // 2:] = False
         got = band_attention(q, k, v, m, w)
+        got_af = af_attention(q, k, v, m, w)
         s = q @ k.transpose(1, 2)
         i = torch.arange(Tn)
         s = s.masked_fill(((i[None, :] - i[:, None]).abs() > w)[None], float("-inf"))
@@ -391,8 +471,9 @@ def selftest():
         s = s + (1 - mm)[:, None, :] * -1e4
         want = (F.softmax(s, -1) * mm[:, :, None]) @ v
         err = (got - want).abs().max().item()
-        assert err < 1e-12, (Tn, w, H, err)
-    print("core_torch.py: band attention matches the direct form")
+        err_af = (got_af - want).abs().max().item()
+        assert err < 1e-12 and err_af < 1e-12, (Tn, w, H, err, err_af)
+    print("core_torch.py: both chunked band attentions match the direct form")
 
 
 def main():
@@ -407,7 +488,7 @@ def main():
         leaves, fn = op_row(name)
     gy = None
     times = []
-    for it in range(reps + (1 if name == "model_thumos" else 2)):
+    for it in range(reps + 2):
         for p in leaves:
             p.grad = None
         t0 = time.perf_counter()

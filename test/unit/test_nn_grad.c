@@ -127,7 +127,7 @@ static int b_conv(gc_case *c, int v, tal_rng *r)
         { 3, 1, 1, 0, 1, 1, 0 }, { 3, 2, 1, 0, 0, 1, 0 }, { 1, 1, 0, 0, 1, 0, 0 }, { 5, 1, 2, 0, 1, 1, 1 },
         { 3, 1, 1, 1, 1, 1, 0 }, { 3, 1, 1, 2, 0, 1, 0 }, { 3, 2, 1, 2, 0, 1, 0 }, { 3, 1, 0, 0, 1, 0, 0 },
         { 5, 2, 2, 2, 1, 0, 0 }, { 4, 3, 1, 0, 1, 1, 0 }, { 3, 2, 1, 1, 1, 0, 1 }, { 3, 1, 1, 0, 1, 2, 0 },
-        { 1, 1, 0, 0, 1, 2, 0 },
+        { 1, 1, 0, 0, 1, 2, 0 }, { 3, 1, 1, 0, 1, 3, 0 }, { 3, 1, 1, 2, 1, 3, 0 },
     };
     if (v >= (int)(sizeof V / sizeof V[0]))
         return 1;
@@ -155,7 +155,8 @@ static int b_conv(gc_case *c, int v, tal_rng *r)
     c->transpose[0] = V[v][6];
     in_(c, 1, GC_NORMAL, 1, SH(Cout, Cin / groups, K));
     in_(c, 2, GC_NORMAL, V[v][4], SH(Cout));
-    in_(c, 3, V[v][5] == 2 ? GC_MASK0 : GC_MASK, 0, SH(B, Tout));
+    /* mask 2: the last sequence all padding; 3: holes anywhere */
+    in_(c, 3, V[v][5] == 2 ? GC_MASK0 : V[v][5] == 3 ? GC_BINARY : GC_MASK, 0, SH(B, Tout));
     return 0;
 }
 
@@ -314,10 +315,12 @@ static tal_tensor *f_self_attn(tal_graph *g, tal_tensor **in, const gc_case *c)
 static int b_attn(gc_case *c, int v, tal_rng *r)
 {
     /* heads, window, mask */
-    static const int V[][3] = { { 1, 3, 0 }, { 2, 5, 1 }, { 2, 19, 1 }, { 3, 7, 1 }, { 1, 0, 0 }, { 2, 1, 1 }, { 2, 5, 2 } };
-    if (v > 6)
+    /* mask 3: the last sequence all padding */
+    static const int V[][3] = { { 1, 3, 0 }, { 2, 5, 1 }, { 2, 19, 1 }, { 3, 7, 1 }, { 1, 0, 0 }, { 2, 1, 1 }, { 2, 5, 2 },
+                                { 2, 0, 3 }, { 2, 5, 3 } };
+    if (v > 8)
         return 1;
-    int H = V[v][0], D = rnd(r, 1, 4), B = rnd(r, 1, 2), T = rnd(r, 2, 16);
+    int H = V[v][0], D = rnd(r, 1, 4), B = rnd(r, V[v][2] == 3 ? 2 : 1, 2), T = rnd(r, 2, 16);
     snprintf(c->name, sizeof c->name, "attention heads=%d window=%d mask=%d%s", H, V[v][1], V[v][2] != 0,
              V[v][2] == 2 ? " q=k=v" : "");
     c->fn = V[v][2] == 2 ? f_self_attn : f_attn;
@@ -331,7 +334,7 @@ static int b_attn(gc_case *c, int v, tal_rng *r)
     }
     for (int k = 0; k < 3; k++)
         in_(c, k, GC_NORMAL, 1, SH(B, H * D, T));
-    in_(c, 3, GC_MASK, 0, SH(B, T));
+    in_(c, 3, V[v][2] == 3 ? GC_MASK0 : GC_MASK, 0, SH(B, T));
     return 0;
 }
 
@@ -625,14 +628,14 @@ static void bug_conv_tap(float *dinp, float *dweight, float *dbias, const float 
 }
 
 static void (*real_attn_bwd)(float *, float *, float *, const float *, const float *, const float *, const float *,
-                             const float *, int, int, int, int, int, float, int, int, int, float *);
+                             const float *, const float *, int, int, int, int, int, float, int, int, int, float *);
 
 /* the key gradient computed without the softmax scale */
 static void bug_attn_scale(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
-                           const float *v, const float *prob, int B, int H, int D, int T, int w, float scale, int aq,
-                           int ak, int av, float *ws)
+                           const float *v, const float *prob, const float *mask, int B, int H, int D, int T, int w,
+                           float scale, int aq, int ak, int av, float *ws)
 {
-    real_attn_bwd(dq, dk, dv, dout, q, k, v, prob, B, H, D, T, w, scale, aq, ak, av, ws);
+    real_attn_bwd(dq, dk, dv, dout, q, k, v, prob, mask, B, H, D, T, w, scale, aq, ak, av, ws);
     if (dk && !ak)
         for (int64_t i = 0; i < (int64_t)B * H * D * T; i++)
             dk[i] /= scale;
