@@ -48,8 +48,14 @@ else
 endif
 
 # ---- CUDA (kernels/) -----------------------------------------------------
+# Machine code for sm_80 (A100) and sm_90 (H100/H200), plus sm_90 PTX that
+# the driver compiles for newer GPUs; set CUDA_ARCH for others, e.g.
+# CUDA_ARCH='-gencode arch=compute_89,code=sm_89'.  The CUDA runtime is
+# linked statically and cuBLAS opened at run time (lib/backends/cuda.h), so
+# the binaries load, and fall back to the CPU, where CUDA is absent.
 NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
-CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+NVCCFLAGS ?= -O2
 KERNEL_SRC := $(wildcard kernels/*.cu)
 ifeq ($(CUDA),auto)
   ifneq ($(NVCC),)
@@ -68,7 +74,7 @@ ifeq ($(USE_CUDA),1)
     VARIANT := $(VARIANT)-cuda
     CPPFLAGS += -DTAL_HAVE_CUDA=1
     CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
-    LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart
+    LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lpthread -lstdc++
   endif
 endif
 
@@ -132,7 +138,8 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 
 $(BUILD)/kernels/%.o: kernels/%.cu | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(NVCC) -O2 $(CUDA_ARCH) -Ilib -Xcompiler -fPIC -MD -MF $(@:.o=.d) -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) $(CUDA_ARCH) -std=c++17 -Ilib -DTAL_CUDA_LIBDIR='"$(CUDA_HOME)/lib64"' \
+	    -Xcompiler -fPIC,-Wall,-Wextra -Werror all-warnings -MD -MT $@ -MF $(@:.o=.d) -c -o $@ $<
 
 $(LIBTAL): $(LIB_OBJ)
 	@rm -f $@
