@@ -14,6 +14,8 @@
 #   make bench-eval PEER=DIR  tal-map beside ActionFormer's ActivityNet evaluation
 #                        (DIR: a checkout of it), and softnms (pipelines/bench-eval.sh)
 #   make bench-core      compute core vs PyTorch, time and memory (pipelines/bench-core.sh)
+#   make bench-train     ActionFormer-style training epoch and detection pass vs PyTorch
+#                        (pipelines/bench-train.sh)
 #   make reference       regenerate test/data/ref with PyTorch (test/ref/gen_reference.py)
 #
 # Sources are found by wildcard: a new lib/<layer>/x.c, tools/<tool>.c or
@@ -100,7 +102,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt results-supervised install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core reference
+.PHONY: all check demo hapt results-supervised install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
 .SECONDARY:
@@ -207,6 +209,14 @@ $(BENCH_CORE): pipelines/bench/core_bench.c $(LIBTAL)
 
 bench-core: $(BENCH_CORE)
 	@CORE_BENCH=$(BENCH_CORE) sh pipelines/bench-core.sh
+
+# A training epoch and a detection pass of the ActionFormer-style detector,
+# tal-train/tal-detect beside a PyTorch implementation of the same model
+# (pipelines/bench/train_torch.py), same data, same threads; ends with
+# "train: talcore/pytorch epoch time <r>x, detect time <d>x".  About
+# 30-45 minutes (SIZES=small: 5); see pipelines/bench-train.sh.
+bench-train: all
+	@sh pipelines/bench-train.sh
 
 # Reference outputs of the op set from Debian's python3-torch (installed if
 # missing); the unit tests read them without Python.

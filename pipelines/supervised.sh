@@ -9,8 +9,8 @@
 #     200 validation layouts, tested on the 212 test layouts;
 #   each with 100 %, 40 % and 10 % of the training sequences labelled
 #   (labelsplit --stratify --seed 0; supervised on the labelled part only),
-#   for the ActionFormer-style detector and the linear per-snippet
-#   baseline; mAP at tIoU 0.3:0.1:0.7 (ActivityNet protocol);
+#   for the ActionFormer-style and SPOT-style detectors and the linear
+#   per-snippet baseline; mAP at tIoU 0.3:0.1:0.7 (ActivityNet protocol);
 #   - the THUMOS-size preset (2048-d, 512 channels): one training epoch on
 #     the CPU, its time and peak memory.
 # Every fraction is trained for the same number of steps as the full set
@@ -78,7 +78,7 @@ run() {
 
 for bench in hapt synth; do
     for frac in 100 40 10; do
-        for model in linear actionformer; do
+        for model in linear actionformer spot; do
             run $bench $frac $model
         done
     done
@@ -106,7 +106,8 @@ fi
     echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
     echo "$threads threads per tool.  mAP (%) on the test set at tIoU 0.3:0.1:0.7,"
     echo "ActivityNet protocol (tal-map --thumos); the ActionFormer-style detector"
-    echo "evaluated with its weight average (EMA); training time on this machine."
+    echo "evaluated with its weight average (EMA; the SPOT-style configs use none);"
+    echo "training time on this machine."
     echo "Labelled fractions come from \`labelsplit -r R --stratify --seed 0\` and are"
     echo "trained for as many steps as the full set."
     for bench in hapt synth; do
@@ -120,8 +121,12 @@ fi
         echo "| model | labelled | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | avg | train time | training set |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
         for frac in 100 40 10; do
-            for model in actionformer linear; do
-                model_name=$([ $model = linear ] && echo "linear per-snippet baseline" || echo "ActionFormer-style")
+            for model in actionformer spot linear; do
+                case $model in
+                    linear) model_name="linear per-snippet baseline" ;;
+                    spot) model_name="SPOT-style" ;;
+                    *) model_name="ActionFormer-style" ;;
+                esac
                 f=$out/$bench-$frac-$model
                 set -- $(jq -r '[.mAP[] | . * 10000 | round / 100 | tostring] | join(" ")' "$f.json")
                 avg=$(jq -r '.average * 10000 | round / 100' "$f.json")

@@ -118,6 +118,39 @@ static int parse_enum(const char *choices, const char *v)
     return -1;
 }
 
+/* valid UTF-8 of YAML's printable characters only (what a YAML file can
+ * carry back): no control characters, surrogates, overlong forms, U+FFFE/F */
+static int text_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p++, n, cp;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return 0;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0)
+            n = 1, cp = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+            n = 2, cp = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+            n = 3, cp = c & 0x07;
+        else
+            return 0;
+        for (unsigned i = 0; i < n; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (*p & 0x3f);
+        }
+        static const unsigned min[4] = { 0, 0x80, 0x800, 0x10000 };
+        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff ||
+            (cp >= 0x80 && cp <= 0x9f && cp != 0x85))
+            return 0;
+    }
+    return 1;
+}
+
 static int in_range(const tal_cfg_field *f, double x)
 {
     return !(f->min < f->max) || (x >= f->min && x <= f->max);
@@ -158,6 +191,8 @@ static int set_scalar(const tal_cfg_field *f, void *cfg, const char *v, int k, c
         *(int *)base = (int)i;
         return 0;
     case TAL_CFG_STRING:
+        if (!text_ok(v))
+            return cfg_err(o, "'%s': not printable UTF-8 text", f->key);
         if (strlen(v) >= (size_t)f->cap)
             return cfg_err(o, "'%s': longer than %d characters", f->key, f->cap - 1);
         memcpy(base, v, strlen(v) + 1);
@@ -445,7 +480,7 @@ static int needs_quotes(const char *s)
     double d;
     if (!parse_bool(s, &b) || !parse_float(s, &d) || !strcmp(s, "~") || !strcasecmp(s, "null"))
         return 1;
-    return strpbrk(s, ":#{}[],&*!|>'\"%@`\\\n\t") != NULL || strchr("-?", s[0]);
+    return strpbrk(s, ":#{}[],&*!|>'\"%@`\\") != NULL || strchr("-?", s[0]) || (unsigned char)s[0] >= 0x80;
 }
 
 static int dump_string(tal_buf *b, const char *s)
@@ -457,9 +492,7 @@ static int dump_string(tal_buf *b, const char *s)
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\')
             rc = tal_buf_printf(b, "\\%c", c);
-        else if (c < 0x20)
-            rc = tal_buf_printf(b, "\\x%02x", c);
-        else
+        else   /* printable UTF-8 only (text_ok): bytes as they are */
             rc = tal_buf_printf(b, "%c", c);
     }
     return rc || tal_buf_printf(b, "\"");

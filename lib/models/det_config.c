@@ -18,7 +18,8 @@ const tal_cfg_field tal_det_schema[] = {
       .help = "feature dimension; 0 takes the training stream's"),
     F("model.channels", TAL_CFG_INT, channels, "512", .min = 1, .max = 8192),
     F("model.embd_layers", TAL_CFG_INT, embd_layers, "2", .min = 1, .max = 4),
-    F("model.stem_blocks", TAL_CFG_INT, stem_blocks, "2", .min = 0, .max = 8),
+    F("model.stem_blocks", TAL_CFG_INT, stem_blocks, "2", .min = 0, .max = 8,
+      .help = "stride-1 transformer blocks (SPOT-style: the whole encoder)"),
     F("model.branch_blocks", TAL_CFG_INT, branch_blocks, "5", .min = 0, .max = 8,
       .help = "stride-2 blocks: the pyramid has branch_blocks + 1 levels"),
     F("model.heads", TAL_CFG_INT, heads, "4", .min = 1, .max = 64),
@@ -34,10 +35,18 @@ const tal_cfg_field tal_det_schema[] = {
     L("model.reg_range", TAL_CFG_FLOATS, reg_range, n_reg_range, "[]", 2 * TAL_DET_MAX_LEVELS,
       .help = "per level: lower and upper bound of the larger boundary distance, in snippets; [] gives (0,4) (4,8) ... (.., 10000)"),
     F("model.center_radius", TAL_CFG_FLOAT, center_radius, "1.5", .min = 0, .max = 100),
-    F("spot.temporal_scale", TAL_CFG_INT, temporal_scale, "256", .min = 8, .max = 4096),
-    F("spot.mask_bce_weight", TAL_CFG_FLOAT, mask_bce_weight, "0.4", .min = 0, .max = 1),
-    F("spot.cls_weight", TAL_CFG_FLOAT, cls_weight, "0.5", .min = 0, .max = 100),
-    F("spot.recon_weight", TAL_CFG_FLOAT, recon_weight, "1", .min = 0, .max = 100),
+    F("spot.temporal_scale", TAL_CFG_INT, temporal_scale, "256", .min = 8, .max = 4096,
+      .help = "SPOT-style: every sequence is resampled to this many snippets"),
+    F("spot.mask_bce_weight", TAL_CFG_FLOAT, mask_bce_weight, "0.4", .min = 0, .max = 1,
+      .help = "mask loss = w x weighted BCE + (1 - w) x Dice"),
+    F("spot.cls_weight", TAL_CFG_FLOAT, cls_weight, "0.5", .min = 0, .max = 100,
+      .help = "weight of the snippet classification cross-entropy"),
+    F("spot.recon_weight", TAL_CFG_FLOAT, recon_weight, "1", .min = 0, .max = 100,
+      .help = "weight of the feature reconstruction MSE"),
+    F("spot.resample", TAL_CFG_ENUM, resample, "linear", .choices = "linear|area",
+      .help = "to the fixed scale: linear interpolation (SPOT's) or the mean over each output snippet's span"),
+    F("spot.pos_encoding", TAL_CFG_BOOL, pos_encoding, "true",
+      .help = "add sinusoidal positions after the embedding (the mask head needs to know where a snippet is)"),
     F("loss.focal_alpha", TAL_CFG_FLOAT, focal_alpha, "0.25", .min = -1, .max = 1, .help = "< 0: no alpha weighting"),
     F("loss.focal_gamma", TAL_CFG_FLOAT, focal_gamma, "2", .min = 0, .max = 10),
     F("loss.reg_weight", TAL_CFG_FLOAT, reg_weight, "1", .min = 0, .max = 100),
@@ -70,6 +79,13 @@ const tal_cfg_field tal_det_schema[] = {
     F("test.max_seg_num", TAL_CFG_INT, max_seg_num, "200", .min = 0, .max = 1 << 24),
     F("test.class_agnostic", TAL_CFG_BOOL, class_agnostic, "false"),
     F("test.voting_iou", TAL_CFG_FLOAT, voting_iou, "0", .min = 0, .max = 1, .help = "> 0: segment voting"),
+    L("test.spot_class_thresh", TAL_CFG_FLOATS, spot_class_thresh, n_spot_class_thresh,
+      "[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]", TAL_DET_MAX_THRESH, .min = 0, .max = 1,
+      .help = "SPOT-style: thresholds on class probability (runs of snippets; the lowest also picks mask seeds)"),
+    L("test.spot_mask_thresh", TAL_CFG_FLOATS, spot_mask_thresh, n_spot_mask_thresh, "[0, 0.2, 0.4, 0.6, 0.8]",
+      TAL_DET_MAX_THRESH, .min = 0, .max = 1, .help = "SPOT-style: thresholds on mask score"),
+    F("test.spot_top_k", TAL_CFG_INT, spot_top_k, "10", .min = 0, .max = 1 << 20,
+      .help = "SPOT-style: mask seeds (most probable snippet of a class run) per sequence at most; 0: all"),
     { .key = NULL },
 };
 
@@ -100,6 +116,9 @@ int tal_det_config_check(tal_det_config *c)
                        c->max_seq_len, div);
     if (c->kind == TAL_DET_SPOT && c->temporal_scale % 2)
         return tal_err(TAL_EINVAL, "invalid config: 'spot.temporal_scale' must be even");
+    if (c->kind == TAL_DET_SPOT && (!c->n_spot_class_thresh || !c->n_spot_mask_thresh))
+        return tal_err(TAL_EINVAL, "invalid config: '%s' is empty: SPOT-style inference needs at least one threshold",
+                       c->n_spot_class_thresh ? "test.spot_mask_thresh" : "test.spot_class_thresh");
     return 0;
 }
 

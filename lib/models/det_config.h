@@ -14,6 +14,7 @@
 #include "../io/config.h"
 
 #define TAL_DET_MAX_LEVELS 16
+#define TAL_DET_MAX_THRESH 32
 
 enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2 };
 
@@ -31,6 +32,8 @@ typedef struct {
     int temporal_scale;          /* fixed length every sequence is resampled to */
     double mask_bce_weight;      /* share of weighted BCE in the mask loss (Dice gets the rest) */
     double cls_weight, recon_weight;
+    int resample;                /* TAL_SPOT_LINEAR | TAL_SPOT_AREA (spot.h) */
+    int pos_encoding;            /* sinusoidal positions after the embedding */
     /* losses */
     double focal_alpha, focal_gamma, reg_weight, init_loss_norm, loss_norm_momentum, label_smoothing;
     /* training */
@@ -45,6 +48,9 @@ typedef struct {
     int pre_nms_topk;
     int nms_method, max_seg_num, class_agnostic;
     double nms_sigma, iou_thresh, min_score, voting_iou;
+    /* SPOT-style inference: threshold sets on class probability and mask score */
+    double spot_class_thresh[TAL_DET_MAX_THRESH], spot_mask_thresh[TAL_DET_MAX_THRESH];
+    int n_spot_class_thresh, n_spot_mask_thresh, spot_top_k;
 } tal_det_config;
 
 extern const tal_cfg_field tal_det_schema[];

@@ -157,6 +157,11 @@ TEST(config_file_and_overrides)
     CHECK_MSG(strstr(tal_errmsg(), "invalid override: 'opt.lrr=1': unknown key 'opt.lrr'"), "%s", tal_errmsg());
     CHECK(tal_config_set(schema, &c, "opt.lr=x") == TAL_EINVAL);
     CHECK_MSG(strstr(tal_errmsg(), "expected a number, not 'x'"), "%s", tal_errmsg());
+    CHECK(tal_config_set(schema, &c, "name=a\tb") == TAL_EINVAL);
+    CHECK_MSG(strstr(tal_errmsg(), "not printable UTF-8"), "%s", tal_errmsg());
+    CHECK(tal_config_set(schema, &c, "name=\xed\xa6\x91") == TAL_EINVAL);   /* a UTF-16 surrogate */
+    CHECK(tal_config_set(schema, &c, "name=\xc0\xaf") == TAL_EINVAL);       /* overlong */
+    CHECK_MSG(!tal_config_set(schema, &c, "name=caf\xc3\xa9"), "%s", tal_errmsg());
     CHECK(tal_config_set(schema, &c, "opt.lr") == TAL_EINVAL);
     CHECK(tal_config_set(schema, &c, "opt.lr=1 2") == TAL_EINVAL);
     CHECK(tal_config_set(schema, &c, "opt.lr=1\n---\n2") == TAL_EINVAL);
