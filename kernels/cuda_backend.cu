@@ -463,10 +463,14 @@ static void start(void)
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess || n == 0) {
-        if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0))
-            snprintf(g_why, sizeof g_why, "no CUDA GPU is visible");
+        /* the call and the runtime's words, and what they mean here: the
+         * runtime says "insufficient driver" when there is no driver at all */
+        if (e == cudaSuccess)
+            snprintf(g_why, sizeof g_why, "cudaGetDeviceCount: no CUDA GPU is visible");
         else
-            snprintf(g_why, sizeof g_why, "no usable CUDA GPU: %s", cudaGetErrorString(e));
+            snprintf(g_why, sizeof g_why, "cudaGetDeviceCount: %s (%s)%s", cudaGetErrorString(e), cudaGetErrorName(e),
+                     e == cudaErrorInsufficientDriver ? ": no NVIDIA driver, or one older than this CUDA runtime"
+                                                      : "");
         (void)cudaGetLastError();
         return;
     }
