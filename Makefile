@@ -16,6 +16,10 @@
 #   make bench-core      compute core vs PyTorch, time and memory (pipelines/bench-core.sh)
 #   make bench-train     ActionFormer-style training epoch and detection pass vs PyTorch
 #                        (pipelines/bench-train.sh)
+#   make bench-cuda      one THUMOS-size training step on a GPU vs PyTorch
+#                        (pipelines/bench-cuda.sh; needs a GPU)
+#   make check-cuda-sanitize  the CUDA parity tests under compute-sanitizer
+#                        memcheck and racecheck (needs a GPU)
 #   make reference       regenerate test/data/ref with PyTorch (test/ref/gen_reference.py)
 #
 # Sources are found by wildcard: a new lib/<layer>/x.c, tools/<tool>.c or
@@ -50,8 +54,14 @@ else
 endif
 
 # ---- CUDA (kernels/) -----------------------------------------------------
+# Machine code for sm_80 (A100) and sm_90 (H100/H200), plus sm_90 PTX that
+# the driver compiles for newer GPUs; set CUDA_ARCH for others, e.g.
+# CUDA_ARCH='-gencode arch=compute_89,code=sm_89'.  The CUDA runtime is
+# linked statically and cuBLAS opened at run time (lib/backends/cuda.h), so
+# the binaries load, and fall back to the CPU, where CUDA is absent.
 NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
-CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+NVCCFLAGS ?= -O2
 KERNEL_SRC := $(wildcard kernels/*.cu)
 ifeq ($(CUDA),auto)
   ifneq ($(NVCC),)
@@ -70,7 +80,7 @@ ifeq ($(USE_CUDA),1)
     VARIANT := $(VARIANT)-cuda
     CPPFLAGS += -DTAL_HAVE_CUDA=1
     CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
-    LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart
+    LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lpthread -lstdc++
   endif
 endif
 
@@ -96,7 +106,8 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt results-supervised install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference
+.PHONY: all check demo hapt results-supervised install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
+        bench-cuda check-cuda-sanitize need-cuda
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
 .SECONDARY:
@@ -134,7 +145,8 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 
 $(BUILD)/kernels/%.o: kernels/%.cu | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(NVCC) -O2 $(CUDA_ARCH) -Ilib -Xcompiler -fPIC -MD -MF $(@:.o=.d) -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) $(CUDA_ARCH) -std=c++17 -Ilib -DTAL_CUDA_LIBDIR='"$(CUDA_HOME)/lib64"' \
+	    -Xcompiler -fPIC,-Wall,-Wextra -Werror all-warnings -MD -MT $@ -MF $(@:.o=.d) -c -o $@ $<
 
 $(LIBTAL): $(LIB_OBJ)
 	@rm -f $@
@@ -210,6 +222,33 @@ bench-core: $(BENCH_CORE)
 # 30-45 minutes (SIZES=small: 5); see pipelines/bench-train.sh.
 bench-train: all
 	@sh pipelines/bench-train.sh
+
+# One training step (forward + backward + AdamW) of the ActionFormer-style
+# network at THUMOS size on a GPU, talcore beside PyTorch on the same GPU;
+# ends with "cuda: talcore/pytorch step time <r>x, peak memory <m>x on
+# <device>".  About 2 minutes on an H100; never run yet (no GPU was
+# available where it was written).
+BENCH_CUDA := $(BUILD)/bench/cuda-bench
+$(BENCH_CUDA): pipelines/bench/cuda_bench.c $(LIBTAL)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBTAL) $(LDLIBS)
+
+bench-cuda: need-cuda $(BENCH_CUDA)
+	@CUDA_BENCH=$(BENCH_CUDA) sh pipelines/bench-cuda.sh
+
+# The CUDA parity tests (test/unit/test_cuda.c: every op against the CPU,
+# a training step, the allocator) under NVIDIA's compute-sanitizer: memcheck
+# (out-of-bounds and misaligned accesses; no leak check, since the allocator
+# keeps its cache to the end by design), then racecheck (shared-memory
+# hazards).  Fails on any report; needs a GPU.
+SANITIZER ?= $(shell command -v compute-sanitizer 2>/dev/null || ls $(CUDA_HOME)/bin/compute-sanitizer 2>/dev/null)
+check-cuda-sanitize: need-cuda $(UNIT_BIN)
+	@[ -n "$(SANITIZER)" ] || { echo "check-cuda-sanitize: compute-sanitizer not found (set SANITIZER=)" >&2; exit 1; }
+	$(SANITIZER) --tool memcheck --error-exitcode 1 $(UNIT_BIN) cuda
+	$(SANITIZER) --tool racecheck --racecheck-report all --error-exitcode 1 $(UNIT_BIN) cuda
+
+need-cuda:
+	@[ "$(USE_CUDA)" = 1 ] || { echo "this target needs the CUDA backend: make CUDA=1 (nvcc not found or CUDA=0)" >&2; exit 1; }
 
 # Reference outputs of the op set from Debian's python3-torch (installed if
 # missing); the unit tests read them without Python.

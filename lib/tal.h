@@ -7,7 +7,8 @@
  *   post/  non-maximum suppression (nms.h)
  *   eval/  mAP under the ActivityNet and THUMOS14 protocols, error
  *          analysis (eval.h, diagnose.h)
- *   backends/ the compute backends behind one function table (CPU first)
+ *   backends/ the compute backends behind one function table (the CPU;
+ *          CUDA, kernels/, in builds made with nvcc)
  *   nn/    tensors, the autograd tape, the op set, parameters,
  *          initialisers, optimisers, schedules, clipping, weight EMA
  *   io/    (also) YAML configs and checkpoints
@@ -42,6 +43,7 @@
 #include "eval/eval.h"
 #include "eval/diagnose.h"
 #include "backends/backend.h"
+#include "backends/cuda.h"
 #include "nn/tensor.h"
 #include "nn/graph.h"
 #include "nn/ops.h"

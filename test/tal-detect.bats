@@ -43,6 +43,21 @@ setup_model() {
     [ ! -e d.tal ]
 }
 
+@test "tal-detect --device: cpu detects; cuda without a usable GPU is one error line, exit 1" {
+    setup_model
+    run tal-detect --device cpu model.ckpt test.tal -o cpu.tal
+    [ "$status" -eq 0 ]
+    [ -s cpu.tal ]
+    run --separate-stderr tal-detect --device cuda model.ckpt test.tal -o gpu.tal
+    if [ "$status" -eq 0 ]; then
+        skip "a GPU is usable here: the cuda run detected"
+    fi
+    [ "$status" -eq 1 ]
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    [[ "$stderr" == "tal-detect: --device cuda: "* ]]
+    [ ! -e gpu.tal ]
+}
+
 @test "tal-detect: each record comes out with its detections, features dropped" {
     setup_model
     tal-detect model.ckpt test.tal -o d.tal

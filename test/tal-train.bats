@@ -45,6 +45,21 @@ tiny() {
     [ ! -e m.ckpt ]
 }
 
+@test "tal-train --device: cpu trains; cuda without a usable GPU is one error line, exit 1" {
+    tiny
+    run tal-train -q -c "$CFG" -s train.epochs=1 --device cpu -o cpu.ckpt train.tal
+    [ "$status" -eq 0 ]
+    [ -s cpu.ckpt ]
+    run --separate-stderr tal-train -q -c "$CFG" -s train.epochs=1 --device cuda -o gpu.ckpt train.tal
+    if [ "$status" -eq 0 ]; then
+        skip "a GPU is usable here: the cuda run trained (compared in test_cuda.c)"
+    fi
+    [ "$status" -eq 1 ]
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    [[ "$stderr" == "tal-train: --device cuda: "* ]]
+    [ ! -e gpu.ckpt ]
+}
+
 @test "tal-train: config files are checked, naming the file and line" {
     tiny
     printf 'model:\n  kind: actionformer\n  channels: many\n' > bad.yaml

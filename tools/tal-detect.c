@@ -72,8 +72,6 @@ int main(int argc, char **argv)
     }
     if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
         return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
-    if (device && !strcmp(device, "cuda"))
-        return cli_error("--device cuda: this build has no CUDA backend (build with make CUDA=1 on a machine with nvcc)");
     if (optind >= argc)
         return cli_usage_error("the model checkpoint is required");
     if (argc - optind > 2)
@@ -81,6 +79,11 @@ int main(int argc, char **argv)
     const char *model = argv[optind], *input = optind + 1 < argc ? argv[optind + 1] : "-";
     if (threads)
         tal_cpu_set_threads((int)threads);
+
+    /* cuda when a GPU can be used, unless told */
+    const tal_backend *be = tal_backend_for(device);
+    if (!be)
+        return cli_error("--device %s: %s", device, tal_errmsg());
 
     tal_det_config cfg;
     tal_detector *d = NULL;
@@ -103,7 +106,7 @@ int main(int argc, char **argv)
     }
     if ((rc = tal_header_copy(&h, tal_stream_header(in))))
         goto fail;
-    if (!(d = tal_detector_new(&cfg, &h, NULL))) {
+    if (!(d = tal_detector_new(&cfg, &h, be))) {
         rc = tal_errcode();
         goto fail;
     }
@@ -117,7 +120,7 @@ int main(int argc, char **argv)
     if ((rc = cli_add_prov(&h)))
         goto fail;
     tal_write_opts wo = { .level = (int)level, .force = force };
-    if (!(w = tal_stream_create(out, &h, &wo)) || !(g = tal_graph_new(NULL))) {
+    if (!(w = tal_stream_create(out, &h, &wo)) || !(g = tal_graph_new(be))) {
         rc = tal_errcode();
         goto fail;
     }

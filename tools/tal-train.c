@@ -93,8 +93,6 @@ int main(int argc, char **argv)
     }
     if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
         return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
-    if (device && !strcmp(device, "cuda"))
-        return cli_error("--device cuda: this build has no CUDA backend (build with make CUDA=1 on a machine with nvcc)");
     if (resume && init)
         return cli_usage_error("--resume and --init exclude each other");
     if (resume && nfiles)
@@ -146,6 +144,11 @@ int main(int argc, char **argv)
         return cli_close_stdout();
     }
 
+    /* cuda when a GPU can be used, unless told */
+    const tal_backend *be = tal_backend_for(device);
+    if (!be)
+        return cli_error("--device %s: %s", device, tal_errmsg());
+
     tal_recset set;
     tal_recset_init(&set);
     uint32_t skipped = 0;
@@ -173,7 +176,7 @@ int main(int argc, char **argv)
         rc = tal_err(TAL_ENOMEM, "out of memory");
         goto fail;
     }
-    if (!(d = tal_detector_new(&cfg, &set.hdr, NULL))) {
+    if (!(d = tal_detector_new(&cfg, &set.hdr, be))) {
         rc = tal_errcode();
         goto fail;
     }
@@ -182,7 +185,7 @@ int main(int argc, char **argv)
         goto fail;
     }
     tal_train_opts o = { .ckpt_path = out, .resume_path = resume ? out : NULL, .init_path = init,
-                         .metrics = metrics, .log_every = (int)log_every, .progress = 1,
+                         .metrics = metrics, .log_every = (int)log_every, .progress = 1, .be = be,
                          .stop_after_epochs = (int)stop };
     rc = tal_train(d, recs, set.n, &o);
 fail:

@@ -40,6 +40,14 @@ enum { TAL_RESAMPLE_NEAREST = 0, TAL_RESAMPLE_LINEAR = 1 };
 typedef struct tal_backend {
     const char *name;
 
+    /* 0, or the first error of a backend whose kernels run asynchronously
+     * (a failed CUDA call or launch): the error is sticky, later kernels do
+     * nothing, and every call of status() records its message again with
+     * tal_err and returns its code.  Callers check it where results reach
+     * the host (downloads, the end of backward, optimiser steps,
+     * checkpoints).  The CPU's is always 0. */
+    int (*status)(void);
+
     /* ---- memory ------------------------------------------------------ */
     void *(*alloc)(size_t bytes);             /* 64-byte aligned; NULL on failure */
     void (*free)(void *p);
@@ -106,6 +114,18 @@ typedef struct tal_backend {
     void (*layernorm_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                                const float *weight, const float *mean, const float *rstd, int B, int C, int T,
                                int acc_inp, int acc_w, int acc_b);
+
+    /* LayerNorm followed by activation `act` (TAL_ACT_*), in one pass where
+     * the backend can: out = act(layernorm(inp)).  The backward recomputes
+     * the normalised values from inp, mean and rstd (out is read for the
+     * sigmoid), so the LayerNorm's own output is never kept.
+     * ws: tal_lnact_ws(fwd, ...) floats. */
+    void (*layernorm_act_forward)(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                                  const float *bias, int B, int C, int T, float eps, int act, float *ws);
+    void (*layernorm_act_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *out,
+                                   const float *inp, const float *weight, const float *bias, const float *mean,
+                                   const float *rstd, int B, int C, int T, int act, int acc_inp, int acc_w,
+                                   int acc_b, float *ws);
 
     /* ---- activations ------------------------------------------------- */
     void (*act_forward)(float *out, const float *inp, size_t n, int kind);
@@ -208,5 +228,6 @@ int tal_cpu_threads(void);
 /* Scratch sizes (in floats) a backend kernel needs from its caller. */
 size_t tal_conv1d_ws(int fwd, int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad, int groups);
 size_t tal_attn_ws(int fwd, int B, int H, int D, int T, int w);
+size_t tal_lnact_ws(int fwd, int B, int C, int T);
 
 #endif

@@ -8,9 +8,11 @@ static void *cpu_alloc(size_t bytes) { return tal_malloc_aligned(bytes ? bytes :
 static void cpu_free(void *p) { tal_free_aligned(p); }
 static void cpu_upload(void *dst, const void *host, size_t bytes) { memcpy(dst, host, bytes); }
 static void cpu_download(void *host, const void *src, size_t bytes) { memcpy(host, src, bytes); }
+static int cpu_status(void) { return 0; }
 
 const tal_backend tal_backend_cpu = {
     .name = "cpu",
+    .status = cpu_status,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .zero = tal_cpu_zero,
@@ -35,6 +37,8 @@ const tal_backend tal_backend_cpu = {
     .conv1d_backward = tal_cpu_conv1d_backward,
     .layernorm_forward = tal_cpu_layernorm_forward,
     .layernorm_backward = tal_cpu_layernorm_backward,
+    .layernorm_act_forward = tal_cpu_layernorm_act_forward,
+    .layernorm_act_backward = tal_cpu_layernorm_act_backward,
     .act_forward = tal_cpu_act_forward,
     .act_backward = tal_cpu_act_backward,
     .softmax_forward = tal_cpu_softmax_forward,

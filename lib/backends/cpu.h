@@ -64,6 +64,12 @@ void tal_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float
 void tal_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                                 const float *weight, const float *mean, const float *rstd, int B, int C, int T,
                                 int acc_inp, int acc_w, int acc_b);
+void tal_cpu_layernorm_act_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                                   const float *bias, int B, int C, int T, float eps, int act, float *ws);
+void tal_cpu_layernorm_act_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *out,
+                                    const float *inp, const float *weight, const float *bias, const float *mean,
+                                    const float *rstd, int B, int C, int T, int act, int acc_inp, int acc_w,
+                                    int acc_b, float *ws);
 
 /* cpu_act.c */
 void tal_cpu_act_forward(float *out, const float *inp, size_t n, int kind);

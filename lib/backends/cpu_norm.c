@@ -8,6 +8,24 @@
 
 #define LN_TB 64   /* time steps per block */
 
+/* out = (x - mu) * rs * w + b over a block of n time steps; shared by the
+ * forward and by the LayerNorm + activation backward, which recomputes
+ * the forward's values (one expression in one place: the same code, the
+ * same rounding) */
+static inline __attribute__((always_inline)) void ln_apply(float *restrict out, const float *restrict x,
+                                                           const float *restrict mu, const float *restrict rs,
+                                                           const float *restrict w, const float *restrict bias,
+                                                           int C, int T, int n)
+{
+    for (int c = 0; c < C; c++) {
+        const float *xr = x + (size_t)c * T;
+        float *o = out + (size_t)c * T;
+        float wc = w ? w[c] : 1.0f, bc = bias ? bias[c] : 0.0f;
+        for (int t = 0; t < n; t++)
+            o[t] = (xr[t] - mu[t]) * rs[t] * wc + bc;
+    }
+}
+
 TAL_KERNEL static void ln_fwd_block(float *restrict out, float *restrict mean, float *restrict rstd,
                                     const float *restrict x, const float *restrict w, const float *restrict bias,
                                     int C, int T, int n, float eps)
@@ -36,13 +54,7 @@ TAL_KERNEL static void ln_fwd_block(float *restrict out, float *restrict mean, f
         mean[t] = mu[t];
         rstd[t] = rs[t];
     }
-    for (int c = 0; c < C; c++) {
-        const float *xr = x + (size_t)c * T;
-        float *o = out + (size_t)c * T;
-        float wc = w ? w[c] : 1.0f, bc = bias ? bias[c] : 0.0f;
-        for (int t = 0; t < n; t++)
-            o[t] = (xr[t] - mu[t]) * rs[t] * wc + bc;
-    }
+    ln_apply(out, x, mu, rs, w, bias, C, T, n);
 }
 
 void tal_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
@@ -135,4 +147,51 @@ void tal_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias, const
                 dbias[c] = (acc_b ? dbias[c] : 0.0f) + (float)sb;
         }
     }
+}
+
+/* ---- LayerNorm + activation ----------------------------------------------
+ * The oracle of the fused GPU kernel is the two CPU kernels in turn,
+ * through ws: bit for bit what layernorm then the activation op compute,
+ * so switching a model to the fused op leaves CPU training unchanged.  The
+ * backward recomputes the LayerNorm output instead of keeping it. */
+
+size_t tal_lnact_ws(int fwd, int B, int C, int T)
+{
+    size_t n = (size_t)B * C * T;
+    return fwd ? n : 2 * n;
+}
+
+void tal_cpu_layernorm_act_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                                   const float *bias, int B, int C, int T, float eps, int act, float *ws)
+{
+    tal_cpu_layernorm_forward(ws, mean, rstd, inp, weight, bias, B, C, T, eps);
+    tal_cpu_act_forward(out, ws, (size_t)B * C * T, act);
+}
+
+TAL_KERNEL static void ln_recompute_block(float *restrict out, const float *restrict x, const float *restrict mean,
+                                          const float *restrict rstd, const float *restrict w,
+                                          const float *restrict bias, int C, int T, int n)
+{
+    ln_apply(out, x, mean, rstd, w, bias, C, T, n);
+}
+
+void tal_cpu_layernorm_act_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *out,
+                                    const float *inp, const float *weight, const float *bias, const float *mean,
+                                    const float *rstd, int B, int C, int T, int act, int acc_inp, int acc_w,
+                                    int acc_b, float *ws)
+{
+    size_t n = (size_t)B * C * T;
+    float *pre = ws, *dpre = ws + n;
+    /* the forward's LayerNorm output, from the mean and rstd it saved */
+    int nb = (T + LN_TB - 1) / LN_TB;
+#pragma omp parallel for schedule(static) collapse(2) if (n > TAL_CPU_CHUNK)
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < nb; j++) {
+            int t0 = j * LN_TB, m = T - t0 < LN_TB ? T - t0 : LN_TB;
+            size_t off = (size_t)b * C * T + t0;
+            ln_recompute_block(pre + off, inp + off, mean + (size_t)b * T + t0, rstd + (size_t)b * T + t0, weight,
+                               bias, C, T, m);
+        }
+    tal_cpu_act_backward(dpre, dout, pre, out, n, act, 0);
+    tal_cpu_layernorm_backward(dinp, dweight, dbias, dpre, inp, weight, mean, rstd, B, C, T, acc_inp, acc_w, acc_b);
 }

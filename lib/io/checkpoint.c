@@ -85,6 +85,11 @@ static int put_section(writer *w, uint32_t type, const void *a, size_t na, const
             be->download(host, data + i, m * sizeof(float));
             crc = crc_update(crc, host, m * sizeof(float));
         }
+        int st = be->status();   /* a failed device: write nothing */
+        if (st) {
+            free(host);
+            return st;
+        }
     }
     unsigned char h[HDR];
     tal_put32(h, type);
@@ -100,7 +105,9 @@ static int put_section(writer *w, uint32_t type, const void *a, size_t na, const
     for (size_t i = 0; !rc && nd && !direct && i < nd; i += chunk) {
         size_t m = nd - i < chunk ? nd - i : chunk;
         be->download(host, data + i, m * sizeof(float));
-        rc = wr(w, host, m * sizeof(float));
+        rc = be->status();
+        if (!rc)
+            rc = wr(w, host, m * sizeof(float));
     }
     free(host);
     return rc;
@@ -708,8 +715,10 @@ static int read_set(reader *r, const char *name, tal_params *P, float *dst)
         if (!host)
             return TAL_ENOMEM;
         int rc = rd_at(r, host, bytes, s->data_at + f->offset * sizeof(float));
-        if (!rc && !direct)
+        if (!rc && !direct) {
             be->upload(to, host, bytes);
+            rc = be->status();
+        }
         if (!direct)
             free(host);
         if (rc)

@@ -211,7 +211,7 @@ int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tenso
     int pad = c->kernel / 2;
     for (int i = 0; i < c->n_embd; i++) {
         x = tal_conv1d(g, x, m->embd_w[i], NULL, 1, pad, 1, mask);
-        x = tal_relu(g, tal_layernorm(g, x, m->embd_ln_w[i], m->embd_ln_b[i], LN_EPS));
+        x = tal_layernorm_act(g, x, m->embd_ln_w[i], m->embd_ln_b[i], LN_EPS, TAL_ACT_RELU);
     }
     for (int i = 0; i < c->n_stem; i++)
         x = tal_af_block_forward(g, &m->blk[i], x, mask, 1, c->heads, c->window, c->drop_path, NULL);
@@ -229,9 +229,9 @@ int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tenso
         tal_tensor *hc = f, *hr = f;
         for (int i = 0; i < c->head_layers; i++) {
             hc = tal_conv1d(g, hc, m->cls_w[i], NULL, 1, pad, 1, masks[l]);
-            hc = tal_relu(g, tal_layernorm(g, hc, m->cls_ln_w[i], m->cls_ln_b[i], LN_EPS));
+            hc = tal_layernorm_act(g, hc, m->cls_ln_w[i], m->cls_ln_b[i], LN_EPS, TAL_ACT_RELU);
             hr = tal_conv1d(g, hr, m->reg_w[i], NULL, 1, pad, 1, masks[l]);
-            hr = tal_relu(g, tal_layernorm(g, hr, m->reg_ln_w[i], m->reg_ln_b[i], LN_EPS));
+            hr = tal_layernorm_act(g, hr, m->reg_ln_w[i], m->reg_ln_b[i], LN_EPS, TAL_ACT_RELU);
         }
         cls[l] = tal_conv1d(g, hc, m->cls_out_w, m->cls_out_b, 1, pad, 1, masks[l]);
         hr = tal_conv1d(g, hr, m->reg_out_w, m->reg_out_b, 1, pad, 1, masks[l]);

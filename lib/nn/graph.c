@@ -405,7 +405,7 @@ int tal_tensor_download(tal_graph *g, const tal_tensor *t, float *host)
     size_t n = (size_t)tal_numel(t);
     if (tal_is_contiguous(t)) {
         g->be->download(host, t->data, n * sizeof(float));
-        return 0;
+        return g->be->status();
     }
     float *tmp = pool_get(&g->grads, n * sizeof(float));
     if (!tmp)
@@ -415,7 +415,7 @@ int tal_tensor_download(tal_graph *g, const tal_tensor *t, float *host)
     g->be->strided_copy(tmp, t->data, sh, st);
     g->be->download(host, tmp, n * sizeof(float));
     pool_put(&g->grads, tmp);
-    return 0;
+    return g->be->status();
 }
 
 /* ---- tape -------------------------------------------------------------------- */
@@ -559,7 +559,7 @@ run:
         out->grad = NULL;
         out->grad_valid = 0;
     }
-    return 0;
+    return g->be->status();   /* an asynchronous backend's first error, if any */
 }
 
 int tal_backward(tal_graph *g, tal_tensor *loss)

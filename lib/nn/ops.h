@@ -36,6 +36,10 @@ tal_tensor *tal_conv1d(tal_graph *g, tal_tensor *x, tal_tensor *w, tal_tensor *b
 /* channel LayerNorm: x (B,C,T) normalised over C for each (b,t) with
  * biased variance; w, b (C) or NULL.  x (N,C) is treated as (N,C,1). */
 tal_tensor *tal_layernorm(tal_graph *g, tal_tensor *x, tal_tensor *w, tal_tensor *b, float eps);
+/* act(layernorm(x)), act one of TAL_ACT_RELU, _GELU, _SIGMOID: the same
+ * values as the two ops in turn, in one kernel where the backend fuses
+ * them, and without keeping the LayerNorm's output for backward */
+tal_tensor *tal_layernorm_act(tal_graph *g, tal_tensor *x, tal_tensor *w, tal_tensor *b, float eps, int act);
 
 /* ---- activations (ops_act.c) ------------------------------------------------ */
 

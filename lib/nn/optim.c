@@ -92,7 +92,7 @@ int tal_optim_step(tal_optim *o, float lr)
             be->adam_update(t->data, t->grad, o->state[0] + off, o->state[1] + off, n, lr, c->beta1, c->beta2, c->eps,
                             wd, bc1, bc2, c->kind == TAL_OPT_ADAMW);
     }
-    return 0;
+    return be->status();
 }
 
 const tal_optim_config *tal_optim_get_config(const tal_optim *o) { return &o->c; }

@@ -142,7 +142,9 @@ def _chunked_band_scores(q, k, w):
     band[:, 0, 1:w, 1:w] = sk[:, 0, : w - 1, 1 - w:]
     band = band.view(BH, Tn, 2 * w + 1)
     # the corners no chunk covers lie outside the sequence
-    i = torch.arange(Tn)[:, None] + torch.arange(2 * w + 1)[None, :] - w
+    # (device=: the same index on the CPU; on a GPU, where cuda_torch.py runs
+    # this network, the mask must live beside the scores)
+    i = torch.arange(Tn, device=band.device)[:, None] + torch.arange(2 * w + 1, device=band.device)[None, :] - w
     return band.masked_fill(((i < 0) | (i >= Tn))[None], float("-inf"))
 
 
@@ -174,7 +176,7 @@ def af_attention(q, k, v, kv_mask, w):
     dmask = _chunked_band_scores(torch.ones_like(finv), finv, w)       # (B, T, 2w+1)
     att = (att.view(Bn, H, Tn, 2 * w + 1) + dmask[:, None]).view(BH, Tn, 2 * w + 1)
     if Tn != T0:   # the padding added here is outside the sequence
-        j = torch.arange(Tn)[:, None] + torch.arange(2 * w + 1)[None, :] - w
+        j = torch.arange(Tn, device=q.device)[:, None] + torch.arange(2 * w + 1, device=q.device)[None, :] - w
         att = att.masked_fill((j >= T0)[None], float("-inf"))
     att = F.softmax(att, dim=-1)
     att = att.masked_fill(inv.repeat_interleave(H, dim=0), 0.0)
@@ -225,7 +227,7 @@ class AffineDropPath(nn.Module):
         if not self.training or self.p == 0:
             return x
         keep = 1 - self.p
-        mask = (keep + torch.rand((x.shape[0],) + (1,) * (x.ndim - 1), dtype=x.dtype)).floor_()
+        mask = (keep + torch.rand((x.shape[0],) + (1,) * (x.ndim - 1), dtype=x.dtype, device=x.device)).floor_()
         return x.div(keep) * mask
 
 

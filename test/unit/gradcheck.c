@@ -129,18 +129,14 @@ static double project(gc_run *run, const float *R, double *omax)
     return f;
 }
 
-int gradcheck(const tal_backend *be, const gc_case *c, uint64_t seed, gc_result *res)
+/* the case's inputs into x[] (malloc'd), drawn from r */
+static void draw_inputs(const gc_case *c, tal_rng *r, float **x)
 {
-    memset(res, 0, sizeof *res);
-    gc_run run = { .c = c, .seed = seed };
-    run.g = tal_graph_new(be);
-    tal_rng r;
-    tal_rng_seed(&r, seed);
     for (int k = 0; k < c->nin; k++) {
         int64_t n = numel_of(c, k);
-        run.x[k] = malloc(sizeof(float) * (size_t)(n ? n : 1));
+        x[k] = malloc(sizeof(float) * (size_t)(n ? n : 1));
         /* drawn in the op's own (untransposed) order, then stored transposed */
-        draw(run.x[k], n, c->kind[k], c->shape[k], c->ndim[k], &r);
+        draw(x[k], n, c->kind[k], c->shape[k], c->ndim[k], r);
         if (c->transpose[k]) {
             int nd = c->ndim[k];
             int64_t R = c->shape[k][nd - 2], C = c->shape[k][nd - 1], RC = R * C, outer = RC ? n / RC : 0;
@@ -148,13 +144,23 @@ int gradcheck(const tal_backend *be, const gc_case *c, uint64_t seed, gc_result 
             for (int64_t o = 0; o < outer; o++)
                 for (int64_t i = 0; i < R; i++)
                     for (int64_t j = 0; j < C; j++)
-                        t[o * R * C + j * R + i] = run.x[k][o * R * C + i * C + j];
-            free(run.x[k]);
-            run.x[k] = t;
+                        t[o * R * C + j * R + i] = x[k][o * R * C + i * C + j];
+            free(x[k]);
+            x[k] = t;
         }
     }
     if (c->fix)
-        c->fix(run.x, c);
+        c->fix(x, c);
+}
+
+int gradcheck(const tal_backend *be, const gc_case *c, uint64_t seed, gc_result *res)
+{
+    memset(res, 0, sizeof *res);
+    gc_run run = { .c = c, .seed = seed };
+    run.g = tal_graph_new(be);
+    tal_rng r;
+    tal_rng_seed(&r, seed);
+    draw_inputs(c, &r, run.x);
     int rc = forward(&run, 1);
     float *R = NULL, *ana[GC_MAX_IN] = { 0 };
     if (rc) {
@@ -236,5 +242,101 @@ done:
     }
     free(R);
     tal_graph_free(run.g);
+    return rc;
+}
+
+/* ---- backend parity ---------------------------------------------------------- */
+
+static int compare(const float *ref, const float *got, int64_t n, double tol, const char *what,
+                   gc_parity_result *res)
+{
+    double ss = 0, se = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)got[i] - ref[i];
+        ss += (double)ref[i] * ref[i];
+        se += d * d;
+    }
+    double rms = n ? sqrt(ss / n) : 0, nmse = ss > 0 ? se / ss : se > 0 ? INFINITY : 0;
+    if (!(nmse <= res->nmse))
+        res->nmse = nmse;
+    res->tensors++;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - ref[i]), scale = fabs(ref[i]) + rms + 1e-30;
+        if (!(d / scale <= res->max_rel))
+            res->max_rel = d / scale;
+        if (!(d <= tol * scale)) {
+            snprintf(res->why, sizeof res->why, "%s element %lld: %.9g on the CPU, %.9g here (bound %.3g, rms %.3g)",
+                     what, (long long)i, ref[i], got[i], tol * scale, rms);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int gc_parity(const tal_backend *be, const gc_case *c, uint64_t seed, double tol, gc_parity_result *res)
+{
+    memset(res, 0, sizeof *res);
+    tal_rng r;
+    tal_rng_seed(&r, seed);
+    float *x[GC_MAX_IN] = { 0 }, *out[2] = { 0 }, *grad[2][GC_MAX_IN] = { { 0 } }, *R = NULL;
+    draw_inputs(c, &r, x);
+    int64_t no = -1;
+    int rc = 0;
+    for (int side = 0; side < 2 && !rc; side++) {
+        const tal_backend *b = side ? be : &tal_backend_cpu;
+        gc_run run = { .c = c, .seed = seed };
+        memcpy(run.x, x, sizeof run.x);
+        run.g = tal_graph_new(b);
+        const char *where = side ? b->name : "cpu";
+        if (!run.g || (rc = forward(&run, 1))) {
+            snprintf(res->why, sizeof res->why, "forward on %s failed: %s", where, tal_errmsg());
+            rc = rc ? rc : -1;
+            tal_graph_free(run.g);
+            break;
+        }
+        int64_t n = tal_numel(run.out);
+        if (no < 0) {   /* the projection, drawn once for both sides */
+            no = n;
+            R = malloc(sizeof *R * (size_t)(n ? n : 1));
+            for (int64_t i = 0; i < n; i++)
+                R[i] = (float)tal_rng_normal(&r);
+        }
+        out[side] = malloc(sizeof(float) * (size_t)(n ? n : 1));
+        if (n != no || (rc = tal_tensor_download(run.g, run.out, out[side])) ||
+            (rc = tal_backward_seed(run.g, run.out, R))) {
+            snprintf(res->why, sizeof res->why, "%s on %s failed: %s", n != no ? "output shape" : "backward", where,
+                     tal_errmsg());
+            rc = rc ? rc : -1;
+        }
+        for (int k = 0; k < c->nin && !rc; k++) {
+            if (!c->grad[k])
+                continue;
+            int64_t m = numel_of(c, k);
+            grad[side][k] = calloc((size_t)(m ? m : 1), sizeof(float));
+            tal_tensor *lf = run.leaf[k];
+            if (lf->grad && lf->grad_valid)
+                b->download(grad[side][k], lf->grad, sizeof(float) * (size_t)m);
+            if ((rc = b->status()))
+                snprintf(res->why, sizeof res->why, "downloading a gradient from %s failed: %s", where, tal_errmsg());
+        }
+        tal_graph_free(run.g);
+    }
+    if (!rc)
+        rc = compare(out[0], out[1], no, tol, "output", res);
+    for (int k = 0; k < c->nin && !rc; k++) {
+        if (!c->grad[k])
+            continue;
+        char what[48];
+        snprintf(what, sizeof what, "gradient of input %d", k);
+        rc = compare(grad[0][k], grad[1][k], numel_of(c, k), tol, what, res);
+    }
+    for (int k = 0; k < c->nin; k++) {
+        free(x[k]);
+        free(grad[0][k]);
+        free(grad[1][k]);
+    }
+    free(out[0]);
+    free(out[1]);
+    free(R);
     return rc;
 }

@@ -69,4 +69,31 @@ typedef struct {
  * itself failed. */
 int gradcheck(const tal_backend *be, const gc_case *c, uint64_t seed, gc_result *res);
 
+/* Backend parity (ggml's test-backend-ops, llm.c's validate_result): draw
+ * the inputs, run forward and backward (seeded with the same random R) on
+ * the CPU and on `be`, and compare the output and every checked gradient
+ * element by element:
+ *     |x_be - x_cpu| <= tol * (|x_cpu| + rms(x_cpu)) + 1e-30
+ * rms over the tensor, so that a value that cancels to near 0 is held to
+ * the scale of its neighbours; res->max_rel is the largest
+ * |x_be - x_cpu| / (|x_cpu| + rms) seen, res->nmse the largest normalised
+ * mean square error sum (x_be - x_cpu)^2 / sum x_cpu^2 of a tensor.
+ * Returns 0 within the bound, 1 if not (res->why names the tensor and
+ * element), <0 if either backend failed. */
+typedef struct {
+    double max_rel, nmse;
+    int tensors;
+    char why[256];
+} gc_parity_result;
+int gc_parity(const tal_backend *be, const gc_case *c, uint64_t seed, double tol, gc_parity_result *res);
+
+/* The case builders of test_nn_grad.c, for the parity suite: variant v of
+ * a family into c (0), or 1 when the family has no variant v. */
+typedef int (*gc_build_fn)(gc_case *c, int variant, tal_rng *r);
+typedef struct {
+    const char *name;
+    gc_build_fn build;
+} gc_builder;
+extern const gc_builder gc_builders[];   /* ends with { NULL, NULL } */
+
 #endif

@@ -3,7 +3,8 @@
  *   TEST(stream_roundtrip) { ... CHECK(x == 1); CHECK_EQ_INT(a, b); ... }
  *
  * Tests register themselves; test/unit/main.c runs them (all, or those
- * whose names contain an argument) and prints "ok N - name" lines.
+ * whose names contain an argument) and prints "ok N - name" lines
+ * ("ok N - name # skip why" for a test that called SKIP).
  * A CHECK that fails records the file, line and expression and ends the
  * test; the runner counts it as failed.
  */
@@ -18,6 +19,9 @@ void tal_test_register(const char *name, tal_test_fn fn);
 void tal_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int tal_test_failed(void);
+/* Mark the running test skipped (reported "ok N - name # skip why", and
+ * counted as skipped, not passed); use through SKIP. */
+void tal_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A scratch directory for this test run (removed at exit). */
 const char *tal_test_tmpdir(void);
 /* path = tmpdir/name, in a static buffer rotated among 8 */
@@ -28,6 +32,9 @@ const char *tal_test_path(const char *name);
     __attribute__((constructor)) static void register_##name(void)       \
     { tal_test_register(#name, name); }                                  \
     static void name(void)
+
+/* end the test here, skipped, saying why (e.g. no GPU on this machine) */
+#define SKIP(...) do { tal_test_skip(__VA_ARGS__); return; } while (0)
 
 #define CHECK(cond) do { if (!(cond)) {                                  \
         tal_test_fail(__FILE__, __LINE__, "%s", #cond); return; } } while (0)

@@ -28,7 +28,7 @@ static void in_(gc_case *c, int k, int kind, int grad, int ndim, const int64_t *
 
 #define SH(...) (sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ }
 
-typedef int (*builder)(gc_case *c, int variant, tal_rng *r);   /* 0 ok, 1 no such variant */
+typedef gc_build_fn builder;
 
 /* run every variant of a builder on three random draws; "" or a failure */
 static const char *run_cases(const tal_backend *be, builder b, int *ncases)
@@ -188,6 +188,51 @@ static int b_ln(gc_case *c, int v, tal_rng *r)
 }
 
 TEST(nn_grad_layernorm) { RUN_BUILDER(b_ln); }
+
+static tal_tensor *f_lnact(tal_graph *g, tal_tensor **in, const gc_case *c)
+{
+    return tal_layernorm_act(g, in[0], c->ia[0] ? in[1] : NULL, c->ia[0] ? in[2] : NULL, 1e-5f, c->ia[1]);
+}
+
+/* ReLU: |x_hat| <= sqrt(C-1) < 3, so weights of at most 0.2 and biases of
+ * at least 0.8 in size keep every LayerNorm output 0.2 away from the kink */
+static void fix_lnact(float **x, const gc_case *c)
+{
+    if (c->ia[1] != TAL_ACT_RELU || !c->ia[0])
+        return;
+    for (int64_t i = 0; i < c->shape[1][0]; i++) {
+        float w = 0.1f * x[1][i];
+        x[1][i] = w > 0.2f ? 0.2f : w < -0.2f ? -0.2f : w;
+        x[2][i] = x[2][i] < 0 ? x[2][i] - 0.8f : x[2][i] + 0.8f;
+    }
+}
+
+/* relu, gelu, sigmoid with affine parameters; gelu, sigmoid without
+ * (ReLU right after a bare LayerNorm has outputs at its kink); relu on (N,C) */
+static int b_lnact(gc_case *c, int v, tal_rng *r)
+{
+    if (v > 5)
+        return 1;
+    static const int acts[6] = { TAL_ACT_RELU, TAL_ACT_GELU, TAL_ACT_SIGMOID, TAL_ACT_GELU, TAL_ACT_SIGMOID,
+                                 TAL_ACT_RELU };
+    int act = acts[v], affine = v < 3 || v == 5;
+    int B = rnd(r, 1, 3), C = rnd(r, 3, 9), T = rnd(r, 1, 12);
+    snprintf(c->name, sizeof c->name, "layernorm_act %s affine=%d%s",
+             act == TAL_ACT_RELU ? "relu" : act == TAL_ACT_GELU ? "gelu" : "sigmoid", affine, v == 5 ? " (N,C)" : "");
+    c->fn = f_lnact;
+    c->ia[0] = affine;
+    c->ia[1] = act;
+    if (v == 5)
+        in_(c, 0, GC_NORMAL, 1, SH(B * T, C));
+    else
+        in_(c, 0, GC_NORMAL, 1, SH(B, C, T));
+    in_(c, 1, GC_NORMAL, affine, SH(C));
+    in_(c, 2, GC_NORMAL, affine, SH(C));
+    c->fix = fix_lnact;
+    return 0;
+}
+
+TEST(nn_grad_layernorm_act) { RUN_BUILDER(b_lnact); }
 
 /* ---- activations, softmax ----------------------------------------------------- */
 
@@ -595,6 +640,16 @@ static int b_loss(gc_case *c, int v, tal_rng *r)
 }
 
 TEST(nn_grad_losses) { RUN_BUILDER(b_loss); }
+
+/* ---- every builder, for the CUDA parity suite (test_cuda.c) ------------------------ */
+
+const gc_builder gc_builders[] = {
+    { "linear", b_linear },   { "matmul", b_matmul },       { "conv1d", b_conv },       { "layernorm", b_ln },
+    { "layernorm_act", b_lnact }, { "activations", b_act }, { "softmax", b_softmax },   { "maxpool", b_maxpool },
+    { "topk_mean", b_topk },  { "gather", b_gather },       { "attention", b_attn },    { "regularisers", b_reg },
+    { "shapes", b_shape },    { "broadcast", b_bin },       { "affine_clamp", b_unary }, { "reductions", b_reduce },
+    { "resample", b_resample }, { "losses", b_loss },       { NULL, NULL },
+};
 
 /* ---- planted bugs: the check must fail -------------------------------------------- */
 

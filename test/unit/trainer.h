@@ -32,7 +32,15 @@ typedef struct {
 /* medium = 0: a tiny network (runs in microseconds); 1: big enough that
  * the kernels' OpenMP loops and the split sgemm run on every thread */
 int trainer_init(trainer *t, uint64_t seed, int medium);
+/* the same on backend `be` (NULL: the CPU): parameters, optimiser state,
+ * weight average and graph live there; the data are drawn on the host */
+int trainer_init_on(trainer *t, uint64_t seed, int medium, const tal_backend *be);
 int trainer_run(trainer *t, int nsteps);
+/* one step in two halves, for the backend parity test: trainer_grad draws
+ * a batch and leaves clipped gradients (last_loss set); trainer_update
+ * applies the optimiser and the weight average */
+int trainer_grad(trainer *t);
+int trainer_update(trainer *t);
 void trainer_free(trainer *t);
 int trainer_save(trainer *t, const char *path);
 int trainer_load(trainer *t, const char *path);

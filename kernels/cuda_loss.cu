@@ -1,0 +1,236 @@
+/* cuda_loss.cu — loss primitives, elementwise (the caller reduces): BCE
+ * with logits, sigmoid focal, quality focal, cross-entropy, 1-D DIoU; the
+ * twin of lib/backends/cpu_loss.c, formula for formula.
+ *
+ * Each loss is one fused kernel per pass: the sigmoid, the BCE, the
+ * modulating factor and the class weight of the focal loss (or the
+ * intersection, union, enclosure and centre distance of the DIoU loss) are
+ * computed in registers from x and y and only the loss or its gradient is
+ * written, where a framework composing elementwise ops would make a pass
+ * over memory for each. */
+#include "cuda_common.cuh"
+
+/* b^e for b >= 0 with e's kind known (0, 1, 2: exact; 3: exp(e log b)),
+ * 0^e = 0 for e > 0 and 1 for e == 0, as the CPU's powk */
+__device__ __forceinline__ float powk(float b, float e, int kind)
+{
+    if (kind == 0)
+        return 1.0f;
+    if (kind == 1)
+        return b;
+    if (kind == 2)
+        return b * b;
+    return b > 0.0f ? expf(e * logf(b)) : (e == 0.0f ? 1.0f : 0.0f);
+}
+
+static int pow_kind(float e) { return e == 0.0f ? 0 : e == 1.0f ? 1 : e == 2.0f ? 2 : 3; }
+/* the kind of e - 1 for e of kind k (k = 0: unused) */
+static int pow_kind1(int k) { return k == 1 ? 0 : k == 2 ? 1 : 3; }
+
+#define LOSS_LAUNCH(kernel, n, ...) TCU_LAUNCH(kernel, tcu_blocks((int64_t)(n), TCU_THREADS), TCU_THREADS, 0, __VA_ARGS__)
+
+/* ---- BCE ---------------------------------------------------------------------- */
+
+__global__ void k_bce(float *o, const float *x, const float *y, int64_t n)
+{
+    TCU_FOR(i, n) o[i] = tcu_bce(x[i], y[i]);
+}
+
+__global__ void k_bce_back(float *d, const float *g, const float *x, const float *y, int64_t n, int acc)
+{
+    TCU_FOR(i, n) {
+        float v = g[i] * (tcu_sigmoid(x[i]) - y[i]);
+        d[i] = acc ? d[i] + v : v;
+    }
+}
+
+void tcu_bce_forward(float *out, const float *x, const float *y, size_t n)
+{
+    LOSS_LAUNCH(k_bce, n, out, x, y, (int64_t)n);
+}
+
+void tcu_bce_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, int acc)
+{
+    LOSS_LAUNCH(k_bce_back, n, dx, dout, x, y, (int64_t)n, acc);
+}
+
+/* ---- sigmoid focal: alpha_t (1 - p_t)^gamma bce, p_t = p y + (1-p)(1-y) -------------- */
+
+__device__ __forceinline__ float alpha_t(float alpha, float y)
+{
+    return alpha >= 0.0f ? alpha * y + (1.0f - alpha) * (1.0f - y) : 1.0f;
+}
+
+__global__ void k_focal(float *o, const float *x, const float *y, int64_t n, float alpha, float gamma, int gk)
+{
+    TCU_FOR(i, n) {
+        float p = tcu_sigmoid(x[i]), yy = y[i];
+        float pt = p * yy + (1.0f - p) * (1.0f - yy);
+        o[i] = tcu_bce(x[i], yy) * powk(1.0f - pt, gamma, gk) * alpha_t(alpha, yy);
+    }
+}
+
+/* d/dx = alpha_t [ (1-p_t)^gamma (p - y) - gamma (1-p_t)^(gamma-1) (2y-1) p (1-p) bce ] */
+__global__ void k_focal_back(float *d, const float *g, const float *x, const float *y, int64_t n, float alpha,
+                             float gamma, int gk, int gk1, int acc)
+{
+    TCU_FOR(i, n) {
+        float p = tcu_sigmoid(x[i]), yy = y[i];
+        float q = 1.0f - (p * yy + (1.0f - p) * (1.0f - yy));
+        float dpt = (2.0f * yy - 1.0f) * p * (1.0f - p);
+        float v = powk(q, gamma, gk) * (p - yy);
+        if (gk)
+            v -= gamma * powk(q, gamma - 1.0f, gk1) * dpt * tcu_bce(x[i], yy);
+        v *= alpha_t(alpha, yy) * g[i];
+        d[i] = acc ? d[i] + v : v;
+    }
+}
+
+void tcu_focal_forward(float *out, const float *x, const float *y, size_t n, float alpha, float gamma)
+{
+    LOSS_LAUNCH(k_focal, n, out, x, y, (int64_t)n, alpha, gamma, pow_kind(gamma));
+}
+
+void tcu_focal_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float alpha,
+                        float gamma, int acc)
+{
+    int k = pow_kind(gamma);
+    LOSS_LAUNCH(k_focal_back, n, dx, dout, x, y, (int64_t)n, alpha, gamma, k, pow_kind1(k), acc);
+}
+
+/* ---- quality focal: bce(x, y) |y - p|^beta ------------------------------------------- */
+
+__global__ void k_qfl(float *o, const float *x, const float *y, int64_t n, float beta, int bk)
+{
+    TCU_FOR(i, n) o[i] = tcu_bce(x[i], y[i]) * powk(fabsf(y[i] - tcu_sigmoid(x[i])), beta, bk);
+}
+
+/* d/dx = (p - y)|y-p|^beta + bce beta |y-p|^(beta-1) sign(p-y) p (1-p) */
+__global__ void k_qfl_back(float *d, const float *g, const float *x, const float *y, int64_t n, float beta, int bk,
+                           int bk1, int acc)
+{
+    TCU_FOR(i, n) {
+        float p = tcu_sigmoid(x[i]), diff = p - y[i];
+        float a = fabsf(diff), sg = diff > 0 ? 1.0f : diff < 0 ? -1.0f : 0.0f;
+        float v = diff * powk(a, beta, bk);
+        if (bk)
+            v += tcu_bce(x[i], y[i]) * beta * powk(a, beta - 1.0f, bk1) * sg * p * (1.0f - p);
+        v *= g[i];
+        d[i] = acc ? d[i] + v : v;
+    }
+}
+
+void tcu_qfl_forward(float *out, const float *x, const float *y, size_t n, float beta)
+{
+    LOSS_LAUNCH(k_qfl, n, out, x, y, (int64_t)n, beta, pow_kind(beta));
+}
+
+void tcu_qfl_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float beta, int acc)
+{
+    int k = pow_kind(beta);
+    LOSS_LAUNCH(k_qfl_back, n, dx, dout, x, y, (int64_t)n, beta, k, pow_kind1(k), acc);
+}
+
+/* ---- cross-entropy: a warp per row ---------------------------------------------- */
+
+__global__ void k_ce(float *out, float *lsm, const float *x, const int32_t *target, int64_t N, int K)
+{
+    int lane = threadIdx.x & 31;
+    int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
+    for (int64_t r = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5); r < N; r += warps) {
+        const float *xr = x + r * K;
+        float *l = lsm + r * K;
+        float mx = -INFINITY;
+        for (int k = lane; k < K; k += 32)
+            mx = fmaxf(mx, xr[k]);
+        mx = tcu_warp_max(mx);
+        float s = 0.0f;
+        for (int k = lane; k < K; k += 32)
+            s += expf(xr[k] - mx);
+        s = tcu_warp_sum(s);
+        float ls = mx + logf(s);
+        for (int k = lane; k < K; k += 32)
+            l[k] = xr[k] - ls;
+        __syncwarp();
+        if (lane == 0)
+            out[r] = target[r] >= 0 ? -l[target[r]] : 0.0f;
+    }
+}
+
+void tcu_ce_forward(float *out, float *lsm, const float *x, const int32_t *target, int64_t N, int K)
+{
+    TCU_LAUNCH(k_ce, tcu_blocks(N * 32, TCU_THREADS), TCU_THREADS, 0, out, lsm, x, target, N, K);
+}
+
+__global__ void k_ce_back(float *d, const float *g, const float *lsm, const int32_t *target, int64_t N, int K, int acc)
+{
+    TCU_FOR(e, N * K) {
+        int64_t r = e / K;
+        int k = (int)(e - r * K), t = target[r];
+        float gr = t >= 0 ? g[r] : 0.0f;
+        float v = gr * expf(lsm[e]);
+        v = acc ? d[e] + v : v;
+        d[e] = k == t ? v - gr : v;
+    }
+}
+
+void tcu_ce_backward(float *dx, const float *dout, const float *lsm, const int32_t *target, int64_t N, int K, int acc)
+{
+    LOSS_LAUNCH(k_ce_back, N * K, dx, dout, lsm, target, N, K, acc);
+}
+
+/* ---- 1-D DIoU of (left, right) offsets ------------------------------------------------- */
+
+__global__ void k_diou(float *out, const float *pred, const float *target, int64_t N, float eps)
+{
+    TCU_FOR(i, N) {
+        float lp = pred[2 * i], rp = pred[2 * i + 1], lg = target[2 * i], rg = target[2 * i + 1];
+        float inter = fminf(lp, lg) + fminf(rp, rg);
+        float uni = lp + rp + lg + rg - inter;
+        float iou = inter / fmaxf(uni, eps);
+        float lc = fmaxf(lp, lg) + fmaxf(rp, rg);
+        float rho = 0.5f * (rp - lp - rg + lg);
+        float r = rho / fmaxf(lc, eps);
+        out[i] = 1.0f - iou + r * r;
+    }
+}
+
+/* derivative of min(a,b) / max(a,b) in a; ties split in half as PyTorch's */
+__device__ __forceinline__ float dmin_a(float a, float b) { return a < b ? 1.0f : a == b ? 0.5f : 0.0f; }
+__device__ __forceinline__ float dmax_a(float a, float b) { return a > b ? 1.0f : a == b ? 0.5f : 0.0f; }
+
+__global__ void k_diou_back(float *dpred, const float *dout, const float *pred, const float *target, int64_t N,
+                            float eps, int acc)
+{
+    TCU_FOR(i, N) {
+        float lp = pred[2 * i], rp = pred[2 * i + 1], lg = target[2 * i], rg = target[2 * i + 1];
+        float al = dmin_a(lp, lg), ar = dmin_a(rp, rg);
+        float inter = fminf(lp, lg) + fminf(rp, rg);
+        float uni = lp + rp + lg + rg - inter;
+        float U = fmaxf(uni, eps), uok = uni >= eps ? 1.0f : 0.0f;
+        float cl = dmax_a(lp, lg), cr = dmax_a(rp, rg);
+        float len = fmaxf(lp, lg) + fmaxf(rp, rg);
+        float L = fmaxf(len, eps), lok = len >= eps ? 1.0f : 0.0f;
+        float rho = 0.5f * (rp - lp - rg + lg);
+        float diou_l = al / U - inter / (U * U) * uok * (1.0f - al);
+        float diou_r = ar / U - inter / (U * U) * uok * (1.0f - ar);
+        float q = rho / L;
+        float dq_l = -0.5f / L - rho / (L * L) * lok * cl;
+        float dq_r = 0.5f / L - rho / (L * L) * lok * cr;
+        float g = dout[i];
+        float vl = g * (-diou_l + 2.0f * q * dq_l), vr = g * (-diou_r + 2.0f * q * dq_r);
+        dpred[2 * i] = acc ? dpred[2 * i] + vl : vl;
+        dpred[2 * i + 1] = acc ? dpred[2 * i + 1] + vr : vr;
+    }
+}
+
+void tcu_diou_forward(float *out, const float *pred, const float *target, int64_t N, float eps)
+{
+    LOSS_LAUNCH(k_diou, N, out, pred, target, N, eps);
+}
+
+void tcu_diou_backward(float *dpred, const float *dout, const float *pred, const float *target, int64_t N, float eps,
+                       int acc)
+{
+    LOSS_LAUNCH(k_diou_back, N, dpred, dout, pred, target, N, eps, acc);
+}
