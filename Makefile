@@ -63,11 +63,34 @@ NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
 NVCCFLAGS ?= -O2
 KERNEL_SRC := $(wildcard kernels/*.cu)
+# The runtime library lives beside the toolkit nvcc really runs, which is not
+# always the directory above the nvcc on PATH (a wrapper script in
+# /usr/local/bin, say): ask nvcc for its TOP, then look where toolkits keep
+# libcudart_static.a.
+ifneq ($(NVCC),)
+  CUDA_HOME   := $(or $(CUDA_HOME),$(realpath $(shell $(NVCC) -dryrun -x cu /dev/null 2>&1 | sed -n 's/^\#\$$ TOP=//p' | head -n 1)))
+  CUDA_LIBDIR := $(or $(CUDA_LIBDIR),$(patsubst %/libcudart_static.a,%,$(firstword $(wildcard \
+                   $(CUDA_HOME)/lib64/libcudart_static.a \
+                   $(CUDA_HOME)/targets/$(shell uname -m)-linux/lib/libcudart_static.a \
+                   $(CUDA_HOME)/lib/libcudart_static.a))))
+endif
 ifeq ($(CUDA),auto)
   ifneq ($(NVCC),)
-    USE_CUDA := 1
+    # auto never breaks a build: the runtime must also link, or CPU only
+    CUDA_LINKS := $(if $(CUDA_LIBDIR),$(shell printf 'int main(void){return 0;}\n' | \
+                    $(CC) -x c - -o /dev/null -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt -lpthread -lstdc++ 2>/dev/null && echo y))
+    ifeq ($(CUDA_LINKS),y)
+      USE_CUDA := 1
+    else ifneq ($(CUDA_LIBDIR),)
+      USE_CUDA := 0
+      CUDA_WHY := nvcc found at $(NVCC) but $(CUDA_LIBDIR)/libcudart_static.a does not link: CPU only
+    else
+      USE_CUDA := 0
+      CUDA_WHY := nvcc found at $(NVCC) but not libcudart_static.a under $(or $(CUDA_HOME),its toolkit): CPU only (set CUDA_LIBDIR=)
+    endif
   else
     USE_CUDA := 0
+    CUDA_WHY := nvcc not found: CPU only (CUDA=1 to insist)
   endif
 else
   USE_CUDA := $(CUDA)
@@ -77,10 +100,12 @@ ifeq ($(USE_CUDA),1)
     $(error CUDA=1 but nvcc was not found: install the CUDA toolkit or set NVCC=/path/to/nvcc)
   endif
   ifneq ($(KERNEL_SRC),)
+    ifeq ($(CUDA_LIBDIR),)
+      $(error CUDA=1 but libcudart_static.a was not found beside $(NVCC) (toolkit $(CUDA_HOME)): set CUDA_LIBDIR=/path/to/lib64)
+    endif
     VARIANT := $(VARIANT)-cuda
     CPPFLAGS += -DTAL_HAVE_CUDA=1
-    CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
-    LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lpthread -lstdc++
+    LDLIBS += -L$(CUDA_LIBDIR) -lcudart_static -ldl -lrt -lpthread -lstdc++
   endif
 endif
 
@@ -116,8 +141,7 @@ all: cuda-info $(TOOLS)
 
 cuda-info:
 ifeq ($(CUDA),auto)
-	@if [ -n "$(NVCC)" ]; then echo "cuda: nvcc found at $(NVCC)$(if $(KERNEL_SRC),: building kernels/,; kernels/ is empty: CPU only)"; \
-	 else echo "cuda: nvcc not found: CPU only (CUDA=1 to insist)"; fi
+	@echo "cuda: $(if $(CUDA_WHY),$(CUDA_WHY),nvcc found at $(NVCC) (runtime in $(CUDA_LIBDIR))$(if $(KERNEL_SRC),: building kernels/,; kernels/ is empty: CPU only))"
 endif
 
 # Dependencies are checked once; delete build/.deps-ok to check again.
@@ -145,7 +169,7 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 
 $(BUILD)/kernels/%.o: kernels/%.cu | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) $(CUDA_ARCH) -std=c++17 -Ilib -DTAL_CUDA_LIBDIR='"$(CUDA_HOME)/lib64"' \
+	$(NVCC) $(NVCCFLAGS) $(CUDA_ARCH) -std=c++17 -Ilib -DTAL_CUDA_LIBDIR='"$(CUDA_LIBDIR)"' \
 	    -Xcompiler -fPIC,-Wall,-Wextra -Werror all-warnings -MD -MT $@ -MF $(@:.o=.d) -c -o $@ $<
 
 $(LIBTAL): $(LIB_OBJ)
