@@ -177,10 +177,14 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
     tal_tensor *m = stride > 1 ? tal_resample(g, mask, (int)Tout, TAL_RESAMPLE_NEAREST) : mask;
     if (mask_out)
         *mask_out = m;
+    /* inference keeps only what the next step reads (tal_graph_release;
+     * nothing happens while the tape is on) */
+    tal_graph_mark start = tal_graph_mark_get(g);
     /* attention: depthwise conv + LN on each of q, k, v, 1x1 projections */
     tal_tensor *h = tal_layernorm(g, x, b->ln1_w, b->ln1_b, LN_EPS);
     tal_tensor *qkv[3];
     for (int i = 0; i < 3; i++) {
+        tal_graph_mark mk = tal_graph_mark_get(g);
         tal_tensor *t = tal_conv1d(g, h, b->dw[i], NULL, stride, 1, (int)C, m);
         t = tal_layernorm(g, t, b->dn_w[i], b->dn_b[i], LN_EPS);
         /* the query of a padded position only ever meets a zeroed row of
@@ -188,20 +192,25 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
          * lets the convolution skip the padded tail (keys and values are
          * left as they are, -1e4 is not -inf) */
         qkv[i] = tal_conv1d(g, t, b->pw[i], b->pb[i], 1, 0, 1, i == 0 ? m : NULL);
+        tal_graph_release(g, mk, 1, &qkv[i]);
     }
     tal_tensor *a = tal_attention(g, qkv[0], qkv[1], qkv[2], m, heads, window);
     a = tal_conv1d(g, a, b->proj_w, b->proj_b, 1, 0, 1, m);
     /* skip (max-pooled when strided), masked, plus the scaled attention */
     tal_tensor *skip = stride > 1 ? tal_maxpool1d(g, x, 3, stride, 1) : x;
     tal_tensor *y = tal_add(g, mask_mul(g, skip, m), tal_drop_path(g, tal_layer_scale(g, a, b->ls1), drop_path));
+    tal_graph_release(g, start, 1, &y);
     /* MLP */
+    tal_graph_mark mlp = tal_graph_mark_get(g);
     h = tal_layernorm(g, y, b->ln2_w, b->ln2_b, LN_EPS);
     /* the MLP's hidden units at padded positions feed only outputs the
      * mask zeroes: masking them too changes nothing and saves the work */
     h = tal_conv1d(g, h, b->fc1_w, b->fc1_b, 1, 0, 1, m);
     h = tal_gelu(g, h);
     h = tal_conv1d(g, h, b->fc2_w, b->fc2_b, 1, 0, 1, m);
-    return tal_add(g, y, tal_drop_path(g, tal_layer_scale(g, h, b->ls2), drop_path));
+    tal_tensor *out = tal_add(g, y, tal_drop_path(g, tal_layer_scale(g, h, b->ls2), drop_path));
+    tal_graph_release(g, mlp, 1, &out);
+    return out;
 }
 
 int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
@@ -209,12 +218,18 @@ int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tenso
 {
     const tal_af_config *c = &m->cfg;
     int pad = c->kernel / 2;
+    /* inference: the embedding's and the first stem block's outputs are
+     * not kept past the stem (tal_graph_release) */
+    tal_graph_mark stem = tal_graph_mark_get(g);
     for (int i = 0; i < c->n_embd; i++) {
+        tal_graph_mark mk = tal_graph_mark_get(g);
         x = tal_conv1d(g, x, m->embd_w[i], NULL, 1, pad, 1, mask);
         x = tal_layernorm_act(g, x, m->embd_ln_w[i], m->embd_ln_b[i], LN_EPS, TAL_ACT_RELU);
+        tal_graph_release(g, mk, 1, &x);
     }
     for (int i = 0; i < c->n_stem; i++)
         x = tal_af_block_forward(g, &m->blk[i], x, mask, 1, c->heads, c->window, c->drop_path, NULL);
+    tal_graph_release(g, stem, 1, &x);
     tal_tensor *feats[TAL_AF_MAX_LEVELS];
     int L = c->n_branch + 1;
     feats[0] = x;
@@ -225,6 +240,7 @@ int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tenso
         feats[i + 1] = x;
     }
     for (int l = 0; l < L; l++) {
+        tal_graph_mark mk = tal_graph_mark_get(g);
         tal_tensor *f = tal_layernorm(g, feats[l], m->neck_w[l], m->neck_b[l], LN_EPS);
         tal_tensor *hc = f, *hr = f;
         for (int i = 0; i < c->head_layers; i++) {
@@ -236,6 +252,7 @@ int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tenso
         cls[l] = tal_conv1d(g, hc, m->cls_out_w, m->cls_out_b, 1, pad, 1, masks[l]);
         hr = tal_conv1d(g, hr, m->reg_out_w, m->reg_out_b, 1, pad, 1, masks[l]);
         reg[l] = tal_relu(g, tal_mul(g, hr, m->reg_scale[l]));
+        tal_graph_release(g, mk, 2, (tal_tensor *[]){ cls[l], reg[l] });
     }
     int st = tal_graph_status(g);
     return st ? st : L;

@@ -280,6 +280,97 @@ void tal_graph_get_stats(const tal_graph *g, tal_graph_stats *s)
     s->nodes = (int)g->nnodes;
 }
 
+/* ---- inference scopes ----------------------------------------------------- */
+
+tal_graph_mark tal_graph_mark_get(const tal_graph *g)
+{
+    const arena *a = &g->data;
+    return (tal_graph_mark){ a->cur, a->n ? a->c[a->cur].used : 0, a->used };
+}
+
+/* Is p in the part of the arena allocated after the mark? */
+static int after_mark(const arena *a, const tal_graph_mark *m, const void *p)
+{
+    const char *q = p;
+    for (int i = m->chunk; i < a->n; i++)
+        if (q >= a->c[i].base && q < a->c[i].base + a->c[i].size)
+            return i > m->chunk || (size_t)(q - a->c[i].base) >= m->used;
+    return 0;
+}
+
+/* floats from one kept tensor to the next in a scratch block (64-byte steps) */
+static size_t keep_stride(const tal_tensor *t)
+{
+    size_t q = ARENA_ALIGN / sizeof(float);
+    return ((size_t)tal_numel(t) + q - 1) / q * q;
+}
+
+int tal_graph_release(tal_graph *g, tal_graph_mark mark, int n, tal_tensor **keep)
+{
+    arena *a = &g->data;
+    if (g->grad_on || g->status)
+        return g->status;
+    if (n < 0 || n > 64)
+        return tal__fail(g, TAL_EINVAL, "release: %d tensors to keep (0 to 64)", n), g->status;
+    if (mark.chunk > a->n || (a->n && mark.chunk == a->n) || mark.total > a->used)
+        return tal__fail(g, TAL_EINVAL, "release: a mark from another step"), g->status;
+    /* which tensors move: those made after the mark, each once */
+    tal_tensor *mv[64];
+    int nmv = 0;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < nmv; j++)
+            seen |= mv[j] == keep[i];
+        if (keep[i] && !seen && after_mark(a, &mark, keep[i]->data)) {
+            mv[nmv++] = keep[i];
+            total += keep_stride(keep[i]);
+        }
+    }
+    /* the kept values wait in one pool block while the arena rewinds, then
+     * come back contiguous from the mark on: two copies of the scope's
+     * outputs, small next to the work that made them */
+    float *tmp = NULL;
+    if (nmv && !(tmp = pool_get(&g->grads, total * sizeof(float))))
+        return tal__fail(g, TAL_ENOMEM, "out of memory: %zu bytes to keep across a scope", total * sizeof(float)),
+               g->status;
+    size_t at = 0;
+    for (int i = 0; i < nmv; i++) {
+        tal_tensor *t = mv[i];
+        if (tal_is_contiguous(t)) {
+            g->be->copy(tmp + at, t->data, (size_t)tal_numel(t));
+        } else {
+            int64_t sh[4], st[4];
+            tal_shape4(t, sh, st);
+            g->be->strided_copy(tmp + at, t->data, sh, st);
+        }
+        at += keep_stride(t);
+    }
+    if (a->n) {
+        a->cur = mark.chunk;
+        a->c[mark.chunk].used = mark.used;
+        for (int i = mark.chunk + 1; i < a->n; i++)
+            a->c[i].used = 0;
+    }
+    a->used = mark.total;
+    at = 0;
+    for (int i = 0; i < nmv; i++) {
+        tal_tensor *t = mv[i];
+        size_t k = (size_t)tal_numel(t);
+        float *d = arena_alloc(a, k * sizeof(float));
+        if (!d) {
+            pool_put(&g->grads, tmp);
+            return tal__fail(g, TAL_ENOMEM, "out of memory: cannot keep a tensor of %zu floats", k), g->status;
+        }
+        g->be->copy(d, tmp + at, k);
+        t->data = d;
+        tal_strides(t->ndim, t->shape, t->stride);
+        at += keep_stride(t);
+    }
+    pool_put(&g->grads, tmp);
+    return 0;
+}
+
 /* ---- errors ------------------------------------------------------------------ */
 
 void *tal__fail(tal_graph *g, int code, const char *fmt, ...)

@@ -70,6 +70,25 @@ int tal_tensor_download(tal_graph *g, const tal_tensor *t, float *host);
 int tal_backward(tal_graph *g, tal_tensor *loss);
 int tal_backward_seed(tal_graph *g, tal_tensor *out, const float *seed);
 
+/* Inference scopes.  With the tape off, nothing an op made is needed again
+ * unless the caller says so: a scope begins at a mark, and its release moves
+ * the tensors it names down to the mark (contiguous) and gives the rest of
+ * the arena back, so a forward pass holds one block's working set rather
+ * than every activation of the sequence, as a reference-counted framework
+ * would.  Tensors made after the mark and not kept are invalid after the
+ * release.  With the tape on both do nothing: backward needs them all.
+ *
+ *   tal_graph_mark mk = tal_graph_mark_get(g);
+ *   y = block_forward(g, x, ...);
+ *   if (tal_graph_release(g, mk, 1, &y)) error;
+ */
+typedef struct {
+    int chunk;
+    size_t used, total;
+} tal_graph_mark;
+tal_graph_mark tal_graph_mark_get(const tal_graph *g);
+int tal_graph_release(tal_graph *g, tal_graph_mark mark, int n, tal_tensor **keep);
+
 /* Memory use (bytes): arena in use now and at most; gradient pool held. */
 typedef struct {
     size_t arena_used, arena_peak, arena_reserved;

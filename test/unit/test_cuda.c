@@ -295,8 +295,15 @@ TEST(cuda_parity_large)
             c.fn = f_matmul;
             c.ia[0] = ta;
             c.ia[1] = tb;
-            in_(&c, 0, GC_NORMAL, 1, ta ? SH(257, 130) : SH(130, 257));
-            in_(&c, 1, GC_NORMAL, 1, tb ? SH(70, 257) : SH(257, 70));
+            /* (SH gives two arguments, so no ?: around it) */
+            if (ta)
+                in_(&c, 0, GC_NORMAL, 1, SH(257, 130));
+            else
+                in_(&c, 0, GC_NORMAL, 1, SH(130, 257));
+            if (tb)
+                in_(&c, 1, GC_NORMAL, 1, SH(70, 257));
+            else
+                in_(&c, 1, GC_NORMAL, 1, SH(257, 70));
             parity_case(be, &c, seed++, 2e-4, "large", &t);
         }
 

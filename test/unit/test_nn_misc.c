@@ -314,3 +314,60 @@ TEST(nn_gradient_memory_is_a_front)
               st.arena_reserved, st.arena_peak);
     tal_graph_free(g);
 }
+
+/* inference scopes: a release keeps the named tensors' values (a strided
+ * view comes back contiguous), gives back the rest of the arena, and does
+ * nothing while the tape is on */
+TEST(nn_release_keeps_values_and_frees_the_rest)
+{
+    tal_graph *g = tal_graph_new(NULL);
+    int64_t n = 1 << 16, sh[2] = { 64, 1024 };
+    float *want_y = malloc(sizeof(float) * (size_t)n), *want_v = malloc(sizeof(float) * (size_t)n);
+    float *got = malloc(sizeof(float) * (size_t)n);
+    CHECK(want_y && want_v && got);
+    for (int tape = 0; tape < 2; tape++) {
+        tal_graph_reset(g);
+        tal_graph_set_grad(g, tape);
+        tal_tensor *x = tal_tensor_zeros(g, 2, sh);
+        tal_tensor_requires_grad(x);
+        x = tal_affine(g, x, 1.0f, 0.25f);
+        tal_graph_stats before;
+        tal_graph_get_stats(g, &before);
+        tal_graph_mark mk = tal_graph_mark_get(g);
+        /* more than one arena chunk of intermediates */
+        tal_tensor *h = x;
+        for (int i = 0; i < 80; i++)
+            h = tal_affine(g, tal_gelu(g, h), 0.9f, 0.1f * (float)(i % 3));
+        tal_tensor *y = h;
+        tal_tensor *v = tal_transpose(g, h, 0, 1);   /* a view of h */
+        CHECK(y && v && !tal_tensor_download(g, y, want_y) && !tal_tensor_download(g, v, want_v));
+        CHECK(!tal_graph_release(g, mk, 3, (tal_tensor *[]){ y, v, y }));
+        tal_graph_stats after;
+        tal_graph_get_stats(g, &after);
+        size_t one = (size_t)n * sizeof(float);
+        if (tape) {
+            /* backward still needs every activation: nothing given back */
+            CHECK_MSG(after.arena_used >= before.arena_used + 160 * one, "tape on: %zu -> %zu", before.arena_used,
+                      after.arena_used);
+        } else {
+            CHECK_MSG(after.arena_used <= before.arena_used + 2 * one + 256, "tape off: %zu -> %zu (tensor %zu)",
+                      before.arena_used, after.arena_used, one);
+            CHECK(tal_is_contiguous(v));
+        }
+        CHECK(!tal_tensor_download(g, y, got) && !memcmp(got, want_y, (size_t)one));
+        CHECK(!tal_tensor_download(g, v, got) && !memcmp(got, want_v, (size_t)one));
+        /* the arena goes on from the kept tensors: new work does not touch them */
+        tal_tensor *z = tal_affine(g, y, 2.0f, 0.0f);
+        CHECK(z && !tal_tensor_download(g, y, got) && !memcmp(got, want_y, (size_t)one));
+        CHECK(!tal_graph_status(g));
+    }
+    /* a mark from a bigger step is refused */
+    tal_graph_reset(g);
+    tal_graph_set_grad(g, 0);
+    tal_graph_mark bad = { 0, 0, (size_t)1 << 40 };
+    CHECK(tal_graph_release(g, bad, 0, NULL) != 0);
+    free(want_y);
+    free(want_v);
+    free(got);
+    tal_graph_free(g);
+}

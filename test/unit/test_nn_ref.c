@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef tal_tensor *(*ref_fn)(tal_graph *g, tal_tensor **in, const ref_file *f, const char *cs, const int32_t *ia,
@@ -419,6 +420,61 @@ TEST(nn_ref_tiny_network)
             bad = check_net(g, P, &f, cs, x, ys, 2 * L, why, sizeof why);
     }
     tal_graph_free(g);
+    tal_params_free(P);
+    ref_free(&f);
+    CHECK_MSG(!why[0], "%s", why);
+}
+
+/* inference (tape off) releases each block's working set as it goes: the
+ * outputs must be the very numbers the tape-on forward gives, in less memory */
+TEST(nn_tiny_network_inference_matches_training_forward)
+{
+    ref_file f;
+    CHECK_MSG(!ref_load(&f, "test/data/ref/block.ref"), "%s", tal_errmsg());
+    const char *cs = "model/tiny";
+    const int32_t *a = ref_i(ref_get(&f, "%s/args", cs));
+    tal_af_config cfg = { .d_in = a[0], .ch = a[1], .n_embd = a[2], .n_stem = a[3], .n_branch = a[4],
+                          .heads = a[5], .window = a[6], .mlp_ratio = a[7], .kernel = a[8], .num_classes = a[9],
+                          .head_layers = a[10], .drop_path = 0.0f, .layer_scale = 1e-4f, .prior = 0.01f };
+    tal_params *P = tal_params_new();
+    tal_af_model m;
+    char why[512] = "";
+    int bad = tal_af_define(&m, P, &cfg) || tal_params_alloc(P, NULL);
+    if (!bad)
+        bad = load_params(P, &f, cs, why, sizeof why);
+    float *out[2] = { NULL, NULL };
+    size_t total = 0, peak[2] = { 0, 0 };
+    for (int tape = 1; tape >= 0 && !bad; tape--) {
+        tal_graph *g = tal_graph_new(NULL);
+        tal_graph_set_grad(g, tape);
+        tal_tensor *x = ref_tensor(g, ref_get(&f, "%s/x", cs)), *mk = ref_tensor(g, ref_get(&f, "%s/mask", cs));
+        tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *ms[TAL_AF_MAX_LEVELS];
+        int L = tal_af_forward(g, &m, x, mk, cls, reg, ms);
+        bad = L != cfg.n_branch + 1;
+        total = 0;
+        for (int l = 0; l < L && !bad; l++)
+            total += (size_t)(tal_numel(cls[l]) + tal_numel(reg[l]));
+        out[tape] = bad ? NULL : malloc(total * sizeof(float));
+        size_t at = 0;
+        for (int l = 0; l < L && out[tape]; l++) {
+            bad |= tal_tensor_download(g, cls[l], out[tape] + at) != 0;
+            at += (size_t)tal_numel(cls[l]);
+            bad |= tal_tensor_download(g, reg[l], out[tape] + at) != 0;
+            at += (size_t)tal_numel(reg[l]);
+        }
+        tal_graph_stats st;
+        tal_graph_get_stats(g, &st);
+        peak[tape] = st.arena_peak;
+        tal_graph_free(g);
+        if (bad || !out[tape])
+            snprintf(why, sizeof why, "forward (tape %d) failed: %s", tape, tal_errmsg());
+    }
+    if (!why[0] && memcmp(out[0], out[1], total * sizeof(float)))
+        snprintf(why, sizeof why, "inference outputs differ from the tape-on forward");
+    if (!why[0] && !(peak[0] * 2 < peak[1]))
+        snprintf(why, sizeof why, "inference arena peak %zu, tape-on %zu: not half", peak[0], peak[1]);
+    free(out[0]);
+    free(out[1]);
     tal_params_free(P);
     ref_free(&f);
     CHECK_MSG(!why[0], "%s", why);
