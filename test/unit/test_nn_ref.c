@@ -386,24 +386,32 @@ TEST(nn_ref_block_stride1) { const char *m = run_block("block/s1"); CHECK_MSG(!m
 TEST(nn_ref_block_stride2) { const char *m = run_block("block/s2"); CHECK_MSG(!m[0], "%s", m); }
 TEST(nn_ref_block_window19) { const char *m = run_block("block/w19"); CHECK_MSG(!m[0], "%s", m); }
 
+/* the tiny network of block.ref with its reference weights; nonzero and
+ * why[] on failure */
+static int tiny_network(ref_file *f, tal_params *P, tal_af_model *m, tal_af_config *cfg, char *why, size_t wsize)
+{
+    const int32_t *a = ref_i(ref_get(f, "model/tiny/args"));
+    *cfg = (tal_af_config){ .d_in = a[0], .ch = a[1], .n_embd = a[2], .n_stem = a[3], .n_branch = a[4],
+                            .heads = a[5], .window = a[6], .mlp_ratio = a[7], .kernel = a[8], .num_classes = a[9],
+                            .head_layers = a[10], .drop_path = 0.0f, .layer_scale = 1e-4f, .prior = 0.01f };
+    if (tal_af_define(m, P, cfg) || tal_params_alloc(P, NULL)) {
+        snprintf(why, wsize, "%s", tal_errmsg());
+        return 1;
+    }
+    return load_params(P, f, "model/tiny", why, wsize);
+}
+
 TEST(nn_ref_tiny_network)
 {
     ref_file f;
     CHECK_MSG(!ref_load(&f, "test/data/ref/block.ref"), "%s", tal_errmsg());
     const char *cs = "model/tiny";
-    const int32_t *a = ref_i(ref_get(&f, "%s/args", cs));
-    tal_af_config cfg = { .d_in = a[0], .ch = a[1], .n_embd = a[2], .n_stem = a[3], .n_branch = a[4],
-                          .heads = a[5], .window = a[6], .mlp_ratio = a[7], .kernel = a[8], .num_classes = a[9],
-                          .head_layers = a[10], .drop_path = 0.0f, .layer_scale = 1e-4f, .prior = 0.01f };
+    tal_af_config cfg;
     tal_params *P = tal_params_new();
     tal_af_model m;
     tal_graph *g = tal_graph_new(NULL);
     char why[512] = "";
-    int bad = tal_af_define(&m, P, &cfg) || tal_params_alloc(P, NULL);
-    if (bad)
-        snprintf(why, sizeof why, "%s", tal_errmsg());
-    if (!bad)
-        bad = load_params(P, &f, cs, why, sizeof why);
+    int bad = tiny_network(&f, P, &m, &cfg, why, sizeof why);
     if (!bad) {
         tal_tensor *x = ref_tensor(g, ref_get(&f, "%s/x", cs)), *mk = ref_tensor(g, ref_get(&f, "%s/mask", cs));
         tal_tensor_requires_grad(x);
@@ -432,16 +440,11 @@ TEST(nn_tiny_network_inference_matches_training_forward)
     ref_file f;
     CHECK_MSG(!ref_load(&f, "test/data/ref/block.ref"), "%s", tal_errmsg());
     const char *cs = "model/tiny";
-    const int32_t *a = ref_i(ref_get(&f, "%s/args", cs));
-    tal_af_config cfg = { .d_in = a[0], .ch = a[1], .n_embd = a[2], .n_stem = a[3], .n_branch = a[4],
-                          .heads = a[5], .window = a[6], .mlp_ratio = a[7], .kernel = a[8], .num_classes = a[9],
-                          .head_layers = a[10], .drop_path = 0.0f, .layer_scale = 1e-4f, .prior = 0.01f };
+    tal_af_config cfg;
     tal_params *P = tal_params_new();
     tal_af_model m;
     char why[512] = "";
-    int bad = tal_af_define(&m, P, &cfg) || tal_params_alloc(P, NULL);
-    if (!bad)
-        bad = load_params(P, &f, cs, why, sizeof why);
+    int bad = tiny_network(&f, P, &m, &cfg, why, sizeof why);
     float *out[2] = { NULL, NULL };
     size_t total = 0, peak[2] = { 0, 0 };
     for (int tape = 1; tape >= 0 && !bad; tape--) {
