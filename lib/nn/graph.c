@@ -25,7 +25,7 @@ typedef struct {
     chunk *c;
     size_t cap;
     int n, cur;
-    size_t used, peak, want;
+    size_t used, peak, step_peak;   /* step_peak: since the last reset */
 } arena;
 
 static void *arena_raw_alloc(arena *a, size_t n)
@@ -52,6 +52,8 @@ static void *arena_alloc(arena *a, size_t bytes)
             void *p = c->base + c->used;
             c->used += bytes;
             a->used += bytes;
+            if (a->used > a->step_peak)
+                a->step_peak = a->used;
             if (a->used > a->peak)
                 a->peak = a->used;
             return p;
@@ -68,6 +70,8 @@ static void *arena_alloc(arena *a, size_t bytes)
     a->c[a->n] = (chunk){ base, size, bytes };
     a->cur = a->n++;
     a->used += bytes;
+    if (a->used > a->step_peak)
+        a->step_peak = a->used;
     if (a->used > a->peak)
         a->peak = a->used;
     return base;
@@ -76,8 +80,9 @@ static void *arena_alloc(arena *a, size_t bytes)
 static void arena_reset(arena *a)
 {
     if (a->n > 1) {
-        /* one block for what the last step used */
-        size_t total = a->used + ARENA_ALIGN * 64;
+        /* one block for the most the last step had in use at once (more
+         * than it holds at the end when inference scopes gave some back) */
+        size_t total = a->step_peak + ARENA_ALIGN * 64;
         for (int i = 0; i < a->n; i++)
             arena_raw_free(a, a->c[i].base);
         a->n = 0;
@@ -89,6 +94,7 @@ static void arena_reset(arena *a)
         a->c[i].used = 0;
     a->cur = 0;
     a->used = 0;
+    a->step_peak = 0;
 }
 
 static void arena_free(arena *a)
@@ -275,6 +281,7 @@ void tal_graph_get_stats(const tal_graph *g, tal_graph_stats *s)
     s->arena_used = g->data.used;
     s->arena_peak = g->data.peak;
     s->arena_reserved = arena_reserved(&g->data);
+    s->arena_blocks = g->data.n;
     s->pool_reserved = g->grads.reserved;
     s->pool_peak_live = g->grads.peak_live;
     s->nodes = (int)g->nnodes;

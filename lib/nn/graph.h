@@ -92,6 +92,7 @@ int tal_graph_release(tal_graph *g, tal_graph_mark mark, int n, tal_tensor **kee
 /* Memory use (bytes): arena in use now and at most; gradient pool held. */
 typedef struct {
     size_t arena_used, arena_peak, arena_reserved;
+    int arena_blocks;   /* 1 in a steady loop: each reset makes one of the step's peak */
     size_t pool_reserved, pool_peak_live;
     int nodes;
 } tal_graph_stats;

@@ -361,6 +361,24 @@ TEST(nn_release_keeps_values_and_frees_the_rest)
         CHECK(z && !tal_tensor_download(g, y, got) && !memcmp(got, want_y, (size_t)one));
         CHECK(!tal_graph_status(g));
     }
+    /* inference steps that give memory back within the step: after a reset
+     * the arena is one block for the step's peak, not for what was left at
+     * its end, so the next such step allocates nothing (a new graph: this
+     * one's arena is already large from the tape-on step) */
+    tal_graph_free(g);
+    g = tal_graph_new(NULL);
+    for (int step = 0; step < 3; step++) {
+        tal_graph_reset(g);
+        tal_graph_set_grad(g, 0);
+        tal_tensor *h = tal_tensor_zeros(g, 2, sh);
+        tal_graph_mark mk = tal_graph_mark_get(g);
+        for (int i = 0; i < 80; i++)
+            h = tal_gelu(g, h);
+        CHECK(!tal_graph_release(g, mk, 1, &h));
+    }
+    tal_graph_stats st;
+    tal_graph_get_stats(g, &st);
+    CHECK_MSG(st.arena_blocks == 1, "inference arena in %d blocks after three steps", st.arena_blocks);
     /* a mark from a bigger step is refused */
     tal_graph_reset(g);
     tal_graph_set_grad(g, 0);
