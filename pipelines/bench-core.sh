@@ -15,7 +15,10 @@
 # pipelines/bench/core_bench.c, the PyTorch side (Debian's python3-torch)
 # pipelines/bench/core_torch.py.
 #
-# Prints a table, then one line:
+# Prints a table; with the THUMOS network among the rows, a line on its
+# matrix products (core-bench --gemm-floor: GFLOP per step, the time spent
+# in them, the best rate a plain product reaches here, and the floor that
+# rate puts under the step); then one line:
 #     core: talcore/pytorch time <r>x, memory <m>x
 # with geometric means over the rows of the time ratio and of the peak-RSS
 # ratio (below 1: talcore is better).  The table also shows peak RSS above
@@ -109,6 +112,11 @@ for row in $ROWS; do
         1000*$6, $2/$6, $3/1024, $7/1024, $3/$7, ($3-$4)/($7-$8), note }'
 done
 echo "bench-core: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# how far the THUMOS-size network is from the rate of its matrix products
+case " $ROWS " in *" model_thumos "*)
+    quiet || true
+    "$BIN" --gemm-floor | sed 's/^/bench-core: /' ;;
+esac
 awk '{ t += log($2/$6); m += log($3/$7); d += log(($3-$4)/($7-$8)); n++ }
      END { printf "bench-core: geometric mean over %d rows of memory above each process'"'"'s base: %.2fx\n", n, exp(d/n);
            printf "core: talcore/pytorch time %.2fx, memory %.2fx\n", exp(t/n), exp(m/n) }' "$OUT"

@@ -29,6 +29,14 @@
 /* cpu_gemm.c */
 void tal_cpu_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                    int ldb, float beta, float *C, int ldc);
+/* Benchmark accounting of the products above: returns what was counted
+ * since the last call (calls, floating-point operations, seconds outside
+ * parallel regions), then turns counting on or off and starts again. */
+typedef struct {
+    uint64_t calls;
+    double flops, seconds;
+} tal_cpu_gemm_stats;
+void tal_cpu_gemm_account(int on, tal_cpu_gemm_stats *s);
 
 /* cpu_elem.c */
 void tal_cpu_zero(float *p, size_t n);

@@ -19,6 +19,7 @@
 #include <cblas.h>
 #include <omp.h>
 #include <pthread.h>
+#include <time.h>
 
 static int cpu_threads;  /* 0: OpenMP's default */
 
@@ -41,13 +42,55 @@ static void gemm1(int ta, int tb, int M, int N, int K, float alpha, const float 
                 lda, B, ldb, beta, C, ldc);
 }
 
+/* Accounting for benchmarks (off unless asked for): how much of a step is
+ * matrix products, and at what rate.  Products run from inside a parallel
+ * region count their operations but not their time, which their caller's
+ * region already spends. */
+static int acct_on;
+static uint64_t acct_calls, acct_flops;
+static double acct_seconds;
+
+void tal_cpu_gemm_account(int on, tal_cpu_gemm_stats *s)
+{
+    if (s)
+        *s = (tal_cpu_gemm_stats){ acct_calls, (double)acct_flops, acct_seconds };
+    acct_on = on;
+    acct_calls = acct_flops = 0;
+    acct_seconds = 0;
+}
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void split_sgemm(int nt, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc);
+
 void tal_cpu_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                    int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0)
         return;
     pthread_once(&blas_once, blas_single);
-    int nt = omp_in_parallel() ? 1 : tal_cpu_threads();
+    int nested = omp_in_parallel();
+    if (!acct_on) {
+        split_sgemm(nested ? 1 : tal_cpu_threads(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    __atomic_fetch_add(&acct_calls, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&acct_flops, 2 * (uint64_t)M * (uint64_t)N * (uint64_t)(K > 0 ? K : 0), __ATOMIC_RELAXED);
+    double t0 = nested ? 0 : seconds();
+    split_sgemm(nested ? 1 : tal_cpu_threads(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (!nested)
+        acct_seconds += seconds() - t0;
+}
+
+static void split_sgemm(int nt, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc)
+{
     double work = (double)M * N * (K > 0 ? K : 1);
     if (nt <= 1 || work < (double)(1 << 21)) {
         gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -18,6 +18,7 @@
  * with a fixed random output gradient.
  */
 #include "tal.h"
+#include "backends/cpu.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -267,15 +268,101 @@ static int setup(row *r)
     return 0;
 }
 
+/* One step: reset, forward, backward with the fixed output gradient. */
+static int step(tal_graph *g, row *r, int model, tal_rng *sr, float **gy)
+{
+    tal_graph_reset(g);
+    tal_graph_set_training(g, 1);
+    tal_graph_set_rng(g, sr);
+    tal_params_zero_grad(r->P);
+    tal_tensor *y = model ? run_model(g, r) : run_op(g, r);
+    if (!y)
+        return -1;
+    int rc;
+    if (tal_numel(y) == 1) {
+        rc = tal_backward(g, y);
+    } else {
+        if (!*gy) {
+            *gy = malloc(sizeof(float) * (size_t)tal_numel(y));
+            randn(*gy, (size_t)tal_numel(y));
+        }
+        rc = tal_backward_seed(g, y, *gy);
+    }
+    if (rc)
+        return rc;
+    tal_params_finish_grads(r->P);
+    return 0;
+}
+
+/* The best rate of one product of the given shape (2 threads), GFLOP/s. */
+static double sgemm_rate(int M, int N, int K)
+{
+    float *A = malloc(sizeof(float) * (size_t)M * K), *Bm = malloc(sizeof(float) * (size_t)K * N);
+    float *Cm = malloc(sizeof(float) * (size_t)M * N);
+    randn(A, (size_t)M * K);
+    randn(Bm, (size_t)K * N);
+    double best = 1e30;
+    for (int i = 0; i < 6; i++) {
+        double t0 = now();
+        tal_cpu_sgemm(0, 0, M, N, K, 1.0f, A, K, Bm, N, 0.0f, Cm, N);
+        double t = now() - t0;
+        if (i && t < best)
+            best = t;
+    }
+    free(A);
+    free(Bm);
+    free(Cm);
+    return 2.0 * M * N * K / best / 1e9;
+}
+
+/* How close the THUMOS-size network comes to the rate of its matrix
+ * products: what it multiplies per step, the time it spends there, and the
+ * floor that time would have at the best rate a plain product reaches. */
+static int gemm_floor(int reps)
+{
+    double r1 = sgemm_rate(512, 4608, 1536), r2 = sgemm_rate(2048, 2048, 2048);
+    double best = r1 > r2 ? r1 : r2;
+    row r = { .name = "model_thumos" };
+    if (setup(&r))
+        return 1;
+    tal_graph *g = tal_graph_new(NULL);
+    float *gy = NULL;
+    tal_rng sr = tal_rng_split(&rng, 7);
+    for (int it = 0; it < 2; it++)
+        if (step(g, &r, 1, &sr, &gy))
+            return 1;
+    tal_cpu_gemm_account(1, NULL);
+    double t0 = now();
+    for (int it = 0; it < reps; it++)
+        if (step(g, &r, 1, &sr, &gy))
+            return 1;
+    double t = (now() - t0) / reps;
+    tal_cpu_gemm_stats st;
+    tal_cpu_gemm_account(0, &st);
+    double fl = st.flops / reps, gs = st.seconds / reps;
+    printf("gemm-floor: model_thumos: %.1f GFLOP of matrix products per step (%.0f calls); %.3f s of the %.3f s "
+           "step in them (%.0f GFLOP/s); one product alone: %.0f GFLOP/s (512x4608x1536), %.0f GFLOP/s (2048^3); "
+           "floor at the best: %.3f s\n",
+           fl / 1e9, (double)st.calls / reps, gs, t, fl / gs / 1e9, r1, r2, fl / best / 1e9);
+    tal_graph_free(g);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: core-bench ROW [REPEATS]\n");
+        fprintf(stderr, "usage: core-bench ROW [REPEATS] | core-bench --gemm-floor [REPEATS]\n");
         return 2;
     }
     tal_set_progname("core-bench");
     tal_cpu_set_threads(2);
     tal_rng_seed(&rng, 1);
+    if (!strcmp(argv[1], "--gemm-floor")) {
+        int rc = gemm_floor(argc > 2 ? atoi(argv[2]) : 3);
+        if (rc)
+            fprintf(stderr, "core-bench: --gemm-floor: %s\n", tal_errmsg());
+        return rc;
+    }
     row r = { .name = argv[1] };
     int reps = argc > 2 ? atoi(argv[2]) : 9;
     int model = !strncmp(r.name, "model_", 6);
@@ -291,31 +378,11 @@ int main(int argc, char **argv)
     tal_rng step_rng = tal_rng_split(&rng, 99);
     for (int it = 0; it < reps + warm; it++) {
         double t0 = now();
-        tal_graph_reset(g);
-        tal_graph_set_training(g, 1);
         tal_rng sr = tal_rng_split(&step_rng, (uint64_t)it);
-        tal_graph_set_rng(g, &sr);
-        tal_params_zero_grad(r.P);
-        tal_tensor *y = model ? run_model(g, &r) : run_op(g, &r);
-        if (!y) {
+        if (step(g, &r, model, &sr, &gy)) {
             fprintf(stderr, "core-bench: %s: %s\n", r.name, tal_errmsg());
             return 1;
         }
-        int rc;
-        if (tal_numel(y) == 1) {
-            rc = tal_backward(g, y);
-        } else {
-            if (!gy) {
-                gy = malloc(sizeof(float) * (size_t)tal_numel(y));
-                randn(gy, (size_t)tal_numel(y));
-            }
-            rc = tal_backward_seed(g, y, gy);
-        }
-        if (rc) {
-            fprintf(stderr, "core-bench: %s: %s\n", r.name, tal_errmsg());
-            return 1;
-        }
-        tal_params_finish_grads(r.P);
         if (it >= warm)
             times[it - warm] = now() - t0;
     }
