@@ -28,6 +28,7 @@
 extern "C" {
 #include "backends/backend.h"
 #include "backends/cuda.h"
+#include "backends/formulas.h"
 #include "util/error.h"
 }
 

@@ -11,25 +11,6 @@
  * Layout: inp (B,Cin,T), out (B,Cout,Tout), weight (Cout, Cin/groups, K). */
 #include "cuda_common.cuh"
 
-enum { PATH_SHIFT, PATH_DEPTHWISE, PATH_IM2COL };
-
-static int conv_path(int Cin, int Cout, int stride, int groups)
-{
-    if (groups == 1 && stride == 1)
-        return PATH_SHIFT;
-    if (groups == Cin && groups == Cout)
-        return PATH_DEPTHWISE;
-    return PATH_IM2COL;
-}
-
-/* output columns [lo, hi) that tap k reads from inside the input */
-static void tap_range(int k, int pad, int T, int Tout, int *lo, int *hi)
-{
-    int s = k - pad;
-    *lo = s < 0 ? -s : 0;
-    *hi = T - s < Tout ? T - s : Tout;
-}
-
 /* wrep[k][co][ci] = weight[co][ci][k] */
 __global__ void k_repack(float *wrep, const float *w, int Cout, int Cin, int K)
 {
@@ -179,14 +160,14 @@ __global__ void k_col2im(float *dx, const float *dcol, int Cg, int T, int Tout, 
 void tcu_conv1d_forward(float *out, const float *inp, const float *weight, const float *bias, const float *mask,
                         int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad, int groups, float *ws)
 {
-    int path = conv_path(Cin, Cout, stride, groups);
+    int path = tal_conv_path(Cin, Cout, stride, groups);
     int64_t no = (int64_t)B * Cout * Tout;
-    if (path == PATH_DEPTHWISE) {
+    if (path == TAL_CONV_DEPTHWISE) {
         TCU_LAUNCH(k_dw_forward, tcu_blocks(no, TCU_THREADS), TCU_THREADS, 0, out, inp, weight, bias, mask, B, Cin, T,
                    Tout, K, stride, pad);
         return;
     }
-    if (path == PATH_IM2COL) {
+    if (path == TAL_CONV_IM2COL) {
         int Cg = Cin / groups, Og = Cout / groups;
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++) {
@@ -206,7 +187,7 @@ void tcu_conv1d_forward(float *out, const float *inp, const float *weight, const
         int full = -1;   /* a tap covering every column goes first, with beta 0 */
         for (int k = 0; k < K && full < 0; k++) {
             int lo, hi;
-            tap_range(k, pad, T, Tout, &lo, &hi);
+            tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
             if (lo == 0 && hi == Tout)
                 full = k;
         }
@@ -217,7 +198,7 @@ void tcu_conv1d_forward(float *out, const float *inp, const float *weight, const
             if (k < 0 || (j >= 0 && k == full))
                 continue;
             int lo, hi;
-            tap_range(k, pad, T, Tout, &lo, &hi);
+            tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
             if (hi <= lo)
                 continue;
             tcu_sgemm_batched(0, 0, Cout, hi - lo, Cin, 1.0f, wrep + (int64_t)k * Cout * Cin, Cin, 0,
@@ -235,7 +216,7 @@ void tcu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float 
                          const float *weight, const float *mask, int B, int Cin, int Cout, int T, int Tout, int K,
                          int stride, int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws)
 {
-    int path = conv_path(Cin, Cout, stride, groups);
+    int path = tal_conv_path(Cin, Cout, stride, groups);
     int64_t no = (int64_t)B * Cout * Tout;
     if (mask) {   /* the masked gradient at the end of ws, as on the CPU */
         float *dm = ws + tal_conv1d_ws(0, B, Cin, Cout, T, Tout, K, stride, pad, groups);
@@ -244,7 +225,7 @@ void tcu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float 
     }
     if (dbias)
         tcu_channel_sum(dbias, dout, B, Cout, Tout, acc_b);
-    if (path == PATH_DEPTHWISE) {
+    if (path == TAL_CONV_DEPTHWISE) {
         if (dinp)
             TCU_LAUNCH(k_dw_back_input, tcu_blocks((int64_t)B * Cin * T, TCU_THREADS), TCU_THREADS, 0, dinp, dout,
                        weight, B, Cin, T, Tout, K, stride, pad, acc_inp);
@@ -253,7 +234,7 @@ void tcu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float 
                        acc_w);
         return;
     }
-    if (path == PATH_IM2COL) {
+    if (path == TAL_CONV_IM2COL) {
         int Cg = Cin / groups, Og = Cout / groups;
         float *col = ws, *dcol = ws + (size_t)Cg * K * Tout;
         if (dinp && !acc_inp)
@@ -283,7 +264,7 @@ void tcu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float 
         for (int k = 0; k < K; k++) {
             float *dst = dwrep + (size_t)k * Cout * Cin;
             int lo, hi, started = K == 1 && acc_w;
-            tap_range(k, pad, T, Tout, &lo, &hi);
+            tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
             for (int b = 0; b < B && hi > lo; b++) {
                 tcu_sgemm(0, 1, Cout, Cin, hi - lo, 1.0f, dout + (int64_t)b * Cout * Tout + lo, Tout,
                           inp + (int64_t)b * Cin * T + lo + (k - pad), T, started ? 1.0f : 0.0f, dst, Cin);
@@ -306,7 +287,7 @@ void tcu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float 
         int full = -1;   /* a tap writing every input column goes first */
         for (int k = 0; k < K && full < 0; k++) {
             int lo, hi;
-            tap_range(k, pad, T, Tout, &lo, &hi);
+            tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
             if (lo + (k - pad) == 0 && hi + (k - pad) == T)
                 full = k;
         }
@@ -317,7 +298,7 @@ void tcu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float 
             if (k < 0 || (j >= 0 && k == full))
                 continue;
             int lo, hi;
-            tap_range(k, pad, T, Tout, &lo, &hi);
+            tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
             if (hi <= lo)
                 continue;
             float beta = (j < 0 && !acc_inp) ? 0.0f : 1.0f;

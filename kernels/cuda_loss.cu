@@ -184,41 +184,16 @@ void tcu_ce_backward(float *dx, const float *dout, const float *lsm, const int32
 __global__ void k_diou(float *out, const float *pred, const float *target, int64_t N, float eps)
 {
     TCU_FOR(i, N) {
-        float lp = pred[2 * i], rp = pred[2 * i + 1], lg = target[2 * i], rg = target[2 * i + 1];
-        float inter = fminf(lp, lg) + fminf(rp, rg);
-        float uni = lp + rp + lg + rg - inter;
-        float iou = inter / fmaxf(uni, eps);
-        float lc = fmaxf(lp, lg) + fmaxf(rp, rg);
-        float rho = 0.5f * (rp - lp - rg + lg);
-        float r = rho / fmaxf(lc, eps);
-        out[i] = 1.0f - iou + r * r;
+        out[i] = tal_diou_loss(pred[2 * i], pred[2 * i + 1], target[2 * i], target[2 * i + 1], eps);
     }
 }
-
-/* derivative of min(a,b) / max(a,b) in a; ties split in half as PyTorch's */
-__device__ __forceinline__ float dmin_a(float a, float b) { return a < b ? 1.0f : a == b ? 0.5f : 0.0f; }
-__device__ __forceinline__ float dmax_a(float a, float b) { return a > b ? 1.0f : a == b ? 0.5f : 0.0f; }
 
 __global__ void k_diou_back(float *dpred, const float *dout, const float *pred, const float *target, int64_t N,
                             float eps, int acc)
 {
     TCU_FOR(i, N) {
-        float lp = pred[2 * i], rp = pred[2 * i + 1], lg = target[2 * i], rg = target[2 * i + 1];
-        float al = dmin_a(lp, lg), ar = dmin_a(rp, rg);
-        float inter = fminf(lp, lg) + fminf(rp, rg);
-        float uni = lp + rp + lg + rg - inter;
-        float U = fmaxf(uni, eps), uok = uni >= eps ? 1.0f : 0.0f;
-        float cl = dmax_a(lp, lg), cr = dmax_a(rp, rg);
-        float len = fmaxf(lp, lg) + fmaxf(rp, rg);
-        float L = fmaxf(len, eps), lok = len >= eps ? 1.0f : 0.0f;
-        float rho = 0.5f * (rp - lp - rg + lg);
-        float diou_l = al / U - inter / (U * U) * uok * (1.0f - al);
-        float diou_r = ar / U - inter / (U * U) * uok * (1.0f - ar);
-        float q = rho / L;
-        float dq_l = -0.5f / L - rho / (L * L) * lok * cl;
-        float dq_r = 0.5f / L - rho / (L * L) * lok * cr;
-        float g = dout[i];
-        float vl = g * (-diou_l + 2.0f * q * dq_l), vr = g * (-diou_r + 2.0f * q * dq_r);
+        float vl, vr;
+        tal_diou_grad(pred[2 * i], pred[2 * i + 1], target[2 * i], target[2 * i + 1], eps, dout[i], &vl, &vr);
         dpred[2 * i] = acc ? dpred[2 * i] + vl : vl;
         dpred[2 * i + 1] = acc ? dpred[2 * i + 1] + vr : vr;
     }

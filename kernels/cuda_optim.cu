@@ -6,18 +6,7 @@
 __global__ void k_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, float b1, float b2,
                        float eps, float wd, float step, float bc2s, int decoupled)
 {
-    TCU_FOR(i, n) {
-        float gi = g[i], pi = p[i];
-        if (decoupled)
-            pi *= 1.0f - lr * wd;
-        else
-            gi += wd * pi;
-        float mi = m[i] * b1 + gi * (1.0f - b1);
-        float vi = v[i] * b2 + gi * gi * (1.0f - b2);
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step * (mi / (sqrtf(vi) / bc2s + eps));
-    }
+    TCU_FOR(i, n) p[i] = tal_adam_elem(p[i], g[i], &m[i], &v[i], lr, b1, b2, eps, wd, step, bc2s, decoupled);
 }
 
 void tcu_adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
@@ -30,15 +19,7 @@ void tcu_adam_update(float *p, const float *g, float *m, float *v, size_t n, flo
 __global__ void k_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float mu, float wd, int nesterov,
                       int first)
 {
-    TCU_FOR(i, n) {
-        float d = g[i] + wd * p[i];
-        if (mu != 0.0f) {
-            float b = first ? d : buf[i] * mu + d;
-            buf[i] = b;
-            d = nesterov ? d + mu * b : b;
-        }
-        p[i] -= lr * d;
-    }
+    TCU_FOR(i, n) p[i] = tal_sgd_elem(p[i], g[i], buf ? &buf[i] : NULL, lr, mu, wd, nesterov, first);
 }
 
 void tcu_sgd_update(float *p, const float *g, float *buf, size_t n, float lr, float momentum, float wd, int nesterov,

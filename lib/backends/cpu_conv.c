@@ -10,29 +10,19 @@
  * Layout: inp (B,Cin,T), out (B,Cout,Tout), weight (Cout, Cin/groups, K).
  */
 #include "cpu.h"
+#include "formulas.h"
 
 #include <string.h>
-
-enum { PATH_SHIFT, PATH_DEPTHWISE, PATH_IM2COL };
-
-static int conv_path(int Cin, int Cout, int stride, int groups)
-{
-    if (groups == 1 && stride == 1)
-        return PATH_SHIFT;
-    if (groups == Cin && groups == Cout)
-        return PATH_DEPTHWISE;
-    return PATH_IM2COL;
-}
 
 size_t tal_conv1d_ws(int fwd, int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad, int groups)
 {
     (void)B, (void)T, (void)pad;
     size_t n;
-    switch (conv_path(Cin, Cout, stride, groups)) {
-    case PATH_SHIFT:
+    switch (tal_conv_path(Cin, Cout, stride, groups)) {
+    case TAL_CONV_SHIFT:
         n = K == 1 ? 0 : (size_t)K * Cout * Cin;
         return fwd ? n : n + (size_t)K * Cout * Cin;
-    case PATH_DEPTHWISE:
+    case TAL_CONV_DEPTHWISE:
         return 0;
     default:
         n = (size_t)(Cin / groups) * K * Tout;
@@ -48,14 +38,6 @@ static void repack(float *wrep, const float *weight, int Cout, int Cin, int K)
         for (int ci = 0; ci < Cin; ci++)
             for (int k = 0; k < K; k++)
                 wrep[((size_t)k * Cout + co) * Cin + ci] = weight[((size_t)co * Cin + ci) * K + k];
-}
-
-/* output columns [lo, hi) that tap k reads from inside the input */
-static void tap_range(int k, int pad, int T, int Tout, int *lo, int *hi)
-{
-    int s = k - pad;
-    *lo = s < 0 ? -s : 0;
-    *hi = T - s < Tout ? T - s : Tout;
 }
 
 TAL_KERNEL static void bias_mask_row(float *restrict o, float b, float m, int n, int addb)
@@ -320,12 +302,12 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
                             int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad, int groups,
                             float *ws)
 {
-    int path = conv_path(Cin, Cout, stride, groups);
-    if (path == PATH_DEPTHWISE) {
+    int path = tal_conv_path(Cin, Cout, stride, groups);
+    if (path == TAL_CONV_DEPTHWISE) {
         dw_forward(out, inp, weight, bias, mask, B, Cin, T, Tout, K, stride, pad);
         return;
     }
-    if (path == PATH_IM2COL) {
+    if (path == TAL_CONV_IM2COL) {
         int Cg = Cin / groups, Og = Cout / groups;
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++) {
@@ -352,7 +334,7 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
         int full = -1;   /* a tap covering every computed column goes first, with beta 0 */
         for (int k = 0; k < K && full < 0; k++) {
             int lo, hi;
-            tap_range(k, pad, T, vend, &lo, &hi);
+            tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
             if (lo == 0 && hi == vend)
                 full = k;
         }
@@ -363,7 +345,7 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
             if (k < 0 || (j >= 0 && k == full))
                 continue;
             int lo, hi;
-            tap_range(k, pad, T, vend, &lo, &hi);
+            tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
             if (hi <= lo)
                 continue;
             tal_cpu_sgemm(0, 0, Cout, hi - lo, Cin, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, x + lo + (k - pad), T,
@@ -391,11 +373,11 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
                              const float *weight, const float *mask, int B, int Cin, int Cout, int T, int Tout,
                              int K, int stride, int pad, int groups, int acc_inp, int acc_w, int acc_b, float *ws)
 {
-    int path = conv_path(Cin, Cout, stride, groups);
+    int path = tal_conv_path(Cin, Cout, stride, groups);
     /* the masked gradient: when every sequence's mask is a run of ones
      * followed by zeros, the shifted path needs no copy (it stops at the
      * run's end); otherwise dout * mask goes to the end of ws */
-    if (mask && !(path == PATH_SHIFT && prefix_masks(mask, B, Tout))) {
+    if (mask && !(path == TAL_CONV_SHIFT && prefix_masks(mask, B, Tout))) {
         float *dm = ws + tal_conv1d_ws(0, B, Cin, Cout, T, Tout, K, stride, pad, groups);
 #pragma omp parallel for schedule(static) collapse(2) if ((size_t)B * Cout * Tout > TAL_CPU_CHUNK)
         for (int b = 0; b < B; b++)
@@ -404,13 +386,13 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
                         mask + (size_t)b * Tout, Tout);
         dout = dm;
     }
-    if (path == PATH_DEPTHWISE) {
+    if (path == TAL_CONV_DEPTHWISE) {
         dw_backward(dinp, dweight, dbias, dout, inp, weight, B, Cin, T, Tout, K, stride, pad, acc_inp, acc_w, acc_b);
         return;
     }
-    if (dbias && path == PATH_IM2COL)
+    if (dbias && path == TAL_CONV_IM2COL)
         bias_grad(dbias, dout, NULL, B, Cout, Tout, acc_b);
-    if (path == PATH_IM2COL) {
+    if (path == TAL_CONV_IM2COL) {
         int Cg = Cin / groups, Og = Cout / groups;
         float *col = ws, *dcol = ws + (size_t)Cg * K * Tout;
         if (dinp && !acc_inp)
@@ -451,7 +433,7 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
             int started = K == 1 && acc_w;
             for (int b = 0; b < B; b++) {
                 int lo, hi;
-                tap_range(k, pad, T, vend[b], &lo, &hi);
+                tal_conv_tap_range(k, pad, T, vend[b], &lo, &hi);
                 if (hi <= lo)
                     continue;
                 tal_cpu_sgemm(0, 1, Cout, Cin, hi - lo, 1.0f, dout + (size_t)b * Cout * Tout + lo, Tout,
@@ -480,7 +462,7 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
             int full = -1;   /* a tap writing every input column goes first */
             for (int k = 0; k < K && full < 0; k++) {
                 int lo, hi;
-                tap_range(k, pad, T, vend[b], &lo, &hi);
+                tal_conv_tap_range(k, pad, T, vend[b], &lo, &hi);
                 if (lo + (k - pad) == 0 && hi + (k - pad) == T)
                     full = k;
             }
@@ -491,7 +473,7 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
                 if (k < 0 || (j >= 0 && k == full))
                     continue;
                 int lo, hi;
-                tap_range(k, pad, T, vend[b], &lo, &hi);
+                tal_conv_tap_range(k, pad, T, vend[b], &lo, &hi);
                 if (hi <= lo)
                     continue;
                 float beta = (j < 0 && !acc_inp) ? 0.0f : 1.0f;

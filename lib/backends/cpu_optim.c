@@ -2,6 +2,7 @@
  * EMA and the sum of squares behind global-norm clipping.  The update
  * order follows PyTorch's single-tensor implementations. */
 #include "cpu.h"
+#include "formulas.h"
 
 #include <math.h>
 
@@ -10,18 +11,8 @@ TAL_KERNEL static void adam_range(float *restrict p, const float *restrict g, fl
                                   float bc2s, int decoupled)
 {
     float step = lr / bc1;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i], pi = p[i];
-        if (decoupled)
-            pi *= 1.0f - lr * wd;
-        else
-            gi += wd * pi;
-        float mi = m[i] * b1 + gi * (1.0f - b1);
-        float vi = v[i] * b2 + gi * gi * (1.0f - b2);
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step * (mi / (sqrtf(vi) / bc2s + eps));
-    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = tal_adam_elem(p[i], g[i], &m[i], &v[i], lr, b1, b2, eps, wd, step, bc2s, decoupled);
 }
 
 void tal_cpu_adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
@@ -36,15 +27,8 @@ void tal_cpu_adam_update(float *p, const float *g, float *m, float *v, size_t n,
 TAL_KERNEL static void sgd_range(float *restrict p, const float *restrict g, float *restrict buf, size_t n, float lr,
                                  float mu, float wd, int nesterov, int first)
 {
-    for (size_t i = 0; i < n; i++) {
-        float d = g[i] + wd * p[i];
-        if (mu != 0.0f) {
-            float b = first ? d : buf[i] * mu + d;
-            buf[i] = b;
-            d = nesterov ? d + mu * b : b;
-        }
-        p[i] -= lr * d;
-    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = tal_sgd_elem(p[i], g[i], buf ? &buf[i] : NULL, lr, mu, wd, nesterov, first);
 }
 
 void tal_cpu_sgd_update(float *p, const float *g, float *buf, size_t n, float lr, float momentum, float wd,

@@ -1,0 +1,116 @@
+/* formulas.h — per-element formulas that both backends compute.
+ *
+ * The CPU loops (lib/backends/cpu_*.c) and the CUDA kernels (kernels/cuda_*.cu)
+ * call the same functions, so each formula is written once and the GPU is
+ * checked against the very arithmetic the CPU does (test/unit/test_cuda.c).
+ * Under nvcc they are host and device functions; in C, static inline
+ * functions the loops inline (and vectorise) as if written in place.
+ * Only scalar arithmetic lives here: no memory layout, no threading.
+ */
+#ifndef TAL_BACKENDS_FORMULAS_H
+#define TAL_BACKENDS_FORMULAS_H
+
+#ifdef __CUDACC__
+#define TAL_HD static __host__ __device__ __forceinline__
+#else
+#include <math.h>
+#define TAL_HD static inline __attribute__((always_inline))
+#endif
+
+/* ---- 1-D convolution: which path, and where a tap reads ------------------- */
+
+enum { TAL_CONV_SHIFT, TAL_CONV_DEPTHWISE, TAL_CONV_IM2COL };
+
+/* dense stride 1: a product per tap on a shifted view; depthwise: direct;
+ * anything else: im2col then a product */
+TAL_HD int tal_conv_path(int Cin, int Cout, int stride, int groups)
+{
+    if (groups == 1 && stride == 1)
+        return TAL_CONV_SHIFT;
+    if (groups == Cin && groups == Cout)
+        return TAL_CONV_DEPTHWISE;
+    return TAL_CONV_IM2COL;
+}
+
+/* output columns [lo, hi) that tap k reads from inside the input */
+TAL_HD void tal_conv_tap_range(int k, int pad, int T, int Tout, int *lo, int *hi)
+{
+    int s = k - pad;
+    *lo = s < 0 ? -s : 0;
+    *hi = T - s < Tout ? T - s : Tout;
+}
+
+/* ---- 1-D DIoU of (left, right) distances ------------------------------------ */
+
+/* derivative of min(a,b) / max(a,b) with respect to a; ties split in half
+ * as PyTorch's minimum/maximum do */
+TAL_HD float tal_dmin_a(float a, float b) { return a < b ? 1.0f : a == b ? 0.5f : 0.0f; }
+TAL_HD float tal_dmax_a(float a, float b) { return a > b ? 1.0f : a == b ? 0.5f : 0.0f; }
+
+/* 1 - IoU + (centre distance / enclosing length)^2 */
+TAL_HD float tal_diou_loss(float lp, float rp, float lg, float rg, float eps)
+{
+    float inter = fminf(lp, lg) + fminf(rp, rg);
+    float uni = lp + rp + lg + rg - inter;
+    float iou = inter / fmaxf(uni, eps);
+    float lc = fmaxf(lp, lg) + fmaxf(rp, rg);
+    float rho = 0.5f * (rp - lp - rg + lg);
+    float r = rho / fmaxf(lc, eps);
+    return 1.0f - iou + r * r;
+}
+
+/* g times the loss's derivative in the predicted left and right distances */
+TAL_HD void tal_diou_grad(float lp, float rp, float lg, float rg, float eps, float g, float *vl, float *vr)
+{
+    float al = tal_dmin_a(lp, lg), ar = tal_dmin_a(rp, rg);
+    float inter = fminf(lp, lg) + fminf(rp, rg);
+    float uni = lp + rp + lg + rg - inter;
+    float U = fmaxf(uni, eps), uok = uni >= eps ? 1.0f : 0.0f;
+    float cl = tal_dmax_a(lp, lg), cr = tal_dmax_a(rp, rg);
+    float len = fmaxf(lp, lg) + fmaxf(rp, rg);
+    float L = fmaxf(len, eps), lok = len >= eps ? 1.0f : 0.0f;
+    float rho = 0.5f * (rp - lp - rg + lg);
+    /* d iou / d lp, d rp */
+    float diou_l = al / U - inter / (U * U) * uok * (1.0f - al);
+    float diou_r = ar / U - inter / (U * U) * uok * (1.0f - ar);
+    /* d (rho/L)^2 */
+    float q = rho / L;
+    float dq_l = -0.5f / L - rho / (L * L) * lok * cl;
+    float dq_r = 0.5f / L - rho / (L * L) * lok * cr;
+    *vl = g * (-diou_l + 2.0f * q * dq_l);
+    *vr = g * (-diou_r + 2.0f * q * dq_r);
+}
+
+/* ---- optimisers ----------------------------------------------------------- */
+
+/* One Adam(W) step of one parameter: updates the moments in place and
+ * returns the new value.  step = lr / bias correction 1, bc2s = the square
+ * root of bias correction 2; decoupled: AdamW's weight decay. */
+TAL_HD float tal_adam_elem(float pi, float gi, float *m, float *v, float lr, float b1, float b2, float eps, float wd,
+                           float step, float bc2s, int decoupled)
+{
+    if (decoupled)
+        pi *= 1.0f - lr * wd;
+    else
+        gi += wd * pi;
+    float mi = *m * b1 + gi * (1.0f - b1);
+    float vi = *v * b2 + gi * gi * (1.0f - b2);
+    *m = mi;
+    *v = vi;
+    return pi - step * (mi / (sqrtf(vi) / bc2s + eps));
+}
+
+/* One SGD step of one parameter (PyTorch's momentum and Nesterov forms);
+ * buf is read and written only when mu != 0. */
+TAL_HD float tal_sgd_elem(float pi, float gi, float *buf, float lr, float mu, float wd, int nesterov, int first)
+{
+    float d = gi + wd * pi;
+    if (mu != 0.0f) {
+        float b = first ? d : *buf * mu + d;
+        *buf = b;
+        d = nesterov ? d + mu * b : b;
+    }
+    return pi - lr * d;
+}
+
+#endif
