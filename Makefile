@@ -42,7 +42,7 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 
 CPPFLAGS += -Ilib -DTAL_VERSION='"$(VERSION)"' $(OPENBLAS_CFLAGS)
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -fopenmp -fno-strict-aliasing -fno-math-errno
+CFLAGS   += -std=gnu11 -Wall -Wextra -fopenmp -fno-strict-aliasing
 LDLIBS   += $(OPENBLAS_LIBS) -ljansson -lyaml -lz -lm -fopenmp
 
 ifeq ($(SAN),1)
