@@ -65,14 +65,17 @@ NVCCFLAGS ?= -O2
 KERNEL_SRC := $(wildcard kernels/*.cu)
 # The runtime library lives beside the toolkit nvcc really runs, which is not
 # always the directory above the nvcc on PATH (a wrapper script in
-# /usr/local/bin, say): ask nvcc for its TOP, then look where toolkits keep
-# libcudart_static.a.
+# /usr/local/bin, say): ask nvcc for its TOP and look where toolkits keep
+# libcudart_static.a; then in $CUDA_HOME; then where the C compiler finds
+# libraries by itself (distribution packages put it in /usr/lib/<triplet>).
+cudart_in = $(if $(1),$(firstword $(wildcard $(1)/lib64/libcudart_static.a \
+              $(1)/targets/$(shell uname -m)-linux/lib/libcudart_static.a $(1)/lib/libcudart_static.a)))
 ifneq ($(NVCC),)
-  CUDA_HOME   := $(or $(CUDA_HOME),$(realpath $(shell $(NVCC) -dryrun -x cu /dev/null 2>&1 | sed -n 's/^\#\$$ TOP=//p' | head -n 1)))
-  CUDA_LIBDIR := $(or $(CUDA_LIBDIR),$(patsubst %/libcudart_static.a,%,$(firstword $(wildcard \
-                   $(CUDA_HOME)/lib64/libcudart_static.a \
-                   $(CUDA_HOME)/targets/$(shell uname -m)-linux/lib/libcudart_static.a \
-                   $(CUDA_HOME)/lib/libcudart_static.a))))
+  CUDA_TOP    := $(realpath $(shell $(NVCC) -dryrun -x cu /dev/null 2>&1 | sed -n 's/^\#\$$ TOP=//p' | head -n 1))
+  CUDART_CC   := $(filter /%,$(shell $(CC) -print-file-name=libcudart_static.a 2>/dev/null))
+  CUDART_A    := $(or $(call cudart_in,$(CUDA_TOP)),$(call cudart_in,$(CUDA_HOME)),$(CUDART_CC))
+  CUDA_HOME   := $(or $(CUDA_TOP),$(CUDA_HOME))
+  CUDA_LIBDIR := $(or $(CUDA_LIBDIR),$(patsubst %/libcudart_static.a,%,$(CUDART_A)))
 endif
 ifeq ($(CUDA),auto)
   ifneq ($(NVCC),)
@@ -157,17 +160,25 @@ deps:
 VARIANT_STAMP := bin/.variant
 $(shell mkdir -p bin; [ "`cat $(VARIANT_STAMP) 2>/dev/null`" = "$(VARIANT)" ] || echo $(VARIANT) > $(VARIANT_STAMP))
 
+# The compiler and flags every object of this variant was built with:
+# rebuild when they change (a flag can change results, and an object left
+# from other flags would mix the two builds).
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS) | $(NVCC) $(NVCCFLAGS) $(CUDA_ARCH)
+$(shell mkdir -p $(BUILD); [ "`cat $(FLAGS_STAMP) 2>/dev/null`" = '$(subst ','"'"',$(FLAGS_NOW))' ] || \
+    printf '%s\n' '$(subst ','"'"',$(FLAGS_NOW))' > $(FLAGS_STAMP))
+
 # The CPU kernels are written as plain loops for the vectoriser; -O3 (not
 # -O2's "very cheap" cost model) is what turns them into SIMD code, and
 # -fno-trapping-math lets it evaluate both arms of a select (talcore never
 # enables floating-point traps; results are the same IEEE operations).
 $(BUILD)/lib/backends/%.o: CFLAGS += -O3 -fno-trapping-math
 
-$(BUILD)/%.o: %.c | $(DEPS_OK)
+$(BUILD)/%.o: %.c $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MT $@ -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
 
-$(BUILD)/kernels/%.o: kernels/%.cu | $(DEPS_OK)
+$(BUILD)/kernels/%.o: kernels/%.cu $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(CUDA_ARCH) -std=c++17 -Ilib -DTAL_CUDA_LIBDIR='"$(CUDA_LIBDIR)"' \
 	    -Xcompiler -fPIC,-Wall,-Wextra -Werror all-warnings -MD -MT $@ -MF $(@:.o=.d) -c -o $@ $<
