@@ -201,7 +201,6 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
     tal_tensor *y = tal_add(g, mask_mul(g, skip, m), tal_drop_path(g, tal_layer_scale(g, a, b->ls1), drop_path));
     tal_graph_release(g, start, 1, &y);
     /* MLP */
-    tal_graph_mark mlp = tal_graph_mark_get(g);
     h = tal_layernorm(g, y, b->ln2_w, b->ln2_b, LN_EPS);
     /* the MLP's hidden units at padded positions feed only outputs the
      * mask zeroes: masking them too changes nothing and saves the work */
@@ -209,7 +208,8 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
     h = tal_gelu(g, h);
     h = tal_conv1d(g, h, b->fc2_w, b->fc2_b, 1, 0, 1, m);
     tal_tensor *out = tal_add(g, y, tal_drop_path(g, tal_layer_scale(g, h, b->ls2), drop_path));
-    tal_graph_release(g, mlp, 1, &out);
+    /* y, kept at the block's start, is not needed past the block */
+    tal_graph_release(g, start, 1, &out);
     return out;
 }
 

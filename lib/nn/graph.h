@@ -76,7 +76,10 @@ int tal_backward_seed(tal_graph *g, tal_tensor *out, const float *seed);
  * the arena back, so a forward pass holds one block's working set rather
  * than every activation of the sequence, as a reference-counted framework
  * would.  Tensors made after the mark and not kept are invalid after the
- * release.  With the tape on both do nothing: backward needs them all.
+ * release, and so are other views of a moved tensor's old memory; kept
+ * tensors made before the mark are left as they are.  With the tape on (or
+ * if it recorded anything since the mark) a release does nothing: backward
+ * needs every tensor.
  *
  *   tal_graph_mark mk = tal_graph_mark_get(g);
  *   y = block_forward(g, x, ...);
@@ -85,6 +88,8 @@ int tal_backward_seed(tal_graph *g, tal_tensor *out, const float *seed);
 typedef struct {
     int chunk;
     size_t used, total;
+    unsigned long step;   /* the step it was taken in (stale marks are refused) */
+    size_t nodes;         /* tape length then: a scope the tape recorded in is kept */
 } tal_graph_mark;
 tal_graph_mark tal_graph_mark_get(const tal_graph *g);
 int tal_graph_release(tal_graph *g, tal_graph_mark mark, int n, tal_tensor **keep);
