@@ -169,12 +169,6 @@ __device__ __forceinline__ double tcu_block_sum_d(double v, double *sh)
 
 __device__ __forceinline__ float tcu_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* BCE with logits: max(x,0) - x*y + log(1 + exp(-|x|)) */
-__device__ __forceinline__ float tcu_bce(float x, float y)
-{
-    return fmaxf(x, 0.0f) - x * y + log1pf(expf(-fabsf(x)));
-}
-
 #define TCU_INV_SQRT2 0.70710678118654752f
 #define TCU_INV_SQRT_2PI 0.39894228040143268f
 

@@ -10,20 +10,6 @@
  * over memory for each. */
 #include "cuda_common.cuh"
 
-/* b^e for b >= 0 with e's kind known (0, 1, 2: exact; 3: exp(e log b)),
- * 0^e = 0 for e > 0 and 1 for e == 0, as the CPU's powk */
-__device__ __forceinline__ float powk(float b, float e, int kind)
-{
-    if (kind == 0)
-        return 1.0f;
-    if (kind == 1)
-        return b;
-    if (kind == 2)
-        return b * b;
-    return b > 0.0f ? expf(e * logf(b)) : (e == 0.0f ? 1.0f : 0.0f);
-}
-
-static int pow_kind(float e) { return e == 0.0f ? 0 : e == 1.0f ? 1 : e == 2.0f ? 2 : 3; }
 /* the kind of e - 1 for e of kind k (k = 0: unused) */
 static int pow_kind1(int k) { return k == 1 ? 0 : k == 2 ? 1 : 3; }
 
@@ -33,13 +19,13 @@ static int pow_kind1(int k) { return k == 1 ? 0 : k == 2 ? 1 : 3; }
 
 __global__ void k_bce(float *o, const float *x, const float *y, int64_t n)
 {
-    TCU_FOR(i, n) o[i] = tcu_bce(x[i], y[i]);
+    TCU_FOR(i, n) o[i] = tal_bce_logits(x[i], y[i]);
 }
 
 __global__ void k_bce_back(float *d, const float *g, const float *x, const float *y, int64_t n, int acc)
 {
     TCU_FOR(i, n) {
-        float v = g[i] * (tcu_sigmoid(x[i]) - y[i]);
+        float v = tal_bce_logits_grad(g[i], x[i], y[i]);
         d[i] = acc ? d[i] + v : v;
     }
 }
@@ -56,17 +42,12 @@ void tcu_bce_backward(float *dx, const float *dout, const float *x, const float 
 
 /* ---- sigmoid focal: alpha_t (1 - p_t)^gamma bce, p_t = p y + (1-p)(1-y) -------------- */
 
-__device__ __forceinline__ float alpha_t(float alpha, float y)
-{
-    return alpha >= 0.0f ? alpha * y + (1.0f - alpha) * (1.0f - y) : 1.0f;
-}
-
 __global__ void k_focal(float *o, const float *x, const float *y, int64_t n, float alpha, float gamma, int gk)
 {
     TCU_FOR(i, n) {
-        float p = tcu_sigmoid(x[i]), yy = y[i];
+        float p = tal_sigmoid_elem(x[i]), yy = y[i];
         float pt = p * yy + (1.0f - p) * (1.0f - yy);
-        o[i] = tcu_bce(x[i], yy) * powk(1.0f - pt, gamma, gk) * alpha_t(alpha, yy);
+        o[i] = tal_bce_logits(x[i], yy) * tal_pow_k(1.0f - pt, gamma, gk) * tal_focal_alpha_t(alpha, yy);
     }
 }
 
@@ -75,26 +56,26 @@ __global__ void k_focal_back(float *d, const float *g, const float *x, const flo
                              float gamma, int gk, int gk1, int acc)
 {
     TCU_FOR(i, n) {
-        float p = tcu_sigmoid(x[i]), yy = y[i];
+        float p = tal_sigmoid_elem(x[i]), yy = y[i];
         float q = 1.0f - (p * yy + (1.0f - p) * (1.0f - yy));
         float dpt = (2.0f * yy - 1.0f) * p * (1.0f - p);
-        float v = powk(q, gamma, gk) * (p - yy);
+        float v = tal_pow_k(q, gamma, gk) * (p - yy);
         if (gk)
-            v -= gamma * powk(q, gamma - 1.0f, gk1) * dpt * tcu_bce(x[i], yy);
-        v *= alpha_t(alpha, yy) * g[i];
+            v -= gamma * tal_pow_k(q, gamma - 1.0f, gk1) * dpt * tal_bce_logits(x[i], yy);
+        v *= tal_focal_alpha_t(alpha, yy) * g[i];
         d[i] = acc ? d[i] + v : v;
     }
 }
 
 void tcu_focal_forward(float *out, const float *x, const float *y, size_t n, float alpha, float gamma)
 {
-    LOSS_LAUNCH(k_focal, n, out, x, y, (int64_t)n, alpha, gamma, pow_kind(gamma));
+    LOSS_LAUNCH(k_focal, n, out, x, y, (int64_t)n, alpha, gamma, tal_pow_kind(gamma));
 }
 
 void tcu_focal_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float alpha,
                         float gamma, int acc)
 {
-    int k = pow_kind(gamma);
+    int k = tal_pow_kind(gamma);
     LOSS_LAUNCH(k_focal_back, n, dx, dout, x, y, (int64_t)n, alpha, gamma, k, pow_kind1(k), acc);
 }
 
@@ -102,7 +83,7 @@ void tcu_focal_backward(float *dx, const float *dout, const float *x, const floa
 
 __global__ void k_qfl(float *o, const float *x, const float *y, int64_t n, float beta, int bk)
 {
-    TCU_FOR(i, n) o[i] = tcu_bce(x[i], y[i]) * powk(fabsf(y[i] - tcu_sigmoid(x[i])), beta, bk);
+    TCU_FOR(i, n) o[i] = tal_qfl(x[i], y[i], beta, bk);
 }
 
 /* d/dx = (p - y)|y-p|^beta + bce beta |y-p|^(beta-1) sign(p-y) p (1-p) */
@@ -110,24 +91,19 @@ __global__ void k_qfl_back(float *d, const float *g, const float *x, const float
                            int bk1, int acc)
 {
     TCU_FOR(i, n) {
-        float p = tcu_sigmoid(x[i]), diff = p - y[i];
-        float a = fabsf(diff), sg = diff > 0 ? 1.0f : diff < 0 ? -1.0f : 0.0f;
-        float v = diff * powk(a, beta, bk);
-        if (bk)
-            v += tcu_bce(x[i], y[i]) * beta * powk(a, beta - 1.0f, bk1) * sg * p * (1.0f - p);
-        v *= g[i];
+        float v = tal_qfl_grad(g[i], x[i], y[i], beta, bk, bk1);
         d[i] = acc ? d[i] + v : v;
     }
 }
 
 void tcu_qfl_forward(float *out, const float *x, const float *y, size_t n, float beta)
 {
-    LOSS_LAUNCH(k_qfl, n, out, x, y, (int64_t)n, beta, pow_kind(beta));
+    LOSS_LAUNCH(k_qfl, n, out, x, y, (int64_t)n, beta, tal_pow_kind(beta));
 }
 
 void tcu_qfl_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float beta, int acc)
 {
-    int k = pow_kind(beta);
+    int k = tal_pow_kind(beta);
     LOSS_LAUNCH(k_qfl_back, n, dx, dout, x, y, (int64_t)n, beta, k, pow_kind1(k), acc);
 }
 

@@ -6,35 +6,11 @@
 
 #include <math.h>
 
-/* max(x,0) - x*y + log(1 + exp(-|x|)) */
-static inline float bce1(float x, float y)
-{
-    float ax = x < 0 ? -x : x;
-    return (x > 0 ? x : 0.0f) - x * y + tal_log1pf(tal_expf(-ax));
-}
-
-/* b^e for b >= 0 (0^e = 0 for e > 0, 1 for e == 0); branch-free so that
- * the loops calling it vectorise.  Callers pass e == 1 and e == 2 through
- * the kinds below instead, which is exact and cheaper. */
-static inline float powp(float b, float e)
-{
-    float p = tal_expf(e * tal_logf(b > 0.0f ? b : 1.0f));
-    return b > 0.0f ? p : (e == 0.0f ? 1.0f : 0.0f);
-}
-
-/* b^e with e known to the caller as 0, 1, 2 or other (kind 0..3) */
-static inline float powk(float b, float e, int kind)
-{
-    return kind == 0 ? 1.0f : kind == 1 ? b : kind == 2 ? b * b : powp(b, e);
-}
-
-static int pow_kind(float e) { return e == 0.0f ? 0 : e == 1.0f ? 1 : e == 2.0f ? 2 : 3; }
-
 TAL_KERNEL static void bce_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
-        o[i] = bce1(x[i], y[i]);
+        o[i] = tal_bce_logits(x[i], y[i]);
 }
 
 TAL_KERNEL static void bce_bwd(float *restrict d, const float *restrict g, const float *restrict x,
@@ -42,7 +18,7 @@ TAL_KERNEL static void bce_bwd(float *restrict d, const float *restrict g, const
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
-        float v = g[i] * (tal_sigmoidf(x[i]) - y[i]);
+        float v = tal_bce_logits_grad(g[i], x[i], y[i]);
         d[i] = acc ? d[i] + v : v;
     }
 }
@@ -69,15 +45,15 @@ ALWAYS_INLINE void focal_fwd_k(float *restrict o, const float *restrict x, const
     for (size_t i = 0; i < n; i++) {
         float p = tal_sigmoidf(x[i]), yy = y[i];
         float pt = p * yy + (1.0f - p) * (1.0f - yy);
-        float l = bce1(x[i], yy) * powk(1.0f - pt, gamma, gk);
-        o[i] = l * (alpha >= 0.0f ? alpha * yy + (1.0f - alpha) * (1.0f - yy) : 1.0f);
+        float l = tal_bce_logits(x[i], yy) * tal_pow_k(1.0f - pt, gamma, gk);
+        o[i] = l * tal_focal_alpha_t(alpha, yy);
     }
 }
 
 TAL_KERNEL static void focal_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
                                  float alpha, float gamma)
 {
-    switch (pow_kind(gamma)) {
+    switch (tal_pow_kind(gamma)) {
     case 0: focal_fwd_k(o, x, y, n, alpha, gamma, 0); break;
     case 1: focal_fwd_k(o, x, y, n, alpha, gamma, 1); break;
     case 2: focal_fwd_k(o, x, y, n, alpha, gamma, 2); break;
@@ -95,9 +71,9 @@ ALWAYS_INLINE void focal_bwd_k(float *restrict d, const float *restrict g, const
         float p = tal_sigmoidf(x[i]), yy = y[i];
         float q = 1.0f - (p * yy + (1.0f - p) * (1.0f - yy));
         float dpt = (2.0f * yy - 1.0f) * p * (1.0f - p);
-        float v = powk(q, gamma, gk) * (p - yy);
-        v -= gk == 0 ? 0.0f : gamma * powk(q, gamma - 1.0f, gk1) * dpt * bce1(x[i], yy);
-        v *= (alpha >= 0.0f ? alpha * yy + (1.0f - alpha) * (1.0f - yy) : 1.0f) * g[i];
+        float v = tal_pow_k(q, gamma, gk) * (p - yy);
+        v -= gk == 0 ? 0.0f : gamma * tal_pow_k(q, gamma - 1.0f, gk1) * dpt * tal_bce_logits(x[i], yy);
+        v *= tal_focal_alpha_t(alpha, yy) * g[i];
         d[i] = acc ? d[i] + v : v;
     }
 }
@@ -105,7 +81,7 @@ ALWAYS_INLINE void focal_bwd_k(float *restrict d, const float *restrict g, const
 TAL_KERNEL static void focal_bwd(float *restrict d, const float *restrict g, const float *restrict x,
                                  const float *restrict y, size_t n, float alpha, float gamma, int acc)
 {
-    switch (pow_kind(gamma)) {
+    switch (tal_pow_kind(gamma)) {
     case 0: focal_bwd_k(d, g, x, y, n, alpha, gamma, acc, 0, 3); break;
     case 1: focal_bwd_k(d, g, x, y, n, alpha, gamma, acc, 1, 0); break;
     case 2: focal_bwd_k(d, g, x, y, n, alpha, gamma, acc, 2, 1); break;
@@ -129,18 +105,14 @@ ALWAYS_INLINE void qfl_fwd_k(float *restrict o, const float *restrict x, const f
                              float beta, const int bk)
 {
 #pragma omp simd
-    for (size_t i = 0; i < n; i++) {
-        float p = tal_sigmoidf(x[i]);
-        float a = y[i] - p;
-        a = a < 0 ? -a : a;
-        o[i] = bce1(x[i], y[i]) * powk(a, beta, bk);
-    }
+    for (size_t i = 0; i < n; i++)
+        o[i] = tal_qfl(x[i], y[i], beta, bk);
 }
 
 TAL_KERNEL static void qfl_fwd(float *restrict o, const float *restrict x, const float *restrict y, size_t n,
                                float beta)
 {
-    switch (pow_kind(beta)) {
+    switch (tal_pow_kind(beta)) {
     case 0: qfl_fwd_k(o, x, y, n, beta, 0); break;
     case 1: qfl_fwd_k(o, x, y, n, beta, 1); break;
     case 2: qfl_fwd_k(o, x, y, n, beta, 2); break;
@@ -154,11 +126,7 @@ ALWAYS_INLINE void qfl_bwd_k(float *restrict d, const float *restrict g, const f
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
-        float p = tal_sigmoidf(x[i]), diff = p - y[i];
-        float a = diff < 0 ? -diff : diff, sg = diff > 0 ? 1.0f : diff < 0 ? -1.0f : 0.0f;
-        float v = diff * powk(a, beta, bk);
-        v += bk == 0 ? 0.0f : bce1(x[i], y[i]) * beta * powk(a, beta - 1.0f, bk1) * sg * p * (1.0f - p);
-        v *= g[i];
+        float v = tal_qfl_grad(g[i], x[i], y[i], beta, bk, bk1);
         d[i] = acc ? d[i] + v : v;
     }
 }
@@ -166,7 +134,7 @@ ALWAYS_INLINE void qfl_bwd_k(float *restrict d, const float *restrict g, const f
 TAL_KERNEL static void qfl_bwd(float *restrict d, const float *restrict g, const float *restrict x,
                                const float *restrict y, size_t n, float beta, int acc)
 {
-    switch (pow_kind(beta)) {
+    switch (tal_pow_kind(beta)) {
     case 0: qfl_bwd_k(d, g, x, y, n, beta, acc, 0, 3); break;
     case 1: qfl_bwd_k(d, g, x, y, n, beta, acc, 1, 0); break;
     case 2: qfl_bwd_k(d, g, x, y, n, beta, acc, 2, 1); break;

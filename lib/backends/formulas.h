@@ -14,6 +14,7 @@
 #define TAL_HD static __host__ __device__ __forceinline__
 #else
 #include <math.h>
+#include "cpu_math.h"
 #define TAL_HD static inline __attribute__((always_inline))
 #endif
 
@@ -79,6 +80,77 @@ TAL_HD void tal_diou_grad(float lp, float rp, float lg, float rg, float eps, flo
     float dq_r = 0.5f / L - rho / (L * L) * lok * cr;
     *vl = g * (-diou_l + 2.0f * q * dq_l);
     *vr = g * (-diou_r + 2.0f * q * dq_r);
+}
+
+/* ---- sigmoid losses: BCE with logits, focal, quality focal ---------------- */
+
+/* exp, log and log1p are each side's own: the CPU's vectorisable tal_expf,
+ * tal_logf, tal_log1pf (cpu_math.h), the device's expf, logf, log1pf */
+#ifdef __CUDACC__
+#define TAL_EXPF expf
+#define TAL_LOGF logf
+#define TAL_LOG1PF log1pf
+#else
+#define TAL_EXPF tal_expf
+#define TAL_LOGF tal_logf
+#define TAL_LOG1PF tal_log1pf
+#endif
+
+TAL_HD float tal_sigmoid_elem(float x) { return 1.0f / (1.0f + TAL_EXPF(-x)); }
+
+/* BCE with logits, stable for both signs of x: max(x,0) - x*y + log(1 + exp(-|x|)) */
+TAL_HD float tal_bce_logits(float x, float y)
+{
+    float ax = x < 0 ? -x : x;
+    return (x > 0 ? x : 0.0f) - x * y + TAL_LOG1PF(TAL_EXPF(-ax));
+}
+
+/* d bce / dx times g */
+TAL_HD float tal_bce_logits_grad(float g, float x, float y) { return g * (tal_sigmoid_elem(x) - y); }
+
+/* b^e for b >= 0 (0^e = 0 for e > 0, 1 for e == 0); branch-free so that
+ * the CPU loops calling it vectorise. */
+TAL_HD float tal_pow_nonneg(float b, float e)
+{
+    float p = TAL_EXPF(e * TAL_LOGF(b > 0.0f ? b : 1.0f));
+    return b > 0.0f ? p : (e == 0.0f ? 1.0f : 0.0f);
+}
+
+/* Exponent kinds: callers classify e once per call (tal_pow_kind) so that
+ * e == 0, 1, 2 are exact and cheap in the per-element code. */
+static inline int tal_pow_kind(float e) { return e == 0.0f ? 0 : e == 1.0f ? 1 : e == 2.0f ? 2 : 3; }
+
+/* b^e with e of kind 0..3 */
+TAL_HD float tal_pow_k(float b, float e, int kind)
+{
+    return kind == 0 ? 1.0f : kind == 1 ? b : kind == 2 ? b * b : tal_pow_nonneg(b, e);
+}
+
+/* focal class weight alpha_t = alpha y + (1-alpha)(1-y); alpha < 0 disables it */
+TAL_HD float tal_focal_alpha_t(float alpha, float y)
+{
+    return alpha >= 0.0f ? alpha * y + (1.0f - alpha) * (1.0f - y) : 1.0f;
+}
+
+/* quality focal loss: bce(x, y) |y - p|^beta; bk = kind of beta */
+TAL_HD float tal_qfl(float x, float y, float beta, int bk)
+{
+    float p = tal_sigmoid_elem(x);
+    float a = y - p;
+    a = a < 0 ? -a : a;
+    return tal_bce_logits(x, y) * tal_pow_k(a, beta, bk);
+}
+
+/* d qfl / dx times g: (p - y)|y-p|^beta + bce beta |y-p|^(beta-1) sign(p-y) p(1-p);
+ * bk1 = kind of beta - 1 (unused when bk == 0) */
+TAL_HD float tal_qfl_grad(float g, float x, float y, float beta, int bk, int bk1)
+{
+    float p = tal_sigmoid_elem(x), diff = p - y;
+    float a = diff < 0 ? -diff : diff, sg = diff > 0 ? 1.0f : diff < 0 ? -1.0f : 0.0f;
+    float v = diff * tal_pow_k(a, beta, bk);
+    v += bk == 0 ? 0.0f : tal_bce_logits(x, y) * beta * tal_pow_k(a, beta - 1.0f, bk1) * sg * p * (1.0f - p);
+    v *= g;
+    return v;
 }
 
 /* ---- optimisers ----------------------------------------------------------- */
