@@ -184,25 +184,16 @@ void tcu_conv1d_forward(float *out, const float *inp, const float *weight, const
                        Cin, K);
             wrep = ws;
         }
-        int full = -1;   /* a tap covering every column goes first, with beta 0 */
-        for (int k = 0; k < K && full < 0; k++) {
-            int lo, hi;
-            tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
-            if (lo == 0 && hi == Tout)
-                full = k;
-        }
+        int full = tal_conv_full_tap(K, pad, T, Tout, 0);
         if (full < 0)
             tcu_zero(out, (size_t)no);
-        for (int j = -1; j < K; j++) {
-            int k = j < 0 ? full : j;
-            if (k < 0 || (j >= 0 && k == full))
-                continue;
-            int lo, hi;
+        for (int i = 0; i < K; i++) {
+            int k = tal_conv_tap_at(i, full), lo, hi;
             tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
             if (hi <= lo)
                 continue;
             tcu_sgemm_batched(0, 0, Cout, hi - lo, Cin, 1.0f, wrep + (int64_t)k * Cout * Cin, Cin, 0,
-                              inp + lo + (k - pad), T, (long long)Cin * T, j < 0 ? 0.0f : 1.0f, out + lo, Tout,
+                              inp + lo + (k - pad), T, (long long)Cin * T, k == full ? 0.0f : 1.0f, out + lo, Tout,
                               (long long)Cout * Tout, B);
         }
     }
@@ -284,24 +275,15 @@ void tcu_conv1d_backward(float *dinp, float *dweight, float *dbias, const float 
             TCU_LAUNCH(k_repack, tcu_blocks((int64_t)wn, TCU_THREADS), TCU_THREADS, 0, ws + wn, weight, Cout, Cin, K);
             wrep = ws + wn;
         }
-        int full = -1;   /* a tap writing every input column goes first */
-        for (int k = 0; k < K && full < 0; k++) {
-            int lo, hi;
-            tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
-            if (lo + (k - pad) == 0 && hi + (k - pad) == T)
-                full = k;
-        }
+        int full = tal_conv_full_tap(K, pad, T, Tout, 1);
         if (full < 0 && !acc_inp)
             tcu_zero(dinp, (size_t)B * Cin * T);
-        for (int j = -1; j < K; j++) {
-            int k = j < 0 ? full : j;
-            if (k < 0 || (j >= 0 && k == full))
-                continue;
-            int lo, hi;
+        for (int i = 0; i < K; i++) {
+            int k = tal_conv_tap_at(i, full), lo, hi;
             tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
             if (hi <= lo)
                 continue;
-            float beta = (j < 0 && !acc_inp) ? 0.0f : 1.0f;
+            float beta = (k == full && !acc_inp) ? 0.0f : 1.0f;
             tcu_sgemm_batched(1, 0, Cin, hi - lo, Cout, 1.0f, wrep + (int64_t)k * Cout * Cin, Cin, 0, dout + lo, Tout,
                               (long long)Cout * Tout, beta, dinp + lo + (k - pad), T, (long long)Cin * T, B);
         }

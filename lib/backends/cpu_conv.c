@@ -331,25 +331,16 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
         int vend = mask ? valid_end(mask + (size_t)b * Tout, Tout) : Tout;
         if (vend < Tout)
             zero_cols(o, Cout, Tout, vend, Tout);
-        int full = -1;   /* a tap covering every computed column goes first, with beta 0 */
-        for (int k = 0; k < K && full < 0; k++) {
-            int lo, hi;
-            tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
-            if (lo == 0 && hi == vend)
-                full = k;
-        }
+        int full = tal_conv_full_tap(K, pad, T, vend, 0);
         if (full < 0)
             zero_cols(o, Cout, Tout, 0, vend);
-        for (int j = -1; j < K; j++) {
-            int k = j < 0 ? full : j;
-            if (k < 0 || (j >= 0 && k == full))
-                continue;
-            int lo, hi;
+        for (int i = 0; i < K; i++) {
+            int k = tal_conv_tap_at(i, full), lo, hi;
             tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
             if (hi <= lo)
                 continue;
             tal_cpu_sgemm(0, 0, Cout, hi - lo, Cin, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, x + lo + (k - pad), T,
-                          j < 0 ? 0.0f : 1.0f, o + lo, Tout);
+                          k == full ? 0.0f : 1.0f, o + lo, Tout);
         }
     }
     finish_rows(out, bias, mask, B, Cout, Tout);
@@ -459,24 +450,15 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
         for (int b = 0; b < B; b++) {
             const float *g = dout + (size_t)b * Cout * Tout;
             float *dx = dinp + (size_t)b * Cin * T;
-            int full = -1;   /* a tap writing every input column goes first */
-            for (int k = 0; k < K && full < 0; k++) {
-                int lo, hi;
-                tal_conv_tap_range(k, pad, T, vend[b], &lo, &hi);
-                if (lo + (k - pad) == 0 && hi + (k - pad) == T)
-                    full = k;
-            }
+            int full = tal_conv_full_tap(K, pad, T, vend[b], 1);
             if (full < 0 && !acc_inp)
                 zero_cols(dx, Cin, T, 0, T);
-            for (int j = -1; j < K; j++) {
-                int k = j < 0 ? full : j;
-                if (k < 0 || (j >= 0 && k == full))
-                    continue;
-                int lo, hi;
+            for (int i = 0; i < K; i++) {
+                int k = tal_conv_tap_at(i, full), lo, hi;
                 tal_conv_tap_range(k, pad, T, vend[b], &lo, &hi);
                 if (hi <= lo)
                     continue;
-                float beta = (j < 0 && !acc_inp) ? 0.0f : 1.0f;
+                float beta = (k == full && !acc_inp) ? 0.0f : 1.0f;
                 tal_cpu_sgemm(1, 0, Cin, hi - lo, Cout, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, g + lo, Tout,
                               beta, dx + lo + (k - pad), T);
             }

@@ -41,6 +41,34 @@ TAL_HD void tal_conv_tap_range(int k, int pad, int T, int Tout, int *lo, int *hi
     *hi = T - s < Tout ? T - s : Tout;
 }
 
+/* The shifted-product path runs one product per tap.  A tap whose product
+ * writes every column its pass must fill goes first, with beta 0, so that
+ * nothing has to be zeroed before the products: its index, or -1.
+ * to_input: the pass to the input's gradient, whose tap k writes input
+ * columns [lo + k - pad, hi + k - pad) and must cover [0, T); otherwise the
+ * forward pass, covering output columns [0, Tout). */
+TAL_HD int tal_conv_full_tap(int K, int pad, int T, int Tout, int to_input)
+{
+    for (int k = 0; k < K; k++) {
+        int lo, hi;
+        tal_conv_tap_range(k, pad, T, Tout, &lo, &hi);
+        if (to_input ? lo + (k - pad) == 0 && hi + (k - pad) == T : lo == 0 && hi == Tout)
+            return k;
+    }
+    return -1;
+}
+
+/* The i-th tap in that order (i = 0 .. K-1): the full tap first, then the
+ * others in index order. */
+TAL_HD int tal_conv_tap_at(int i, int full)
+{
+    if (full < 0)
+        return i;
+    if (i == 0)
+        return full;
+    return i - 1 < full ? i - 1 : i;
+}
+
 /* ---- 1-D DIoU of (left, right) distances ------------------------------------ */
 
 /* derivative of min(a,b) / max(a,b) with respect to a; ties split in half
