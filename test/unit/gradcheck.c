@@ -8,6 +8,17 @@
 
 #define GC_SAMPLES 12
 
+void gc_in(gc_case *c, int k, int kind, int grad, int ndim, const int64_t *shape)
+{
+    c->ndim[k] = ndim;
+    for (int d = 0; d < ndim; d++)
+        c->shape[k][d] = shape[d];
+    c->kind[k] = kind;
+    c->grad[k] = grad;
+    if (k + 1 > c->nin)
+        c->nin = k + 1;
+}
+
 static int64_t numel_of(const gc_case *c, int k)
 {
     int64_t n = 1;

@@ -58,6 +58,11 @@ typedef struct gc_case {
     void (*fix)(float **x, const struct gc_case *c);
 } gc_case;
 
+/* Input k of a case: its kind, whether its gradient is checked, its shape;
+ * written as gc_in(&c, 0, GC_NORMAL, 1, GC_SH(2, 8, 16)). */
+void gc_in(gc_case *c, int k, int kind, int grad, int ndim, const int64_t *shape);
+#define GC_SH(...) (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ }
+
 typedef struct {
     double max_rel;            /* largest |num-ana| / (|ana| + 0.1 rms + 1e-6/tol) seen */
     int checked;               /* elements compared */

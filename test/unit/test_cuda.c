@@ -142,18 +142,6 @@ TEST(cuda_parity_ops)
 
 /* ---- shapes that cross the kernels' tiles --------------------------------------- */
 
-static void in_(gc_case *c, int k, int kind, int grad, int ndim, const int64_t *shape)
-{
-    c->ndim[k] = ndim;
-    for (int d = 0; d < ndim; d++)
-        c->shape[k][d] = shape[d];
-    c->kind[k] = kind;
-    c->grad[k] = grad;
-    if (k + 1 > c->nin)
-        c->nin = k + 1;
-}
-
-#define SH(...) (sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ }
 
 static tal_tensor *f_attn(tal_graph *g, tal_tensor **in, const gc_case *c)
 {
@@ -238,8 +226,8 @@ TEST(cuda_parity_large)
         c.ia[0] = H;
         c.ia[1] = win[i][1];
         for (int k = 0; k < 3; k++)
-            in_(&c, k, GC_SMALL, 1, SH(2, H * D, T));
-        in_(&c, 3, GC_MASK, 0, SH(2, T));
+            gc_in(&c, k, GC_SMALL, 1, GC_SH(2, H * D, T));
+        gc_in(&c, 3, GC_MASK, 0, GC_SH(2, T));
         parity_case(be, &c, seed++, 5e-4, "large", &t);
     }
 
@@ -255,10 +243,10 @@ TEST(cuda_parity_large)
         c.ia[0] = S;
         c.ia[1] = 1;
         c.ia[2] = G;
-        in_(&c, 0, GC_NORMAL, 1, SH(2, Cin, T));
-        in_(&c, 1, GC_SMALL, 1, SH(Cout, Cin / G, 3));
-        in_(&c, 2, GC_NORMAL, 1, SH(Cout));
-        in_(&c, 3, GC_MASK, 0, SH(2, Tout));
+        gc_in(&c, 0, GC_NORMAL, 1, GC_SH(2, Cin, T));
+        gc_in(&c, 1, GC_SMALL, 1, GC_SH(Cout, Cin / G, 3));
+        gc_in(&c, 2, GC_NORMAL, 1, GC_SH(Cout));
+        gc_in(&c, 3, GC_MASK, 0, GC_SH(2, Tout));
         parity_case(be, &c, seed++, 2e-4, "large", &t);
     }
 
@@ -269,9 +257,9 @@ TEST(cuda_parity_large)
         snprintf(c.name, sizeof c.name, "layernorm%s C=300 T=77", a < 0 ? "" : a == 0 ? "+relu" : a == 1 ? "+gelu" : "+sigmoid");
         c.fn = a < 0 ? f_ln : f_lnact;
         c.ia[0] = a;
-        in_(&c, 0, GC_NORMAL, 1, SH(3, 300, 77));
-        in_(&c, 1, GC_NORMAL, 1, SH(300));
-        in_(&c, 2, GC_NORMAL, 1, SH(300));
+        gc_in(&c, 0, GC_NORMAL, 1, GC_SH(3, 300, 77));
+        gc_in(&c, 1, GC_NORMAL, 1, GC_SH(300));
+        gc_in(&c, 2, GC_NORMAL, 1, GC_SH(300));
         if (a == TAL_ACT_RELU)
             c.fix = fix_lnact;
         parity_case(be, &c, seed++, 2e-4, "large", &t);
@@ -283,7 +271,7 @@ TEST(cuda_parity_large)
         snprintf(c.name, sizeof c.name, "%ssoftmax rows of 1000", lg ? "log_" : "");
         c.fn = f_softmax;
         c.ia[0] = lg;
-        in_(&c, 0, GC_NORMAL, 1, SH(37, 1000));
+        gc_in(&c, 0, GC_NORMAL, 1, GC_SH(37, 1000));
         parity_case(be, &c, seed++, 5e-4, "large", &t);
     }
 
@@ -295,15 +283,8 @@ TEST(cuda_parity_large)
             c.fn = f_matmul;
             c.ia[0] = ta;
             c.ia[1] = tb;
-            /* (SH gives two arguments, so no ?: around it) */
-            if (ta)
-                in_(&c, 0, GC_NORMAL, 1, SH(257, 130));
-            else
-                in_(&c, 0, GC_NORMAL, 1, SH(130, 257));
-            if (tb)
-                in_(&c, 1, GC_NORMAL, 1, SH(70, 257));
-            else
-                in_(&c, 1, GC_NORMAL, 1, SH(257, 70));
+            gc_in(&c, 0, GC_NORMAL, 1, 2, ta ? (int64_t[]){ 257, 130 } : (int64_t[]){ 130, 257 });
+            gc_in(&c, 1, GC_NORMAL, 1, 2, tb ? (int64_t[]){ 70, 257 } : (int64_t[]){ 257, 70 });
             parity_case(be, &c, seed++, 2e-4, "large", &t);
         }
 
@@ -312,28 +293,28 @@ TEST(cuda_parity_large)
     snprintf(c.name, sizeof c.name, "topk_mean k=60 T=500");
     c.fn = f_topk;
     c.ia[0] = 60;
-    in_(&c, 0, GC_DISTINCT, 1, SH(2, 5, 500));
-    in_(&c, 1, GC_MASK, 0, SH(2, 500));
+    gc_in(&c, 0, GC_DISTINCT, 1, GC_SH(2, 5, 500));
+    gc_in(&c, 1, GC_MASK, 0, GC_SH(2, 500));
     parity_case(be, &c, seed++, 2e-4, "large", &t);
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "sum over 3000");
     c.fn = f_sum;
     c.ia[0] = 1;
-    in_(&c, 0, GC_NORMAL, 1, SH(4, 3000, 3));
+    gc_in(&c, 0, GC_NORMAL, 1, GC_SH(4, 3000, 3));
     parity_case(be, &c, seed++, 2e-4, "large", &t);
 
     /* the fused losses at a detector's size: 20 classes x 4600 positions */
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "sigmoid focal 20x4600");
     c.fn = f_focal;
-    in_(&c, 0, GC_NORMAL, 1, SH(20, 4600));
-    in_(&c, 1, GC_BINARY, 0, SH(20, 4600));
+    gc_in(&c, 0, GC_NORMAL, 1, GC_SH(20, 4600));
+    gc_in(&c, 1, GC_BINARY, 0, GC_SH(20, 4600));
     parity_case(be, &c, seed++, 5e-4, "large", &t);
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "diou 4600 offsets");
     c.fn = f_diou;
-    in_(&c, 0, GC_POS, 1, SH(4600, 2));
-    in_(&c, 1, GC_POS, 0, SH(4600, 2));
+    gc_in(&c, 0, GC_POS, 1, GC_SH(4600, 2));
+    gc_in(&c, 1, GC_POS, 0, GC_SH(4600, 2));
     parity_case(be, &c, seed++, 5e-4, "large", &t);
 
     printf("# cuda parity %-14s %3d cases, max rel %.2e, max nmse %.2e\n", "large", t.cases, t.max_rel, t.nmse);

@@ -15,18 +15,6 @@
 
 static int rnd(tal_rng *r, int lo, int hi) { return lo + (int)tal_rng_below(r, (uint32_t)(hi - lo + 1)); }
 
-static void in_(gc_case *c, int k, int kind, int grad, int ndim, const int64_t *shape)
-{
-    c->ndim[k] = ndim;
-    for (int d = 0; d < ndim; d++)
-        c->shape[k][d] = shape[d];
-    c->kind[k] = kind;
-    c->grad[k] = grad;
-    if (k + 1 > c->nin)
-        c->nin = k + 1;
-}
-
-#define SH(...) (sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (int64_t[]){ __VA_ARGS__ }
 
 typedef gc_build_fn builder;
 
@@ -79,12 +67,12 @@ static int b_linear(gc_case *c, int v, tal_rng *r)
     c->fn = f_linear;
     c->ia[0] = v != 1;
     if (v == 1)
-        in_(c, 0, GC_NORMAL, 1, SH(2, N, Cin));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(2, N, Cin));
     else
-        in_(c, 0, GC_NORMAL, 1, SH(N, Cin));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(N, Cin));
     c->transpose[0] = v == 2;
-    in_(c, 1, GC_NORMAL, 1, SH(Cout, Cin));
-    in_(c, 2, GC_NORMAL, 1, SH(Cout));
+    gc_in(c, 1, GC_NORMAL, 1, GC_SH(Cout, Cin));
+    gc_in(c, 2, GC_NORMAL, 1, GC_SH(Cout));
     return 0;
 }
 
@@ -104,8 +92,8 @@ static int b_matmul(gc_case *c, int v, tal_rng *r)
     c->ia[0] = ta;
     c->ia[1] = tb;
     int64_t as[3] = { B, ta ? K : M, ta ? M : K }, bs[3] = { B, tb ? N : K, tb ? K : N };
-    in_(c, 0, GC_NORMAL, 1, bat ? 3 : 2, bat ? as : as + 1);
-    in_(c, 1, GC_NORMAL, 1, bat ? 3 : 2, bat ? bs : bs + 1);
+    gc_in(c, 0, GC_NORMAL, 1, bat ? 3 : 2, bat ? as : as + 1);
+    gc_in(c, 1, GC_NORMAL, 1, bat ? 3 : 2, bat ? bs : bs + 1);
     return 0;
 }
 
@@ -151,12 +139,12 @@ static int b_conv(gc_case *c, int v, tal_rng *r)
     c->ia[2] = groups;
     c->ia[3] = V[v][4];
     c->ia[4] = V[v][5];
-    in_(c, 0, GC_NORMAL, 1, SH(B, Cin, T));
+    gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, Cin, T));
     c->transpose[0] = V[v][6];
-    in_(c, 1, GC_NORMAL, 1, SH(Cout, Cin / groups, K));
-    in_(c, 2, GC_NORMAL, V[v][4], SH(Cout));
+    gc_in(c, 1, GC_NORMAL, 1, GC_SH(Cout, Cin / groups, K));
+    gc_in(c, 2, GC_NORMAL, V[v][4], GC_SH(Cout));
     /* mask 2: the last sequence all padding; 3: holes anywhere */
-    in_(c, 3, V[v][5] == 2 ? GC_MASK0 : V[v][5] == 3 ? GC_BINARY : GC_MASK, 0, SH(B, Tout));
+    gc_in(c, 3, V[v][5] == 2 ? GC_MASK0 : V[v][5] == 3 ? GC_BINARY : GC_MASK, 0, GC_SH(B, Tout));
     return 0;
 }
 
@@ -178,12 +166,12 @@ static int b_ln(gc_case *c, int v, tal_rng *r)
     c->fn = f_ln;
     c->ia[0] = v != 2;
     if (v == 1)
-        in_(c, 0, GC_NORMAL, 1, SH(B * T, C));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(B * T, C));
     else
-        in_(c, 0, GC_NORMAL, 1, SH(B, C, T));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T));
     c->transpose[0] = v == 3;
-    in_(c, 1, GC_NORMAL, c->ia[0], SH(C));
-    in_(c, 2, GC_NORMAL, c->ia[0], SH(C));
+    gc_in(c, 1, GC_NORMAL, c->ia[0], GC_SH(C));
+    gc_in(c, 2, GC_NORMAL, c->ia[0], GC_SH(C));
     return 0;
 }
 
@@ -223,11 +211,11 @@ static int b_lnact(gc_case *c, int v, tal_rng *r)
     c->ia[0] = affine;
     c->ia[1] = act;
     if (v == 5)
-        in_(c, 0, GC_NORMAL, 1, SH(B * T, C));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(B * T, C));
     else
-        in_(c, 0, GC_NORMAL, 1, SH(B, C, T));
-    in_(c, 1, GC_NORMAL, affine, SH(C));
-    in_(c, 2, GC_NORMAL, affine, SH(C));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T));
+    gc_in(c, 1, GC_NORMAL, affine, GC_SH(C));
+    gc_in(c, 2, GC_NORMAL, affine, GC_SH(C));
     c->fix = fix_lnact;
     return 0;
 }
@@ -252,7 +240,7 @@ static int b_act(gc_case *c, int v, tal_rng *r)
     snprintf(c->name, sizeof c->name, "%s", v == 0 ? "relu" : v == 1 ? "gelu" : "sigmoid");
     c->fn = f_act;
     c->ia[0] = v;
-    in_(c, 0, v == 0 ? GC_AWAY0 : GC_NORMAL, 1, SH(rnd(r, 1, 3), rnd(r, 1, 6), rnd(r, 1, 9)));
+    gc_in(c, 0, v == 0 ? GC_AWAY0 : GC_NORMAL, 1, GC_SH(rnd(r, 1, 3), rnd(r, 1, 6), rnd(r, 1, 9)));
     return 0;
 }
 
@@ -273,8 +261,8 @@ static int b_softmax(gc_case *c, int v, tal_rng *r)
     c->ia[0] = dim == 2 ? -1 : dim;
     c->ia[1] = log;
     c->ia[2] = masked;
-    in_(c, 0, GC_NORMAL, 1, SH(B, C, T));
-    in_(c, 1, GC_MASK, 0, SH(B, 1, T));   /* a (B,1,T) mask broadcast over C */
+    gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T));
+    gc_in(c, 1, GC_MASK, 0, GC_SH(B, 1, T));   /* a (B,1,T) mask broadcast over C */
     return 0;
 }
 
@@ -296,7 +284,7 @@ static int b_maxpool(gc_case *c, int v, tal_rng *r)
     snprintf(c->name, sizeof c->name, "maxpool1d k=%d s=%d p=%d", V[v][0], V[v][1], V[v][2]);
     c->fn = f_maxpool;
     memcpy(c->ia, V[v], sizeof V[v]);
-    in_(c, 0, GC_DISTINCT, 1, SH(rnd(r, 1, 2), rnd(r, 1, 4), rnd(r, V[v][0], 13)));
+    gc_in(c, 0, GC_DISTINCT, 1, GC_SH(rnd(r, 1, 2), rnd(r, 1, 4), rnd(r, V[v][0], 13)));
     return 0;
 }
 
@@ -315,8 +303,8 @@ static int b_topk(gc_case *c, int v, tal_rng *r)
     c->fn = f_topk;
     c->ia[0] = k;
     c->ia[1] = v / 2;
-    in_(c, 0, GC_DISTINCT, 1, SH(B, C, T));
-    in_(c, 1, GC_MASK, 0, SH(B, T));
+    gc_in(c, 0, GC_DISTINCT, 1, GC_SH(B, C, T));
+    gc_in(c, 1, GC_MASK, 0, GC_SH(B, T));
     return 0;
 }
 
@@ -337,7 +325,7 @@ static int b_gather(gc_case *c, int v, tal_rng *r)
     c->ia[1] = n;
     for (int j = 0; j < n; j++)   /* repeats included */
         c->idx[j] = (int32_t)tal_rng_below(r, (uint32_t)sh[v]);
-    in_(c, 0, GC_NORMAL, 1, 3, sh);
+    gc_in(c, 0, GC_NORMAL, 1, 3, sh);
     return 0;
 }
 
@@ -373,13 +361,13 @@ static int b_attn(gc_case *c, int v, tal_rng *r)
     c->ia[1] = V[v][1];
     c->ia[2] = V[v][2];
     if (V[v][2] == 2) {
-        in_(c, 0, GC_NORMAL, 1, SH(B, H * D, T));
-        in_(c, 1, GC_MASK, 0, SH(B, T));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, H * D, T));
+        gc_in(c, 1, GC_MASK, 0, GC_SH(B, T));
         return 0;
     }
     for (int k = 0; k < 3; k++)
-        in_(c, k, GC_NORMAL, 1, SH(B, H * D, T));
-    in_(c, 3, V[v][2] == 3 ? GC_MASK0 : GC_MASK, 0, SH(B, T));
+        gc_in(c, k, GC_NORMAL, 1, GC_SH(B, H * D, T));
+    gc_in(c, 3, V[v][2] == 3 ? GC_MASK0 : GC_MASK, 0, GC_SH(B, T));
     return 0;
 }
 
@@ -407,9 +395,9 @@ static int b_reg(gc_case *c, int v, tal_rng *r)
     c->fn = f_reg;
     c->ia[0] = v;
     c->training = 1;
-    in_(c, 0, GC_NORMAL, 1, SH(B, C, T));
-    in_(c, 1, GC_NORMAL, v == 2, SH(C));
-    in_(c, 2, GC_NORMAL, v == 3, SH(1, C, 1));
+    gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T));
+    gc_in(c, 1, GC_NORMAL, v == 2, GC_SH(C));
+    gc_in(c, 2, GC_NORMAL, v == 3, GC_SH(1, C, 1));
     return 0;
 }
 
@@ -445,13 +433,13 @@ static int b_shape(gc_case *c, int v, tal_rng *r)
         for (int k = 0; k < 3; k++) {
             int64_t s2[3] = { sh[0], sh[1], sh[2] };
             s2[v] = rnd(r, 1, 3);
-            in_(c, k, GC_NORMAL, k != 1, 3, s2);
+            gc_in(c, k, GC_NORMAL, k != 1, 3, s2);
         }
         return 0;
     }
     int kind = v - 2;   /* 1..5 */
     c->ia[0] = kind;
-    in_(c, 0, GC_NORMAL, 1, 3, sh);
+    gc_in(c, 0, GC_NORMAL, 1, 3, sh);
     int dim = (int)tal_rng_below(r, 3);
     int len = kind == 4 ? (int)sh[2] : (int)sh[dim];
     if (kind == 5)
@@ -493,12 +481,12 @@ static int b_bin(gc_case *c, int v, tal_rng *r)
     c->ia[0] = op;
     c->ia[1] = form;
     switch (form) {
-    case 0: in_(c, 0, GC_NORMAL, 1, SH(B, C, T)); in_(c, 1, GC_NORMAL, 1, SH(B, C, T)); break;
-    case 1: in_(c, 0, GC_NORMAL, 1, SH(B, C, T)); in_(c, 1, GC_NORMAL, 1, SH(1, C, 1)); break;
-    case 2: in_(c, 0, GC_NORMAL, 1, SH(B, C, T)); in_(c, 1, GC_NORMAL, 1, SH(B, 1, T)); break;
-    case 3: in_(c, 0, GC_NORMAL, 1, SH(B, C, T)); in_(c, 1, GC_NORMAL, 1, SH(1)); break;
-    case 4: in_(c, 0, GC_NORMAL, 1, SH(C, 1)); in_(c, 1, GC_NORMAL, 1, SH(1, T)); break;
-    default: in_(c, 0, GC_NORMAL, 1, SH(B, C, T)); break;
+    case 0: gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T)); gc_in(c, 1, GC_NORMAL, 1, GC_SH(B, C, T)); break;
+    case 1: gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T)); gc_in(c, 1, GC_NORMAL, 1, GC_SH(1, C, 1)); break;
+    case 2: gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T)); gc_in(c, 1, GC_NORMAL, 1, GC_SH(B, 1, T)); break;
+    case 3: gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T)); gc_in(c, 1, GC_NORMAL, 1, GC_SH(1)); break;
+    case 4: gc_in(c, 0, GC_NORMAL, 1, GC_SH(C, 1)); gc_in(c, 1, GC_NORMAL, 1, GC_SH(1, T)); break;
+    default: gc_in(c, 0, GC_NORMAL, 1, GC_SH(B, C, T)); break;
     }
     c->transpose[0] = form == 0 && T > 1;
     return 0;
@@ -522,7 +510,7 @@ static int b_unary(gc_case *c, int v, tal_rng *r)
     c->fn = f_unary;
     c->h = 4e-3f;   /* the ladder's points are 0.0125 from the clamp bounds */
     c->ia[0] = v;
-    in_(c, 0, v >= 2 ? GC_DISTINCT : GC_NORMAL, 1, SH(rnd(r, 1, 3), rnd(r, 1, 5), rnd(r, 2, 8)));
+    gc_in(c, 0, v >= 2 ? GC_DISTINCT : GC_NORMAL, 1, GC_SH(rnd(r, 1, 3), rnd(r, 1, 5), rnd(r, 2, 8)));
     return 0;
 }
 
@@ -552,7 +540,7 @@ static int b_reduce(gc_case *c, int v, tal_rng *r)
     c->ia[0] = op;
     c->ia[1] = dim;
     c->ia[2] = keep;
-    in_(c, 0, op == 2 ? GC_DISTINCT : GC_NORMAL, 1, SH(rnd(r, 1, 3), rnd(r, 1, 5), rnd(r, 1, 7)));
+    gc_in(c, 0, op == 2 ? GC_DISTINCT : GC_NORMAL, 1, GC_SH(rnd(r, 1, 3), rnd(r, 1, 5), rnd(r, 1, 7)));
     return 0;
 }
 
@@ -571,7 +559,7 @@ static int b_resample(gc_case *c, int v, tal_rng *r)
     c->fn = f_resample;
     c->ia[0] = Tout;
     c->ia[1] = mode;
-    in_(c, 0, GC_NORMAL, 1, SH(rnd(r, 1, 2), rnd(r, 1, 3), T));
+    gc_in(c, 0, GC_NORMAL, 1, GC_SH(rnd(r, 1, 2), rnd(r, 1, 3), T));
     return 0;
 }
 
@@ -623,16 +611,16 @@ static int b_loss(gc_case *c, int v, tal_rng *r)
     c->fn = f_loss;
     c->ia[0] = v;
     if (v == 5) {
-        in_(c, 0, GC_NORMAL, 1, SH(N, K));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(N, K));
         for (int i = 0; i < N; i++)
             c->idx[i] = i == N - 1 && N > 1 ? -1 : (int32_t)tal_rng_below(r, (uint32_t)K);
     } else if (v == 6) {
-        in_(c, 0, GC_POS, 1, SH(N, 2));
-        in_(c, 1, GC_POS, 0, SH(N, 2));
+        gc_in(c, 0, GC_POS, 1, GC_SH(N, 2));
+        gc_in(c, 1, GC_POS, 0, GC_SH(N, 2));
         c->fix = fix_diou;
     } else {
-        in_(c, 0, GC_NORMAL, 1, SH(N, K));
-        in_(c, 1, v == 1 ? GC_BINARY : GC_UNIT, 0, SH(N, K));
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(N, K));
+        gc_in(c, 1, v == 1 ? GC_BINARY : GC_UNIT, 0, GC_SH(N, K));
         if (v == 4)
             c->fix = fix_qfl;
     }
