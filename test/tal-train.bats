@@ -51,13 +51,7 @@ tiny() {
     [ "$status" -eq 0 ]
     [ -s cpu.ckpt ]
     run --separate-stderr tal-train -q -c "$CFG" -s train.epochs=1 --device cuda -o gpu.ckpt train.tal
-    if [ "$status" -eq 0 ]; then
-        skip "a GPU is usable here: the cuda run trained (compared in test_cuda.c)"
-    fi
-    [ "$status" -eq 1 ]
-    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
-    [[ "$stderr" == "tal-train: --device cuda: "* ]]
-    [ ! -e gpu.ckpt ]
+    assert_cuda_refused tal-train gpu.ckpt
 }
 
 @test "tal-train: config files are checked, naming the file and line" {

@@ -6,6 +6,9 @@
 #   mkstream NAME [featpack options]   a small ground-truth stream in $TMP
 #   assert_line_count N FILE           FILE has N lines
 #   write_npy FILE T D [dtype] [ver]   a .npy array of T x D values t*1000+d
+#   assert_cuda_refused TOOL OUT       after `run --separate-stderr TOOL --device
+#                                      cuda ...`: one error line, exit 1, no OUT
+#                                      (skips where a GPU is usable)
 
 bats_require_minimum_version 1.5.0
 
@@ -34,6 +37,16 @@ assert_line_count() {
     local n
     n=$(wc -l < "$2")
     [ "$n" -eq "$1" ] || { echo "expected $1 lines in $2, found $n" >&2; return 1; }
+}
+
+assert_cuda_refused() {
+    if [ "$status" -eq 0 ]; then
+        skip "a GPU is usable here: the cuda run succeeded (compared in test_cuda.c)"
+    fi
+    [ "$status" -eq 1 ]
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    [[ "$stderr" == "$1: --device cuda: "* ]]
+    [ ! -e "$2" ]
 }
 
 # A little-endian .npy (format 1.0) holding value t*1000+d at [t][d].
