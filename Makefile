@@ -70,10 +70,13 @@ KERNEL_SRC := $(wildcard kernels/*.cu)
 # libraries by itself (distribution packages put it in /usr/lib/<triplet>).
 cudart_in = $(if $(1),$(firstword $(wildcard $(1)/lib64/libcudart_static.a \
               $(1)/targets/$(shell uname -m)-linux/lib/libcudart_static.a $(1)/lib/libcudart_static.a)))
-ifneq ($(NVCC),)
+# (none of it for CUDA=0 or a clean: nvcc and the compiler are asked only
+# when the answer is used)
+CUDA_PROBE := $(if $(NVCC),$(if $(filter 0,$(CUDA)),,$(filter-out clean uninstall,$(or $(MAKECMDGOALS),all))))
+ifneq ($(CUDA_PROBE),)
   CUDA_TOP    := $(realpath $(shell $(NVCC) -dryrun -x cu /dev/null 2>&1 | sed -n 's/^\#\$$ TOP=//p' | head -n 1))
-  CUDART_CC   := $(filter /%,$(shell $(CC) -print-file-name=libcudart_static.a 2>/dev/null))
-  CUDART_A    := $(or $(call cudart_in,$(CUDA_TOP)),$(call cudart_in,$(CUDA_HOME)),$(CUDART_CC))
+  CUDART_A    := $(or $(call cudart_in,$(CUDA_TOP)),$(call cudart_in,$(CUDA_HOME)), \
+                   $(filter /%,$(shell $(CC) -print-file-name=libcudart_static.a 2>/dev/null)))
   CUDA_HOME   := $(or $(CUDA_TOP),$(CUDA_HOME))
   CUDA_LIBDIR := $(or $(CUDA_LIBDIR),$(patsubst %/libcudart_static.a,%,$(CUDART_A)))
 endif
