@@ -133,7 +133,7 @@ typedef struct {
     block *b;
     size_t n, cap;
     size_t reserved, live, peak_live, step_peak;
-    unsigned long step;
+    unsigned long step;   /* resets so far (inference marks carry it too) */
 } pool;
 
 static size_t pool_round(size_t bytes)
@@ -222,7 +222,6 @@ struct tal_graph {
     tal_node *nodes;
     size_t nnodes, cap;
     int grad_on, training, status;
-    unsigned long step;   /* resets so far */
     tal_rng rng;
     uint64_t rng_calls;
 };
@@ -260,7 +259,6 @@ void tal_graph_reset(tal_graph *g)
     g->nnodes = 0;
     g->status = 0;
     g->rng_calls = 0;
-    g->step++;
 }
 
 const tal_backend *tal_graph_backend(const tal_graph *g) { return g->be; }
@@ -294,7 +292,7 @@ void tal_graph_get_stats(const tal_graph *g, tal_graph_stats *s)
 tal_graph_mark tal_graph_mark_get(const tal_graph *g)
 {
     const arena *a = &g->data;
-    return (tal_graph_mark){ a->cur, a->n ? a->c[a->cur].used : 0, a->used, g->step, g->nnodes };
+    return (tal_graph_mark){ a->cur, a->n ? a->c[a->cur].used : 0, a->used, g->grads.step, g->nnodes };
 }
 
 /* Is p in the part of the arena allocated after the mark? */
@@ -321,7 +319,7 @@ int tal_graph_release(tal_graph *g, tal_graph_mark mark, int n, tal_tensor **kee
         return g->status;
     if (n < 0 || n > 64)
         return tal__fail(g, TAL_EINVAL, "release: %d tensors to keep (0 to 64)", n), g->status;
-    if (mark.step != g->step || mark.total > a->used || mark.chunk < 0 || (a->n && mark.chunk > a->cur) ||
+    if (mark.step != g->grads.step || mark.total > a->used || mark.chunk < 0 || (a->n && mark.chunk > a->cur) ||
         (!a->n && (mark.chunk || mark.used)) || (a->n && mark.used > a->c[mark.chunk].used))
         return tal__fail(g, TAL_EINVAL, "release: a mark from another step"), g->status;
     /* which tensors move: those made after the mark, each once */
