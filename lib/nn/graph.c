@@ -41,6 +41,16 @@ static void arena_raw_free(arena *a, void *p)
         tal_free_aligned(p);
 }
 
+/* bytes newly in use: the step's and the arena's high-water marks follow */
+static void arena_count(arena *a, size_t bytes)
+{
+    a->used += bytes;
+    if (a->used > a->step_peak)
+        a->step_peak = a->used;
+    if (a->used > a->peak)
+        a->peak = a->used;
+}
+
 static void *arena_alloc(arena *a, size_t bytes)
 {
     bytes = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
@@ -51,11 +61,7 @@ static void *arena_alloc(arena *a, size_t bytes)
         if (c->size - c->used >= bytes) {
             void *p = c->base + c->used;
             c->used += bytes;
-            a->used += bytes;
-            if (a->used > a->step_peak)
-                a->step_peak = a->used;
-            if (a->used > a->peak)
-                a->peak = a->used;
+            arena_count(a, bytes);
             return p;
         }
     }
@@ -69,11 +75,7 @@ static void *arena_alloc(arena *a, size_t bytes)
         return NULL;
     a->c[a->n] = (chunk){ base, size, bytes };
     a->cur = a->n++;
-    a->used += bytes;
-    if (a->used > a->step_peak)
-        a->step_peak = a->used;
-    if (a->used > a->peak)
-        a->peak = a->used;
+    arena_count(a, bytes);
     return base;
 }
 
