@@ -88,6 +88,17 @@ __global__ void k_dw_forward(float *out, const float *x, const float *w, const f
     }
 }
 
+/* The output column whose tap k reads input column i (t*S + k - P = i), or
+ * -1: the gather form of the input gradient, one thread per input column. */
+__device__ __forceinline__ int64_t conv_reader(int64_t i, int k, int S, int P, int Tout)
+{
+    int64_t u = i + P - k;
+    if (u < 0 || u % S)
+        return -1;
+    u /= S;
+    return u < Tout ? u : -1;
+}
+
 /* dx[b,c,i] (+)= sum over the taps k with i = t*S + k - P of w[c,k] g[b,c,t] */
 __global__ void k_dw_back_input(float *dx, const float *g, const float *w, int B, int C, int T, int Tout, int K,
                                 int S, int P, int acc)
@@ -97,11 +108,8 @@ __global__ void k_dw_back_input(float *dx, const float *g, const float *w, int B
         const float *gr = g + bc * Tout, *wr = w + c * K;
         float s = 0.0f;
         for (int k = 0; k < K; k++) {
-            int64_t u = i + P - k;
-            if (u < 0 || u % S)
-                continue;
-            u /= S;
-            if (u < Tout)
+            int64_t u = conv_reader(i, k, S, P, Tout);
+            if (u >= 0)
                 s += wr[k] * gr[u];
         }
         dx[o] = acc ? dx[o] + s : s;
@@ -144,11 +152,8 @@ __global__ void k_col2im(float *dx, const float *dcol, int Cg, int T, int Tout, 
         int64_t i = o % T, ci = o / T;
         float s = 0.0f;
         for (int k = 0; k < K; k++) {
-            int64_t u = i + P - k;
-            if (u < 0 || u % S)
-                continue;
-            u /= S;
-            if (u < Tout)
+            int64_t u = conv_reader(i, k, S, P, Tout);
+            if (u >= 0)
                 s += dcol[(ci * K + k) * Tout + u];
         }
         dx[o] += s;
