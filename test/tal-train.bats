@@ -145,7 +145,7 @@ tiny() {
     labelsplit -q -r 0.5 --supervision video -o vid.tal train.tal
     run --separate-stderr tal-train -c "$CFG" vid.tal -o m.ckpt
     [ "$status" -eq 1 ]
-    [[ "$stderr" == *"no fully labelled sequences to train on (6 with other supervision)"* ]]
+    [[ "$stderr" == *"no sequences with full supervision to train on (6 with other supervision)"* ]]
     run --separate-stderr tal-train -c "$CFG" "$FIXTURES/broken/crc-mismatch.tal" -o m.ckpt
     [ "$status" -eq 1 ]
     [[ "$stderr" == *"CRC mismatch"* ]]

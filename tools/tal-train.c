@@ -39,10 +39,10 @@ static int usage(FILE *fp, int status)
 enum { OPT_RESUME = 256, OPT_INIT, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_PRINT,
        OPT_VERSION, OPT_STOP };
 
-static int keep_full(const tal_record *r, void *ctx)
+/* the records of the supervision kinds the model learns from */
+static int keep_trainable(const tal_record *r, void *ctx)
 {
-    (void)ctx;
-    return r->supervision == TAL_SUP_FULL;
+    return tal_det_trains_on(ctx, r->supervision);
 }
 
 int main(int argc, char **argv)
@@ -155,15 +155,17 @@ int main(int argc, char **argv)
     tal_detector *d = NULL;
     const tal_record **recs = NULL;
     FILE *metrics = NULL;
-    if ((rc = tal_recset_load(&set, argv[optind], keep_full, NULL, &skipped)))
+    const tal_det_ops *ops = tal_det_ops_for(cfg.kind);
+    if ((rc = tal_recset_load(&set, argv[optind], keep_trainable, (void *)ops, &skipped)))
         goto fail;
     if (!set.n) {
-        rc = tal_err(TAL_EINVAL, "'%s' has no fully labelled sequences to train on (%u with other supervision)",
-                     argv[optind], skipped);
+        rc = tal_err(TAL_EINVAL, "'%s' has no sequences with %s supervision to train on (%u with other supervision)",
+                     argv[optind], tal_det_trains_on_names(ops), skipped);
         goto fail;
     }
     if (skipped)
-        tal_warn("%u sequences without full labels are left out of training", skipped);
+        tal_warn("%u sequences without %s supervision are left out of training", skipped,
+                 tal_det_trains_on_names(ops));
     recs = malloc(set.n * sizeof *recs);
     for (uint32_t i = 0; recs && i < set.n; i++) {
         if (!(set.v[i].present & TAL_HAS_FEATURES)) {

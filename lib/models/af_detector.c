@@ -301,6 +301,7 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
 
 const tal_det_ops tal_det_actionformer_ops = {
     .name = "actionformer",
+    .trains_on = TAL_TRAINS_ON(TAL_SUP_FULL),
     .define = af_define,
     .init = af_init,
     .loss = af_loss,

@@ -3,10 +3,11 @@
 #include "../util/error.h"
 #include "../util/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const tal_det_ops *ops_for(int kind)
+const tal_det_ops *tal_det_ops_for(int kind)
 {
     switch (kind) {
     case TAL_DET_ACTIONFORMER:
@@ -21,7 +22,7 @@ static const tal_det_ops *ops_for(int kind)
 
 tal_detector *tal_detector_new(const tal_det_config *cfg, const tal_header *h, const tal_backend *be)
 {
-    const tal_det_ops *ops = ops_for(cfg->kind);
+    const tal_det_ops *ops = tal_det_ops_for(cfg->kind);
     if (!ops) {
         tal_err(TAL_EINVAL, "unknown detector kind %d", cfg->kind);
         return NULL;
@@ -90,6 +91,23 @@ int tal_detector_compatible(const tal_detector *d, const tal_header *h)
     if (h->feat_dim && (int)h->feat_dim != d->input_dim)
         return tal_err(TAL_EINCOMPAT, "the model takes %d-d features, the stream has %u-d", d->input_dim, h->feat_dim);
     return 0;
+}
+
+int tal_det_trains_on(const tal_det_ops *ops, int supervision)
+{
+    return supervision >= 0 && supervision < TAL_SUP_COUNT && (ops->trains_on & TAL_TRAINS_ON(supervision));
+}
+
+const char *tal_det_trains_on_names(const tal_det_ops *ops)
+{
+    static char buf[64];
+    size_t at = 0;
+    int n = 0;
+    buf[0] = 0;
+    for (int k = 0; k < TAL_SUP_COUNT; k++)
+        if (tal_det_trains_on(ops, k))
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s", n++ ? " or " : "", tal_supervision_name(k));
+    return buf;
 }
 
 tal_grid tal_detector_grid(const tal_detector *d, const tal_record *r)

@@ -35,8 +35,14 @@ typedef struct {
 
 typedef struct tal_detector tal_detector;
 
+/* tal_det_ops.trains_on: the supervision kinds (record.h) a model learns
+ * from, as a bit mask; tal-train keeps the records of those kinds and
+ * leaves the others out with a warning. */
+#define TAL_TRAINS_ON(kind) (1u << (kind))
+
 typedef struct {
     const char *name;
+    unsigned trains_on;          /* TAL_TRAINS_ON(TAL_SUP_FULL) | ... */
     /* declare the parameters in d->P (allocation follows) */
     int (*define)(tal_detector *d);
     int (*init)(tal_detector *d, tal_rng *r);
@@ -75,6 +81,14 @@ void tal_detector_free(tal_detector *d);
 /* Can records of h be used with this detector?  Same class count and
  * feature width; a message naming what differs otherwise. */
 int tal_detector_compatible(const tal_detector *d, const tal_header *h);
+
+/* The ops of a model kind (TAL_DET_*), NULL if unknown. */
+const tal_det_ops *tal_det_ops_for(int kind);
+/* Does a model of these ops learn from records of this supervision kind? */
+int tal_det_trains_on(const tal_det_ops *ops, int supervision);
+/* The supervision kinds it learns from, as "full", "full or video", ...
+ * (a static buffer: for messages). */
+const char *tal_det_trains_on_names(const tal_det_ops *ops);
 
 /* The grid of one record (its own fps when it has one). */
 tal_grid tal_detector_grid(const tal_detector *d, const tal_record *r);

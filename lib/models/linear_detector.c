@@ -168,6 +168,7 @@ static int lin_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_
 
 const tal_det_ops tal_det_linear_ops = {
     .name = "linear",
+    .trains_on = TAL_TRAINS_ON(TAL_SUP_FULL),
     .define = lin_define,
     .init = lin_init,
     .loss = lin_loss,

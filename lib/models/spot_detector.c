@@ -432,6 +432,7 @@ static int spot_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal
 
 const tal_det_ops tal_det_spot_ops = {
     .name = "spot",
+    .trains_on = TAL_TRAINS_ON(TAL_SUP_FULL),
     .define = spot_define,
     .init = spot_init,
     .loss = spot_loss,
