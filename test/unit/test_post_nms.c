@@ -4,6 +4,7 @@
 #include "harness.h"
 #include "tal.h"
 #include "post/nms.h"
+#include "post/runs.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -313,4 +314,37 @@ TEST(nms_properties)
     tal_nms_ws_free(w);
     free(in.v);
     free(s.v);
+}
+
+/* ---- runs above a threshold (post/runs.h) ------------------------------------------- */
+
+TEST(runs_above_threshold)
+{
+    /* strided: every other value of a (T=7) sequence interleaved with junk */
+    float x[14] = { 0.6f, 9, 0.7f, 9, 0.1f, 9, NAN, 9, 0.9f, 9, 0.5f, 9, 0.8f, 9 };
+    tal_runs r = { 0 };
+    CHECK_EQ_INT(tal_runs_above(&r, x, 2, 7, 0.5), 3);
+    CHECK_EQ_INT(r.n, 3);
+    CHECK(r.v[0].start == 0 && r.v[0].end == 2);   /* 0.6 0.7 */
+    CHECK(r.v[1].start == 4 && r.v[1].end == 5);   /* 0.9; 0.5 is not above 0.5, NaN never */
+    CHECK(r.v[2].start == 6 && r.v[2].end == 7);   /* to the end */
+    CHECK_EQ_INT(tal_runs_above(&r, x, 2, 7, 1.0), 0);
+    CHECK_EQ_INT(tal_runs_above(&r, x, 2, 7, -1.0), 2);   /* appended: split at the NaN */
+    CHECK(r.n == 5 && r.v[3].start == 0 && r.v[3].end == 3 && r.v[4].start == 4 && r.v[4].end == 7);
+    /* 1000 alternating runs grow the array */
+    float y[2000];
+    for (int i = 0; i < 2000; i++)
+        y[i] = (float)(i % 2);
+    tal_runs_free(&r);
+    CHECK_EQ_INT(tal_runs_above(&r, y, 1, 2000, 0.5), 1000);
+    CHECK(r.v[999].start == 1999 && r.v[999].end == 2000);
+    /* seconds: a run of one snippet lasts one stride; clamped */
+    tal_grid g = { 30, 4, 16 };
+    double a, b;
+    tal_run_to_sec(&g, (tal_run){ 10, 11 }, 100, &a, &b);
+    CHECK_NEAR(a, (9.5 * 4 + 8) / 30.0, 1e-12);
+    CHECK_NEAR(b - a, 4 / 30.0, 1e-12);
+    tal_run_to_sec(&g, (tal_run){ 0, 1000 }, 20, &a, &b);
+    CHECK(a == 6.0 / 30 && b == 20);
+    tal_runs_free(&r);
 }
