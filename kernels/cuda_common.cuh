@@ -280,6 +280,9 @@ void tcu_focal_backward(float *dx, const float *dout, const float *x, const floa
 void tcu_qfl_forward(float *out, const float *x, const float *y, size_t n, float beta);
 void tcu_qfl_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float beta, int acc);
 void tcu_ce_forward(float *out, float *lsm, const float *x, const int32_t *target, int64_t N, int K);
+void tcu_pn_forward(float *out, const float *x, const float *wpos, const float *wneg, int64_t N, int K);
+void tcu_pn_backward(float *dx, const float *dout, const float *x, const float *wpos, const float *wneg, int64_t N,
+                     int K, int acc);
 void tcu_ce_backward(float *dx, const float *dout, const float *lsm, const int32_t *target, int64_t N, int K,
                      int acc);
 void tcu_diou_forward(float *out, const float *pred, const float *target, int64_t N, float eps);

@@ -1,6 +1,7 @@
 /* cuda_loss.cu — loss primitives, elementwise (the caller reduces): BCE
- * with logits, sigmoid focal, quality focal, cross-entropy, 1-D DIoU; the
- * twin of lib/backends/cpu_loss.c, formula for formula.
+ * with logits, sigmoid focal, quality focal, cross-entropy, positive-
+ * negative learning on a softmax, 1-D DIoU; the twin of
+ * lib/backends/cpu_loss.c, formula for formula.
  *
  * Each loss is one fused kernel per pass: the sigmoid, the BCE, the
  * modulating factor and the class weight of the focal loss (or the
@@ -153,6 +154,46 @@ __global__ void k_ce_back(float *d, const float *g, const float *lsm, const int3
 void tcu_ce_backward(float *dx, const float *dout, const float *lsm, const int32_t *target, int64_t N, int K, int acc)
 {
     LOSS_LAUNCH(k_ce_back, N * K, dx, dout, lsm, target, N, K, acc);
+}
+
+/* ---- positive-negative learning on a softmax: a thread per row ------------------------
+ * (rows are snippets, K a class count: the row statistics are a few loops
+ * over K in registers, formulas.h) */
+
+__global__ void k_pn(float *out, const float *x, const float *wpos, const float *wneg, int64_t N, int K)
+{
+    TCU_FOR(i, N) {
+        const float *z = x + i * K, *wp = wpos ? wpos + i * K : NULL, *wn = wneg ? wneg + i * K : NULL;
+        tal_pn_row s;
+        tal_pn_row_stats(z, wp, wn, K, &s);
+        out[i] = tal_pn_row_loss(z, wp, wn, K, &s);
+    }
+}
+
+__global__ void k_pn_back(float *dx, const float *dout, const float *x, const float *wpos, const float *wneg,
+                          int64_t N, int K, int acc)
+{
+    TCU_FOR(i, N) {
+        const float *z = x + i * K, *wp = wpos ? wpos + i * K : NULL, *wn = wneg ? wneg + i * K : NULL;
+        tal_pn_row s;
+        tal_pn_row_stats(z, wp, wn, K, &s);
+        float *d = dx + i * K;
+        for (int j = 0; j < K; j++) {
+            float v = dout[i] * tal_pn_grad(z, wp, wn, j, &s);
+            d[j] = acc ? d[j] + v : v;
+        }
+    }
+}
+
+void tcu_pn_forward(float *out, const float *x, const float *wpos, const float *wneg, int64_t N, int K)
+{
+    LOSS_LAUNCH(k_pn, N, out, x, wpos, wneg, N, K);
+}
+
+void tcu_pn_backward(float *dx, const float *dout, const float *x, const float *wpos, const float *wneg, int64_t N,
+                     int K, int acc)
+{
+    LOSS_LAUNCH(k_pn_back, N, dx, dout, x, wpos, wneg, N, K, acc);
 }
 
 /* ---- 1-D DIoU of (left, right) offsets ------------------------------------------------- */

@@ -198,6 +198,12 @@ typedef struct tal_backend {
     void (*ce_forward)(float *out, float *lsm, const float *x, const int32_t *target, int64_t N, int K);
     void (*ce_backward)(float *dx, const float *dout, const float *lsm, const int32_t *target, int64_t N, int K,
                         int acc);
+    /* positive-negative learning on a softmax: for each row i of logits
+     * x (N,K), out[i] = sum_c wpos[i,c] (-log p_ic) + wneg[i,c] (-log(1 - p_ic))
+     * with p = softmax(x[i]); wpos or wneg may be NULL (all 0) */
+    void (*pn_forward)(float *out, const float *x, const float *wpos, const float *wneg, int64_t N, int K);
+    void (*pn_backward)(float *dx, const float *dout, const float *x, const float *wpos, const float *wneg,
+                        int64_t N, int K, int acc);
     /* 1-D DIoU of (left, right) offsets: pred, target (N,2) -> out (N) */
     void (*diou_forward)(float *out, const float *pred, const float *target, int64_t N, float eps);
     void (*diou_backward)(float *dpred, const float *dout, const float *pred, const float *target, int64_t N,

@@ -123,6 +123,9 @@ void tal_cpu_focal_backward(float *dx, const float *dout, const float *x, const 
 void tal_cpu_qfl_forward(float *out, const float *x, const float *y, size_t n, float beta);
 void tal_cpu_qfl_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float beta, int acc);
 void tal_cpu_ce_forward(float *out, float *lsm, const float *x, const int32_t *target, int64_t N, int K);
+void tal_cpu_pn_forward(float *out, const float *x, const float *wpos, const float *wneg, int64_t N, int K);
+void tal_cpu_pn_backward(float *dx, const float *dout, const float *x, const float *wpos, const float *wneg, int64_t N,
+                         int K, int acc);
 void tal_cpu_ce_backward(float *dx, const float *dout, const float *lsm, const int32_t *target, int64_t N, int K,
                          int acc);
 void tal_cpu_diou_forward(float *out, const float *pred, const float *target, int64_t N, float eps);

@@ -1,5 +1,6 @@
 /* cpu_loss.c — loss primitives, elementwise (the caller reduces):
- * BCE with logits, sigmoid focal, quality focal, cross-entropy, 1-D DIoU.
+ * BCE with logits, sigmoid focal, quality focal, cross-entropy,
+ * positive-negative learning on a softmax, 1-D DIoU.
  * Formulas as reference-methods.md §1.4 and torchvision/mmdet state them. */
 #include "cpu.h"
 #include "formulas.h"
@@ -197,6 +198,35 @@ void tal_cpu_ce_backward(float *dx, const float *dout, const float *lsm, const i
         ce_back_row(dx + i * K, lsm + i * K, g, K, acc);
         if (target[i] >= 0)
             dx[i * K + target[i]] -= g;
+    }
+}
+
+/* ---- positive-negative learning on a softmax (formulas.h) ------------------- */
+
+void tal_cpu_pn_forward(float *out, const float *x, const float *wpos, const float *wneg, int64_t N, int K)
+{
+#pragma omp parallel for schedule(static) if (N * K > TAL_CPU_CHUNK)
+    for (int64_t i = 0; i < N; i++) {
+        const float *z = x + i * K, *wp = wpos ? wpos + i * K : NULL, *wn = wneg ? wneg + i * K : NULL;
+        tal_pn_row s;
+        tal_pn_row_stats(z, wp, wn, K, &s);
+        out[i] = tal_pn_row_loss(z, wp, wn, K, &s);
+    }
+}
+
+void tal_cpu_pn_backward(float *dx, const float *dout, const float *x, const float *wpos, const float *wneg, int64_t N,
+                         int K, int acc)
+{
+#pragma omp parallel for schedule(static) if (N * K > TAL_CPU_CHUNK)
+    for (int64_t i = 0; i < N; i++) {
+        const float *z = x + i * K, *wp = wpos ? wpos + i * K : NULL, *wn = wneg ? wneg + i * K : NULL;
+        tal_pn_row s;
+        tal_pn_row_stats(z, wp, wn, K, &s);
+        float *d = dx + i * K;
+        for (int j = 0; j < K; j++) {
+            float v = dout[i] * tal_pn_grad(z, wp, wn, j, &s);
+            d[j] = acc ? d[j] + v : v;
+        }
     }
 }
 

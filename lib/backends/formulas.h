@@ -213,4 +213,84 @@ TAL_HD float tal_sgd_elem(float pi, float gi, float *buf, float lr, float mu, fl
     return pi - lr * d;
 }
 
+
+/* ---- positive-negative learning on a softmax (seed 0, eqs. 5, 9, 11) --------------- */
+
+/* One row of K logits z with weights wp (on -log p_c) and wn (on
+ * -log(1 - p_c)), either may be NULL for none.  log(1 - p_c) loses
+ * everything to rounding once p_c is near 1, so it is taken apart: for
+ * every class but the most probable one, p_c <= 1/2 and log1p(-p_c) is
+ * exact; for the most probable one a, 1 - p_a is the mass of the others,
+ * log(1 - p_a) = L2 - L with L the log-sum-exp of the row and L2 that of
+ * the row without a.  The gradient uses the same split (r_c = p_c / (1 -
+ * p_c) <= 1 for c != a, and p_a p_j / (1 - p_a) = p_a exp(z_j - L2)), so
+ * nothing overflows for any logits. */
+typedef struct {
+    float L, L2;      /* log-sum-exp of the row, and of the row without a */
+    int a;            /* the most probable class (first of equal logits) */
+    float wp_sum;     /* sum of wp */
+    float A;          /* sum over c != a of wn_c r_c */
+} tal_pn_row;
+
+TAL_HD float tal_pn_log1m(const float *z, int c, const tal_pn_row *s)
+{
+    return c == s->a ? s->L2 - s->L : TAL_LOG1PF(-TAL_EXPF(z[c] - s->L));
+}
+
+TAL_HD void tal_pn_row_stats(const float *z, const float *wp, const float *wn, int K, tal_pn_row *s)
+{
+    int a = 0;
+    for (int k = 1; k < K; k++)
+        if (z[k] > z[a])
+            a = k;
+    float m2 = -INFINITY;
+    for (int k = 0; k < K; k++)
+        if (k != a && z[k] > m2)
+            m2 = z[k];
+    float S = 0.0f, S2 = 0.0f;
+    for (int k = 0; k < K; k++) {
+        S += TAL_EXPF(z[k] - z[a]);
+        if (k != a)
+            S2 += TAL_EXPF(z[k] - m2);
+    }
+    s->a = a;
+    s->L = z[a] + TAL_LOGF(S);
+    s->L2 = K > 1 ? m2 + TAL_LOGF(S2) : -INFINITY;
+    s->wp_sum = 0.0f;
+    s->A = 0.0f;
+    for (int k = 0; k < K; k++) {
+        if (wp)
+            s->wp_sum += wp[k];
+        if (wn && k != a && wn[k] != 0.0f)
+            s->A += wn[k] * TAL_EXPF(z[k] - s->L - tal_pn_log1m(z, k, s));
+    }
+}
+
+/* sum_c wp_c (-log p_c) + wn_c (-log(1 - p_c)) */
+TAL_HD float tal_pn_row_loss(const float *z, const float *wp, const float *wn, int K, const tal_pn_row *s)
+{
+    float l = 0.0f;
+    for (int k = 0; k < K; k++) {
+        if (wp && wp[k] != 0.0f)
+            l += wp[k] * (s->L - z[k]);
+        if (wn && wn[k] != 0.0f)
+            l -= wn[k] * tal_pn_log1m(z, k, s);
+    }
+    return l;
+}
+
+/* d loss / d z_j */
+TAL_HD float tal_pn_grad(const float *z, const float *wp, const float *wn, int j, const tal_pn_row *s)
+{
+    float pj = TAL_EXPF(z[j] - s->L);
+    float wpj = wp ? wp[j] : 0.0f, wnj = wn ? wn[j] : 0.0f;
+    float d = pj * s->wp_sum - wpj + wnj * pj - pj * s->A;
+    if (j != s->a) {
+        float r = TAL_EXPF(z[j] - s->L - tal_pn_log1m(z, j, s));
+        float wna = wn ? wn[s->a] : 0.0f;
+        d += pj * wnj * r - wna * TAL_EXPF(z[s->a] - s->L) * TAL_EXPF(z[j] - s->L2);
+    }
+    return d;
+}
+
 #endif

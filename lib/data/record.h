@@ -123,7 +123,8 @@ const char *tal_q_name(int i);   /* "tiou", "tnd", "icd", "cls" */
 /* segment flags */
 #define TAL_SEG_AMBIGUOUS 0x1u   /* THUMOS "Ambiguous": not an instance, class -1 */
 #define TAL_SEG_PSEUDO    0x2u   /* a pseudo label, not human ground truth */
-#define TAL_SEG_KNOWN_FLAGS (TAL_SEG_AMBIGUOUS | TAL_SEG_PSEUDO)
+#define TAL_SEG_CANDIDATE 0x4u   /* a pseudo label kept as a candidate, not a positive (1.1) */
+#define TAL_SEG_KNOWN_FLAGS (TAL_SEG_AMBIGUOUS | TAL_SEG_PSEUDO | TAL_SEG_CANDIDATE)
 
 typedef struct {
     double start, end;   /* seconds */

@@ -89,6 +89,8 @@ static void segments(FILE *fp, const char *key, const tal_segset *s, const tal_h
             fputs(",\"ambiguous\":true", fp);
         if (g->flags & TAL_SEG_PSEUDO)
             fputs(",\"pseudo\":true", fp);
+        if (g->flags & TAL_SEG_CANDIDATE)
+            fputs(",\"candidate\":true", fp);
         for (int q = 0; q < TAL_Q_COUNT; q++)
             if (s->qmask & (1u << q)) {
                 fprintf(fp, ",\"%s\":", tal_q_name(q));

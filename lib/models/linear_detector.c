@@ -8,6 +8,7 @@
  * centre (the shortest one if several do), else background.
  */
 #include "detector.h"
+#include "../data/snippets.h"
 #include "../nn/init.h"
 #include "../nn/ops.h"
 #include "../post/nms.h"
@@ -65,20 +66,8 @@ static void lin_free(tal_detector *d)
  * the snippet's centre, else background C. */
 static void snippet_targets(const tal_detector *d, const tal_record *r, int32_t *tgt)
 {
-    int C = d->num_classes;
     tal_grid g = tal_detector_grid(d, r);
-    for (uint32_t t = 0; t < r->T; t++) {
-        double centre = tal_grid_to_sec(&g, t), best = INFINITY;
-        tgt[t] = C;
-        for (uint32_t i = 0; i < r->segs.n; i++) {
-            const tal_segment *x = &r->segs.v[i];
-            double a = fmin(x->start, x->end), b = fmax(x->start, x->end);
-            if ((x->flags & TAL_SEG_AMBIGUOUS) || x->cls < 0 || centre < a || centre > b || b - a >= best)
-                continue;
-            best = b - a;
-            tgt[t] = x->cls;
-        }
-    }
+    tal_snippet_classes(&r->segs, &g, r->T, d->num_classes, 0, tgt);
 }
 
 static tal_tensor *lin_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,

@@ -134,6 +134,12 @@ tal_tensor *tal_sigmoid_focal(tal_graph *g, tal_tensor *x, tal_tensor *y, float 
 tal_tensor *tal_quality_focal(tal_graph *g, tal_tensor *x, tal_tensor *y, float beta);
 /* x (N,K) logits, target (N) class indices (negative: ignored, loss 0) -> (N) */
 tal_tensor *tal_cross_entropy(tal_graph *g, tal_tensor *x, const int32_t *target);
+/* positive-negative learning on a softmax (METHODS.md §2): x (N,K) logits,
+ * wpos, wneg (N,K) weights or NULL (no gradient) ->
+ * (N): sum_c wpos[.,c] (-log p_c) + wneg[.,c] (-log(1 - p_c)), p = softmax
+ * of the row.  wpos one-hot is cross-entropy; a distribution, soft
+ * labels; wneg on chosen classes, negative learning.  K >= 2. */
+tal_tensor *tal_softmax_pn(tal_graph *g, tal_tensor *x, tal_tensor *wpos, tal_tensor *wneg);
 /* 1-D DIoU of (left, right) distances: pred, target (N,2) -> (N) */
 tal_tensor *tal_diou_1d(tal_graph *g, tal_tensor *pred, tal_tensor *target);
 

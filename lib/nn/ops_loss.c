@@ -77,6 +77,56 @@ tal_tensor *tal_quality_focal(tal_graph *g, tal_tensor *x, tal_tensor *y, float 
     return pointwise(g, x, y, L_QFL, beta, 0, "quality_focal");
 }
 
+/* ---- positive-negative learning on a softmax --------------------------------------- */
+
+static void pn_backward(tal_graph *g, tal_node *n)
+{
+    int acc;
+    float *d = tal__grad(g, n->in[0], &acc);
+    if (!d)
+        return;
+    /* the weights follow x among the inputs, each when present */
+    const float *wp = n->i[2] ? n->in[1]->data : NULL, *wn = n->i[3] ? n->in[1 + n->i[2]]->data : NULL;
+    tal__be(g)->pn_backward(d, n->out->grad, n->in[0]->data, wp, wn, n->i[0], (int)n->i[1], acc);
+}
+
+tal_tensor *tal_softmax_pn(tal_graph *g, tal_tensor *x, tal_tensor *wpos, tal_tensor *wneg)
+{
+    if (tal__bad(g, 1, x))
+        return NULL;
+    char s1[96], s2[96];
+    if (x->ndim != 2 || x->shape[1] < 2 || x->shape[1] > INT32_MAX)
+        return tal__fail(g, TAL_EINVAL, "softmax_pn: logits %s are not (N,K) with K >= 2", tal_shape_str(x, s1, sizeof s1));
+    tal_tensor *w[2] = { wpos, wneg };
+    for (int i = 0; i < 2; i++)
+        if (w[i] && !tal_same_shape(x, w[i]))
+            return tal__fail(g, TAL_EINVAL, "softmax_pn: logits %s and %s weights %s differ",
+                             tal_shape_str(x, s1, sizeof s1), i ? "negative" : "positive",
+                             tal_shape_str(w[i], s2, sizeof s2));
+    if (!(x = tal__contig(g, x)) || (wpos && !(wpos = tal__contig(g, wpos))) || (wneg && !(wneg = tal__contig(g, wneg))))
+        return NULL;
+    int64_t N = x->shape[0], K = x->shape[1];
+    tal_tensor *o = tal__out(g, 1, &N);
+    if (!o)
+        return NULL;
+    const float *wp = wpos ? wpos->data : NULL, *wn = wneg ? wneg->data : NULL;
+    tal__be(g)->pn_forward(o->data, x->data, wp, wn, N, (int)K);
+    tal_tensor *in[3] = { x };
+    int nin = 1;
+    if (wpos)
+        in[nin++] = wpos;
+    if (wneg)
+        in[nin++] = wneg;
+    tal_node *n = tal__record(g, "softmax_pn", pn_backward, o, nin, in);
+    if (n) {
+        n->i[0] = N;
+        n->i[1] = K;
+        n->i[2] = wpos != NULL;
+        n->i[3] = wneg != NULL;
+    }
+    return o;
+}
+
 /* ---- cross-entropy ------------------------------------------------------------ */
 
 static void ce_backward(tal_graph *g, tal_node *n)

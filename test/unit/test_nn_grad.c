@@ -577,7 +577,10 @@ static tal_tensor *f_loss(tal_graph *g, tal_tensor **in, const gc_case *c)
     case 3: return tal_quality_focal(g, in[0], in[1], 2.0f);
     case 4: return tal_quality_focal(g, in[0], in[1], 1.5f);
     case 5: return tal_cross_entropy(g, in[0], c->idx);
-    default: return tal_diou_1d(g, in[0], in[1]);
+    case 6: return tal_diou_1d(g, in[0], in[1]);
+    case 7: return tal_softmax_pn(g, in[0], in[1], in[2]);
+    case 8: return tal_softmax_pn(g, in[0], NULL, in[1]);
+    default: return tal_softmax_pn(g, in[0], in[1], NULL);
     }
 }
 
@@ -600,12 +603,22 @@ static void fix_diou(float **x, const gc_case *c)
             x[1][i] = x[0][i] + 0.1f;
 }
 
+/* one row in three gets a logit 12 above the rest: p near 1, where
+ * log(1 - p) must be taken apart to stay exact */
+static void fix_pn(float **x, const gc_case *c)
+{
+    int64_t K = c->shape[0][1];
+    for (int64_t i = 0; i < c->shape[0][0]; i += 3)
+        x[0][i * K + (i / 3) % K] += 12.0f;
+}
+
 static int b_loss(gc_case *c, int v, tal_rng *r)
 {
-    if (v > 6)
+    if (v > 9)
         return 1;
     static const char *names[] = { "bce_logits", "sigmoid_focal a=.25 g=2", "sigmoid_focal soft g=1.5",
-                                   "quality_focal b=2", "quality_focal b=1.5", "cross_entropy", "diou_1d" };
+                                   "quality_focal b=2", "quality_focal b=1.5", "cross_entropy", "diou_1d",
+                                   "softmax_pn", "softmax_pn negative only", "softmax_pn positive only" };
     int N = rnd(r, 1, 8), K = rnd(r, 1, 6);
     snprintf(c->name, sizeof c->name, "%s", names[v]);
     c->fn = f_loss;
@@ -618,6 +631,13 @@ static int b_loss(gc_case *c, int v, tal_rng *r)
         gc_in(c, 0, GC_POS, 1, GC_SH(N, 2));
         gc_in(c, 1, GC_POS, 0, GC_SH(N, 2));
         c->fix = fix_diou;
+    } else if (v >= 7) {
+        K = rnd(r, 2, 7);
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(N, K));
+        gc_in(c, 1, v == 8 ? GC_BINARY : GC_UNIT, 0, GC_SH(N, K));
+        if (v == 7)
+            gc_in(c, 2, GC_BINARY, 0, GC_SH(N, K));
+        c->fix = fix_pn;
     } else {
         gc_in(c, 0, GC_NORMAL, 1, GC_SH(N, K));
         gc_in(c, 1, v == 1 ? GC_BINARY : GC_UNIT, 0, GC_SH(N, K));
