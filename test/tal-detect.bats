@@ -82,8 +82,10 @@ setup_model() {
     run sh -c 'talcat -j three.tal | jq -c ".detections | length" | sort -u'
     [ "$output" = "3" ]
     cat test.tal | tal-detect --dist -s test.nms=hard -s test.iou_thresh=0.5 model.ckpt > hard.tal
+    # --dist keeps the features the distributions belong to (pseudolabel trains on them)
     run sh -c 'talcat -j hard.tal | jq -c "[.dist_K, .dist_T == .T]" | head -1'
-    [ "$output" = '[21,false]' ]
+    [ "$output" = '[21,true]' ]
+    tal-detect --dist --drop-features model.ckpt test.tal | talcat -j | jq -e '.T == null and .dist_K == 21' >/dev/null
     run sh -c "talcat -j hard.tal | jq -c '.dist_T' | head -1"
     [ "$output" -eq "$(talcat -j test.tal | jq -c .T | head -1)" ]
     tal-detect --no-ema model.ckpt test.tal -o live.tal

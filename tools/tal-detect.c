@@ -2,7 +2,10 @@
  *
  * Each output record is the input record with its detections (in seconds,
  * suppressed as the model's test.* settings say) and, with --dist, its
- * snippet class distributions; features are left out unless asked for.
+ * snippet class distributions.  Features are left out unless asked for,
+ * or unless --dist is given: snippet distributions are what pseudo labels
+ * are made of, and a pseudo-labelled stream is trained on, so it needs
+ * the features beside them.
  */
 #include "common/cli.h"
 #include "io/checkpoint.h"
@@ -21,8 +24,10 @@ static int usage(FILE *fp, int status)
 "  -o, --output FILE       output stream [-: standard output]\n"
 "  -s, --set KEY=VALUE     override an inference setting (test.*: thresholds, NMS)\n"
 "      --no-ema            use the last weights instead of their moving average\n"
-"      --dist              also write each snippet's class distribution\n"
+"      --dist              also write each snippet's class distribution (and keep the\n"
+"                          features, for pseudolabel)\n"
 "      --keep-features     keep the input features in the output\n"
+"      --drop-features     leave the features out, even with --dist\n"
 "      --threads N         CPU threads [all cores]\n"
 "      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n"
 "  -l, --level N           deflate level 0-9 [0]\n"
@@ -31,7 +36,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_NO_EMA = 256, OPT_DIST, OPT_KEEP, OPT_THREADS, OPT_DEVICE, OPT_VERSION };
+enum { OPT_NO_EMA = 256, OPT_DIST, OPT_KEEP, OPT_DROP, OPT_THREADS, OPT_DEVICE, OPT_VERSION };
 
 int main(int argc, char **argv)
 {
@@ -39,13 +44,14 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         { "output", required_argument, 0, 'o' }, { "set", required_argument, 0, 's' },
         { "no-ema", no_argument, 0, OPT_NO_EMA }, { "dist", no_argument, 0, OPT_DIST },
-        { "keep-features", no_argument, 0, OPT_KEEP }, { "threads", required_argument, 0, OPT_THREADS },
+        { "keep-features", no_argument, 0, OPT_KEEP }, { "drop-features", no_argument, 0, OPT_DROP },
+        { "threads", required_argument, 0, OPT_THREADS },
         { "device", required_argument, 0, OPT_DEVICE }, { "level", required_argument, 0, 'l' },
         { "force", no_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
     const char *out = "-", *sets[64], *device = NULL;
-    int nsets = 0, use_ema = 1, dist = 0, keep = 0, force = 0, c;
+    int nsets = 0, use_ema = 1, dist = 0, keep = -1, force = 0, c;
     long threads = 0, level = 0;
     while ((c = getopt_long(argc, argv, "o:s:l:fqh", longopts, NULL)) != -1) {
         switch (c) {
@@ -60,6 +66,7 @@ int main(int argc, char **argv)
         case OPT_NO_EMA: use_ema = 0; break;
         case OPT_DIST: dist = 1; break;
         case OPT_KEEP: keep = 1; break;
+        case OPT_DROP: keep = 0; break;
         case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
         case OPT_DEVICE: device = optarg; break;
         case 'l': if (cli_int("--level", optarg, 0, 9, &level)) return 2; break;
@@ -77,6 +84,8 @@ int main(int argc, char **argv)
     if (argc - optind > 2)
         return cli_usage_error("one model and one input stream");
     const char *model = argv[optind], *input = optind + 1 < argc ? argv[optind + 1] : "-";
+    if (keep < 0)
+        keep = dist;
     if (threads)
         tal_cpu_set_threads((int)threads);
 
@@ -115,8 +124,6 @@ int main(int argc, char **argv)
         rc = tal_err_wrap(rc, "cannot use '%s' on '%s'", model, tal_stream_name(in));
         goto fail;
     }
-    if (!keep)
-        h.feat_dim = h.feat_dim;   /* the header still describes the input's features */
     if ((rc = cli_add_prov(&h)))
         goto fail;
     tal_write_opts wo = { .level = (int)level, .force = force };

@@ -64,6 +64,31 @@ int tal_af_decode_level(const tal_af_decode_cfg *c, const float *logits, const f
     return added;
 }
 
+void tal_af_coverage(const tal_segset *cands, int T, int C, float *dist)
+{
+    int K = C + 1;
+    for (size_t i = 0; i < (size_t)T * K; i++)
+        dist[i] = 0.0f;
+    for (uint32_t i = 0; i < cands->n; i++) {
+        const tal_segment *g = &cands->v[i];
+        if (g->cls < 0 || g->cls >= C)
+            continue;
+        double a = ceil(fmax(g->start, 0)), b = floor(fmin(g->end, (double)T - 1));
+        float sc = (float)g->score;
+        for (double u = a; u <= b; u++) {
+            float *d = dist + (size_t)u * K + g->cls;
+            if (sc > *d)
+                *d = sc;
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *row = dist + (size_t)t * K, mx = 0.0f;
+        for (int c = 0; c < C; c++)
+            mx = row[c] > mx ? row[c] : mx;
+        row[C] = 1.0f - mx;
+    }
+}
+
 void tal_af_to_seconds(tal_segset *s, const tal_grid *g, double duration)
 {
     for (uint32_t i = 0; i < s->n; i++) {

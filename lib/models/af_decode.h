@@ -29,6 +29,16 @@ void tal_af_decode_default(tal_af_decode_cfg *c);
 int tal_af_decode_level(const tal_af_decode_cfg *c, const float *logits, const float *reg, int C, int Tl, int valid,
                         int stride, tal_segset *out);
 
+/* Snippet class scores from the candidates of one sequence (segments in
+ * snippets of level 0, before suppression): dist (T x (C+1), row-major)
+ * gets, for snippet t and class c, the highest score of a class-c
+ * candidate whose [start, end] holds position t (0 if none), and in its
+ * last column background = 1 - the largest class score.  A position's own
+ * class output means "an instance of this class and scale is centred
+ * here", not "this snippet is inside one"; the candidates' extents carry
+ * the latter. */
+void tal_af_coverage(const tal_segset *cands, int T, int C, float *dist);
+
 /* Snippets to seconds on grid g, then clamp to [0, duration] the way
  * ActionFormer does (duration 0: no upper clamp). */
 void tal_af_to_seconds(tal_segset *s, const tal_grid *g, double duration);

@@ -271,22 +271,13 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
             return rc;
         if ((rc = tal_af_decode_level(&dc, lg, rg, C, Tl, valid, stride, dets)) < 0)
             return rc;
-        if (l == 0 && dist) {
-            /* snippet distributions: each class's probability at level 0,
-             * and background = 1 - the largest */
-            if ((rc = tal_record_alloc_dist(dist, (uint32_t)Tv, (uint32_t)C + 1)))
-                return rc;
-            for (int t = 0; t < Tv; t++) {
-                float mx = 0;
-                for (int k = 0; k < C; k++) {
-                    float p = 1.0f / (1.0f + expf(-lg[(size_t)k * Tl + t]));
-                    dist->dist[(size_t)t * (C + 1) + k] = p;
-                    if (p > mx)
-                        mx = p;
-                }
-                dist->dist[(size_t)t * (C + 1) + C] = 1 - mx;
-            }
-        }
+    }
+    if (dist) {
+        /* snippet scores from the candidates' extents (af_decode.h) */
+        int rc = tal_record_alloc_dist(dist, (uint32_t)Tv, (uint32_t)C + 1);
+        if (rc)
+            return rc;
+        tal_af_coverage(dets, Tv, C, dist->dist);
     }
     tal_nms_opts no = { .method = c->nms_method, .sigma = c->nms_sigma, .iou_thresh = c->iou_thresh,
                         .min_score = c->min_score, .max_keep = (uint32_t)c->max_seg_num,

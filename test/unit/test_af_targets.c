@@ -161,6 +161,29 @@ TEST(af_decode_one_level)
     free(out.v);
 }
 
+TEST(af_coverage_scores_snippets_by_the_candidates_holding_them)
+{
+    /* T = 8 snippets, C = 2; candidates in snippets of level 0 */
+    tal_segset s = { 0 };
+    tal_segment a = { 1.5, 4, 0.7, 0, 0, { 0 } };    /* holds positions 2, 3, 4 */
+    tal_segment b = { 3, 9, 0.4, 0, 0, { 0 } };      /* 3..7 (clipped at T - 1) */
+    tal_segment c = { -2, 0.2, 0.9, 1, 0, { 0 } };   /* 0 only */
+    tal_segment d = { 5.2, 5.8, 0.6, 1, 0, { 0 } };  /* holds no position */
+    tal_segset_push(&s, &a);
+    tal_segset_push(&s, &b);
+    tal_segset_push(&s, &c);
+    tal_segset_push(&s, &d);
+    float dist[8 * 3];
+    tal_af_coverage(&s, 8, 2, dist);
+    float want0[8] = { 0, 0, 0.7f, 0.7f, 0.7f, 0.4f, 0.4f, 0.4f }, want1[8] = { 0.9f, 0, 0, 0, 0, 0, 0, 0 };
+    for (int t = 0; t < 8; t++) {
+        CHECK_MSG(dist[t * 3] == want0[t] && dist[t * 3 + 1] == want1[t], "snippet %d: %g %g", t, dist[t * 3],
+                  dist[t * 3 + 1]);
+        CHECK_NEAR(dist[t * 3 + 2], 1 - fmax(want0[t], want1[t]), 1e-7);
+    }
+    free(s.v);
+}
+
 TEST(af_to_seconds_clamps_like_actionformer)
 {
     tal_grid g = { 30, 4, 16 };
