@@ -1,13 +1,15 @@
 /* tal-train — train a temporal action detector on a stream.
  *
  * Reads the config (-c files, then -s overrides), checks it against the
- * training stream (feature width, classes), keeps the fully labelled
- * records in memory and runs the training loop (lib/models/trainer.c),
- * writing checkpoints atomically to -o.
+ * training stream (feature width, classes), keeps the records the model
+ * learns from in memory, with --unlabelled the pseudo-labelled ones too,
+ * and runs the training loop (lib/models/trainer.c), writing checkpoints
+ * atomically to -o.
  */
 #include "common/cli.h"
 #include "data/recset.h"
 #include "models/trainer.h"
+#include "util/strmap.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@ static int usage(FILE *fp, int status)
 {
     fprintf(fp,
 "Usage: tal-train -c CONFIG [-c CONFIG]... [-s KEY=VALUE]... [options] TRAIN.tal -o MODEL.ckpt\n"
+"       tal-train ... --unlabelled PSEUDO.tal TRAIN.tal -o MODEL.ckpt\n"
 "Train a temporal action detector (man tal-train).\n"
 "\n"
 "  -c, --config FILE       YAML config (pipelines/configs/); later files override earlier\n"
@@ -26,6 +29,8 @@ static int usage(FILE *fp, int status)
 "                          and at the end (atomically)\n"
 "      --resume            continue the run whose checkpoint is at -o\n"
 "      --init CKPT         start from the matching weights of another checkpoint\n"
+"      --unlabelled FILE   also train on these pseudo-labelled sequences (pseudolabel),\n"
+"                          as the config's semi.* settings say\n"
 "      --metrics FILE      JSON lines: one per --log-every steps and one per epoch\n"
 "      --log-every N       steps between metric lines [0: epochs only]\n"
 "      --seed S            overrides train.seed\n"
@@ -36,7 +41,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_RESUME = 256, OPT_INIT, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_PRINT,
+enum { OPT_RESUME = 256, OPT_INIT, OPT_UNLABELLED, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_PRINT,
        OPT_VERSION, OPT_STOP };
 
 /* the records of the supervision kinds the model learns from */
@@ -45,13 +50,55 @@ static int keep_trainable(const tal_record *r, void *ctx)
     return tal_det_trains_on(ctx, r->supervision);
 }
 
+/* A pseudo-labelled stream: made by pseudolabel, for the labelled
+ * stream's classes and features, with no true labels left in it (no
+ * ground truth of an unlabelled sequence may reach training). */
+static int check_unlabelled(const tal_recset *u, const char *path, const tal_recset *lab, const char *lab_path)
+{
+    if (!tal_header_get_meta(&u->hdr, "pseudolabel.snippets") && !tal_header_get_meta(&u->hdr, "pseudolabel.instances"))
+        return tal_err(TAL_EINVAL, "'%s' holds no pseudo labels: make them with pseudolabel --snippets and/or "
+                       "--instances", path);
+    if (!tal_classes_equal(&u->hdr.classes, &lab->hdr.classes))
+        return tal_err(TAL_EINCOMPAT, "'%s' and '%s' have different class tables", path, lab_path);
+    if (u->hdr.feat_dim && lab->hdr.feat_dim && u->hdr.feat_dim != lab->hdr.feat_dim)
+        return tal_err(TAL_EINCOMPAT, "'%s' has %u-d features, '%s' %u-d", path, u->hdr.feat_dim, lab_path,
+                       lab->hdr.feat_dim);
+    if (!u->n)
+        return tal_err(TAL_EINVAL, "'%s' has no sequences", path);
+    tal_strmap ids;
+    tal_strmap_init(&ids);
+    int rc = 0;
+    for (uint32_t i = 0; i < lab->n && !rc; i++)
+        rc = tal_strmap_put(&ids, lab->v[i].id, i);
+    for (uint32_t i = 0; i < u->n && !rc; i++) {
+        const tal_record *r = &u->v[i];
+        if (r->supervision != TAL_SUP_NONE)
+            rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has %s supervision: --unlabelled takes unlabelled "
+                         "sequences with pseudo labels", path, r->id, tal_supervision_name(r->supervision));
+        for (uint32_t k = 0; k < r->segs.n && !rc; k++)
+            if (!(r->segs.v[k].flags & TAL_SEG_PSEUDO))
+                rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' carries true segments: the labels of an unlabelled "
+                             "sequence must not reach training", path, r->id);
+        if (!rc && (r->present & (TAL_HAS_POINTS | TAL_HAS_LABELS)))
+            rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' carries %s: the labels of an unlabelled sequence must "
+                         "not reach training", path, r->id, r->present & TAL_HAS_POINTS ? "points" : "video labels");
+        if (!rc && !(r->present & TAL_HAS_FEATURES))
+            rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", path, r->id);
+        if (!rc && tal_strmap_get(&ids, r->id) >= 0)
+            rc = tal_err(TAL_EINVAL, "sequence '%s' is both in '%s' and in '%s'", r->id, lab_path, path);
+    }
+    tal_strmap_free(&ids);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     cli_init("tal-train", argc, argv);
     static const struct option longopts[] = {
         { "config", required_argument, 0, 'c' }, { "set", required_argument, 0, 's' },
         { "output", required_argument, 0, 'o' }, { "resume", no_argument, 0, OPT_RESUME },
-        { "init", required_argument, 0, OPT_INIT }, { "metrics", required_argument, 0, OPT_METRICS },
+        { "init", required_argument, 0, OPT_INIT }, { "unlabelled", required_argument, 0, OPT_UNLABELLED },
+        { "metrics", required_argument, 0, OPT_METRICS },
         { "log-every", required_argument, 0, OPT_LOG_EVERY }, { "seed", required_argument, 0, OPT_SEED },
         { "threads", required_argument, 0, OPT_THREADS }, { "device", required_argument, 0, OPT_DEVICE },
         { "print-config", no_argument, 0, OPT_PRINT }, { "quiet", no_argument, 0, 'q' },
@@ -60,7 +107,8 @@ int main(int argc, char **argv)
         { "stop-after-epochs", required_argument, 0, OPT_STOP },
         { 0, 0, 0, 0 },
     };
-    const char *files[16], *sets[64], *out = NULL, *init = NULL, *metrics_path = NULL, *device = NULL;
+    const char *files[16], *sets[64], *out = NULL, *init = NULL, *metrics_path = NULL, *device = NULL,
+               *unl_path = NULL;
     int nfiles = 0, nsets = 0, resume = 0, print = 0, c;
     long log_every = 0, threads = 0, stop = 0, seed = -1;
     while ((c = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
@@ -78,6 +126,7 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case OPT_RESUME: resume = 1; break;
         case OPT_INIT: init = optarg; break;
+        case OPT_UNLABELLED: unl_path = optarg; break;
         case OPT_METRICS: metrics_path = optarg; break;
         case OPT_LOG_EVERY: if (cli_int("--log-every", optarg, 0, 1L << 30, &log_every)) return 2; break;
         case OPT_SEED: if (cli_int("--seed", optarg, 0, 2147483647, &seed)) return 2; break;
@@ -149,11 +198,12 @@ int main(int argc, char **argv)
     if (!be)
         return cli_error("--device %s: %s", device, tal_errmsg());
 
-    tal_recset set;
+    tal_recset set, uset;
     tal_recset_init(&set);
+    tal_recset_init(&uset);
     uint32_t skipped = 0;
     tal_detector *d = NULL;
-    const tal_record **recs = NULL;
+    const tal_record **recs = NULL, **urecs = NULL;
     FILE *metrics = NULL;
     const tal_det_ops *ops = tal_det_ops_for(cfg.kind);
     if ((rc = tal_recset_load(&set, argv[optind], keep_trainable, (void *)ops, &skipped)))
@@ -178,6 +228,21 @@ int main(int argc, char **argv)
         rc = tal_err(TAL_ENOMEM, "out of memory");
         goto fail;
     }
+    if (unl_path) {
+        if (!ops->semi) {
+            rc = tal_err(TAL_EINVAL, "model.kind %s does not learn from pseudo labels (--unlabelled)", ops->name);
+            goto fail;
+        }
+        if ((rc = tal_recset_load(&uset, unl_path, NULL, NULL, NULL)) ||
+            (rc = check_unlabelled(&uset, unl_path, &set, argv[optind])))
+            goto fail;
+        if (!(urecs = malloc((uset.n ? uset.n : 1) * sizeof *urecs))) {
+            rc = tal_err(TAL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (uint32_t i = 0; i < uset.n; i++)
+            urecs[i] = &uset.v[i];
+    }
     if (!(d = tal_detector_new(&cfg, &set.hdr, be))) {
         rc = tal_errcode();
         goto fail;
@@ -189,12 +254,14 @@ int main(int argc, char **argv)
     tal_train_opts o = { .ckpt_path = out, .resume_path = resume ? out : NULL, .init_path = init,
                          .metrics = metrics, .log_every = (int)log_every, .progress = 1, .be = be,
                          .stop_after_epochs = (int)stop };
-    rc = tal_train(d, recs, set.n, &o);
+    rc = tal_train(d, recs, set.n, urecs, uset.n, &o);
 fail:
     if (metrics && fclose(metrics) && !rc)
         rc = tal_err(TAL_EIO, "cannot write '%s': %s", metrics_path, strerror(errno));
     tal_detector_free(d);
     free(recs);
+    free(urecs);
     tal_recset_free(&set);
+    tal_recset_free(&uset);
     return rc ? cli_fail() : cli_close_stdout();
 }

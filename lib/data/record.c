@@ -581,6 +581,19 @@ double tal_record_fps(const tal_record *r, const tal_header *h)
     return r->fps > 0 ? r->fps : (h ? h->fps : 0);
 }
 
+tal_grid tal_header_grid(const tal_header *h)
+{
+    double stride = h->stride > 0 ? h->stride : 1;
+    return (tal_grid){ h->fps, stride, h->clip > 0 ? h->clip : stride };
+}
+
+tal_grid tal_record_grid(const tal_record *r, const tal_header *h)
+{
+    tal_grid g = tal_header_grid(h);
+    g.fps = tal_record_fps(r, h);
+    return g;
+}
+
 int tal_record_copy(tal_record *dst, const tal_record *src)
 {
     tal_record_clear(dst);

@@ -12,6 +12,8 @@
 #ifndef TAL_DATA_RECORD_H
 #define TAL_DATA_RECORD_H
 
+#include "grid.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -231,5 +233,11 @@ uint32_t tal_record_ninstances(const tal_record *r);
 
 /* The record's frame rate: its own, else the header's, else 0. */
 double tal_record_fps(const tal_record *r, const tal_header *h);
+
+/* The stream's time grid (a stride of 0 reads as 1 snippet per frame, a
+ * clip of 0 as the stride), and one record's: the same with its own
+ * frame rate when it has one. */
+tal_grid tal_header_grid(const tal_header *h);
+tal_grid tal_record_grid(const tal_record *r, const tal_header *h);
 
 #endif

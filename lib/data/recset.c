@@ -25,9 +25,17 @@ void tal_recset_free(tal_recset *s)
 int tal_recset_load(tal_recset *s, const char *path, int (*keep)(const tal_record *r, void *ctx), void *ctx,
                     uint32_t *skipped)
 {
+    return tal_recset_load_skip(s, path, keep, ctx, skipped, 0);
+}
+
+int tal_recset_load_skip(tal_recset *s, const char *path, int (*keep)(const tal_record *r, void *ctx), void *ctx,
+                         uint32_t *skipped, uint32_t skip)
+{
     tal_stream *in = tal_stream_open(path);
     if (!in)
         return tal_errcode();
+    if (skip)
+        tal_stream_skip(in, skip);
     int rc = tal_header_copy(&s->hdr, tal_stream_header(in));
     if (skipped)
         *skipped = 0;

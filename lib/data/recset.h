@@ -21,5 +21,9 @@ void tal_recset_free(tal_recset *s);
  * (keep NULL: all).  *skipped counts the others (may be NULL). */
 int tal_recset_load(tal_recset *s, const char *path, int (*keep)(const tal_record *r, void *ctx), void *ctx,
                     uint32_t *skipped);
+/* The same without reading the sections in `skip` (TAL_HAS_*): labels
+ * only, say, for a reference that is looked up, not trained on. */
+int tal_recset_load_skip(tal_recset *s, const char *path, int (*keep)(const tal_record *r, void *ctx), void *ctx,
+                         uint32_t *skipped, uint32_t skip);
 
 #endif

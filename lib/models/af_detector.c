@@ -10,6 +10,7 @@
 #include "detector.h"
 #include "af_backbone.h"
 #include "af_decode.h"
+#include "af_semi.h"
 #include "af_targets.h"
 #include "../nn/init.h"
 #include "../nn/ops.h"
@@ -26,14 +27,17 @@ typedef struct {
     tal_af_assign_cfg assign;
     tal_nms_ws *nms;
     /* host scratch, reused between steps */
-    float *x, *mask, *cls_t, *reg_t, *reg_pos, *host;
+    float *x, *mask, *cls_t, *reg_t, *reg_pos, *host, *w;
     uint8_t *pos;
     int32_t *pos_idx;
     tal_af_seg *segs;
-    size_t x_cap, mask_cap, cls_cap, reg_cap, pos_cap, idx_cap, regpos_cap, host_cap, seg_cap;
+    size_t x_cap, mask_cap, cls_cap, reg_cap, pos_cap, idx_cap, regpos_cap, host_cap, seg_cap, w_cap;
 } af_state;
 
-#define NORM 0   /* index of the loss normaliser in d->state */
+/* the loss normalisers in d->state: of the labelled records, and of the
+ * pseudo-labelled ones (semi-supervised training) */
+#define NORM 0
+#define NORM_U 1
 
 static af_state *S(tal_detector *d) { return d->model; }
 
@@ -62,9 +66,11 @@ static int af_define(tal_detector *d)
         s->assign.reg_lo[l] = (float)c->reg_range[2 * l];
         s->assign.reg_hi[l] = (float)c->reg_range[2 * l + 1];
     }
-    d->nstate = 1;
+    d->nstate = 2;
     d->state_name[NORM] = "loss_norm";
     d->state[NORM] = c->init_loss_norm;
+    d->state_name[NORM_U] = "loss_norm_pseudo";
+    d->state[NORM_U] = c->init_loss_norm;
     if (!(s->nms = tal_nms_ws_new()))
         return TAL_ENOMEM;
     tal_af_config bc = backbone_config(d);
@@ -85,6 +91,7 @@ static void af_free(tal_detector *d)
     free(s->reg_t);
     free(s->reg_pos);
     free(s->host);
+    free(s->w);
     free(s->pos);
     free(s->pos_idx);
     free(s->segs);
@@ -94,23 +101,77 @@ static void af_free(tal_detector *d)
 
 static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
-/* A record's instances on its feature grid (ambiguous ones left out). */
+/* A record's instances on its feature grid (ambiguous ones left out).  Of
+ * a pseudo-labelled record, the pseudo instances: candidates are tagged
+ * with class + C, so that they go through the crop with the positives and
+ * can be told apart after it. */
 static int record_segments(tal_detector *d, const tal_record *r, int *nseg)
 {
     af_state *s = S(d);
     tal_grid g = tal_detector_grid(d, r);
     if (tal_reserve(&s->segs, &s->seg_cap, r->segs.n ? r->segs.n : 1, sizeof *s->segs))
         return TAL_ENOMEM;
-    int n = 0;
+    int n = 0, pseudo = r->supervision == TAL_SUP_NONE;
     for (uint32_t i = 0; i < r->segs.n; i++) {
         const tal_segment *x = &r->segs.v[i];
-        if ((x->flags & TAL_SEG_AMBIGUOUS) || x->cls < 0)
+        if ((x->flags & TAL_SEG_AMBIGUOUS) || x->cls < 0 || (pseudo && !(x->flags & TAL_SEG_PSEUDO)))
             continue;
+        int cls = pseudo && (x->flags & TAL_SEG_CANDIDATE) ? x->cls + d->num_classes : x->cls;
         double a = fmin(x->start, x->end), b = fmax(x->start, x->end);
-        s->segs[n++] = (tal_af_seg){ (float)tal_grid_from_sec(&g, a), (float)tal_grid_from_sec(&g, b), x->cls };
+        s->segs[n++] = (tal_af_seg){ (float)tal_grid_from_sec(&g, a), (float)tal_grid_from_sec(&g, b), cls };
     }
     *nseg = n;
     return 0;
+}
+
+/* Move the candidates (class >= C) of segs[0..n) to cand, keeping the
+ * positives in place; returns the number of positives. */
+static int split_candidates(tal_af_seg *segs, int n, int C, tal_af_seg *cand, int *ncand)
+{
+    int kept = 0;
+    *ncand = 0;
+    for (int i = 0; i < n; i++) {
+        if (segs[i].cls >= C)
+            cand[(*ncand)++] = (tal_af_seg){ segs[i].start, segs[i].end, segs[i].cls - C };
+        else
+            segs[kept++] = segs[i];
+    }
+    return kept;
+}
+
+/* The pseudo-labelled part of a batch: its targets and weights (af_semi.h). */
+static int pseudo_targets(tal_detector *d, const tal_record *rec, int start, int len, int T, tal_af_seg *segs, int npos_seg,
+                          tal_af_seg *cand, int ncand, tal_rng *r, float *y, float *reg, uint8_t *pos, float *w,
+                          int *positives)
+{
+    af_state *s = S(d);
+    const tal_det_config *c = &d->cfg;
+    int C = d->num_classes;
+    int64_t npos = tal_af_positions(&s->assign, T);
+    *positives = tal_af_assign(&s->assign, T, len, segs, npos_seg, C, y, reg, pos);
+    /* the positions candidates claim (their targets are not used) */
+    float *cy = tal_malloc((size_t)npos * C * sizeof *cy), *creg = tal_malloc((size_t)npos * 2 * sizeof *creg);
+    uint8_t *cpos = tal_malloc((size_t)npos);
+    int rc = cy && creg && cpos ? 0 : TAL_ENOMEM;
+    if (!rc)
+        tal_af_assign(&s->assign, T, len, cand, ncand, C, cy, creg, cpos);
+    const float *dist = NULL;
+    if (!rc && (rec->present & TAL_HAS_DIST)) {
+        if (rec->dist_T != rec->T || rec->dist_K != (uint32_t)C + 1)
+            rc = tal_err(TAL_EINVAL, "pseudo-labelled sequence '%s': distributions of %u x %u for %u snippets, %d "
+                         "classes and background", rec->id, rec->dist_T, rec->dist_K, rec->T, C);
+        dist = rec->dist + (size_t)start * (C + 1);
+    }
+    if (!rc) {
+        tal_af_semi_cfg sc = { c->semi_loss, c->semi_lambda, c->semi_pos, c->semi_neg };
+        rc = tal_af_semi_targets(&sc, s->assign.nlevels, T, len, C, dist, cpos, pos, r, y, w);
+        if (rc && tal_errcode() == TAL_EINVAL)
+            rc = tal_err_wrap(rc, "pseudo-labelled sequence '%s'", rec->id);
+    }
+    free(cy);
+    free(creg);
+    free(cpos);
+    return rc;
 }
 
 static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,
@@ -121,10 +182,11 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     int C = d->num_classes, D = d->input_dim, div = 1 << c->branch_blocks;
     /* crops first: they decide the padded length */
     int *start = tal_malloc((size_t)B * sizeof *start), *len = tal_malloc((size_t)B * sizeof *len);
-    int *nseg = tal_malloc((size_t)B * sizeof *nseg);
-    tal_af_seg **segs = tal_calloc((size_t)B, sizeof *segs);
+    int *nseg = tal_malloc((size_t)B * sizeof *nseg), *ncand = tal_calloc((size_t)B, sizeof *ncand);
+    tal_af_seg **segs = tal_calloc((size_t)B, sizeof *segs), **cand = tal_calloc((size_t)B, sizeof *cand);
     tal_tensor *out = NULL;
-    if (!start || !len || !nseg || !segs)
+    int has_pseudo = 0;
+    if (!start || !len || !nseg || !ncand || !segs || !cand)
         goto done;
     int Tmax = 1;
     double lo = c->n_crop_ratio == 2 ? c->crop_ratio[0] : 1, hi = c->n_crop_ratio == 2 ? c->crop_ratio[1] : 1;
@@ -132,11 +194,17 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     double offset = 0.5 * g0.clip / g0.stride;   /* half a clip, in snippets */
     for (int b = 0; b < B; b++) {
         const tal_record *rec = batch[b];
-        if (record_segments(d, rec, &nseg[b]) || !(segs[b] = tal_malloc((size_t)(nseg[b] ? nseg[b] : 1) * sizeof **segs)))
+        size_t sz = (size_t)1 + rec->segs.n;
+        if (record_segments(d, rec, &nseg[b]) || !(segs[b] = tal_malloc(sz * sizeof **segs)) ||
+            !(cand[b] = tal_malloc(sz * sizeof **cand)))
             goto done;
         memcpy(segs[b], s->segs, (size_t)nseg[b] * sizeof **segs);
         nseg[b] = tal_af_crop(r, (int)rec->T, c->max_seq_len, lo, hi, c->trunc_thresh, offset, segs[b], nseg[b],
                               &start[b], &len[b]);
+        if (rec->supervision == TAL_SUP_NONE) {
+            has_pseudo = 1;
+            nseg[b] = split_candidates(segs[b], nseg[b], C, cand[b], &ncand[b]);
+        }
         if (len[b] > Tmax)
             Tmax = len[b];
     }
@@ -146,12 +214,13 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
         tal_reserve(&s->mask, &s->mask_cap, (size_t)B * T, sizeof *s->mask) ||
         tal_reserve(&s->cls_t, &s->cls_cap, (size_t)B * npos * C, sizeof *s->cls_t) ||
         tal_reserve(&s->reg_t, &s->reg_cap, (size_t)B * npos * 2, sizeof *s->reg_t) ||
-        tal_reserve(&s->pos, &s->pos_cap, (size_t)B * npos, sizeof *s->pos))
+        tal_reserve(&s->pos, &s->pos_cap, (size_t)B * npos, sizeof *s->pos) ||
+        (has_pseudo && tal_reserve(&s->w, &s->w_cap, (size_t)2 * B * npos * C, sizeof *s->w)))
         goto done;
     /* features channel-first, zero padding; masks; targets */
     memset(s->x, 0, (size_t)B * D * T * sizeof *s->x);
     memset(s->mask, 0, (size_t)B * T * sizeof *s->mask);
-    int positives = 0;
+    int positives = 0, upositives = 0;
     for (int b = 0; b < B; b++) {
         const float *f = batch[b]->feat + (size_t)start[b] * D;
         float *xb = s->x + (size_t)b * D * T;
@@ -160,26 +229,52 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
                 xb[(size_t)k * T + t] = f[(size_t)t * D + k];
         for (int t = 0; t < len[b]; t++)
             s->mask[(size_t)b * T + t] = 1;
-        positives += tal_af_assign(&s->assign, T, len[b], segs[b], nseg[b], C, s->cls_t + (size_t)b * npos * C,
-                                   s->reg_t + (size_t)b * npos * 2, s->pos + (size_t)b * npos);
+        float *yb = s->cls_t + (size_t)b * npos * C, *rb = s->reg_t + (size_t)b * npos * 2;
+        uint8_t *pb = s->pos + (size_t)b * npos;
+        if (batch[b]->supervision != TAL_SUP_NONE) {
+            positives += tal_af_assign(&s->assign, T, len[b], segs[b], nseg[b], C, yb, rb, pb);
+            if (c->label_smoothing > 0) {
+                float e = (float)c->label_smoothing;
+                for (size_t i = 0; i < (size_t)npos * C; i++)
+                    yb[i] = yb[i] * (1 - e) + e / (float)(C + 1);
+            }
+            if (has_pseudo) {   /* weights: this row counts in the labelled sum only */
+                for (size_t i = 0; i < (size_t)npos * C; i++) {
+                    s->w[(size_t)b * npos * C + i] = 1.0f;
+                    s->w[(size_t)(B + b) * npos * C + i] = 0.0f;
+                }
+            }
+        } else {
+            int p = 0;
+            float *wu = s->w + (size_t)(B + b) * npos * C;
+            if (pseudo_targets(d, batch[b], start[b], len[b], T, segs[b], nseg[b], cand[b], ncand[b], r, yb, rb, pb,
+                               wu, &p))
+                goto done;
+            upositives += p;
+            memset(s->w + (size_t)b * npos * C, 0, (size_t)npos * C * sizeof *s->w);
+        }
     }
-    if (c->label_smoothing > 0) {
-        float e = (float)c->label_smoothing;
-        for (size_t i = 0; i < (size_t)B * npos * C; i++)
-            s->cls_t[i] = s->cls_t[i] * (1 - e) + e / (float)(C + 1);
-    }
-    /* the regression targets and indices of the positive positions */
+    /* the regression targets and indices of the positive positions,
+     * labelled ones first, then pseudo-labelled ones */
     if (tal_reserve(&s->pos_idx, &s->idx_cap, (size_t)B * npos, sizeof *s->pos_idx) ||
         tal_reserve(&s->reg_pos, &s->regpos_cap, (size_t)B * npos * 2, sizeof *s->reg_pos))
         goto done;
-    int P = 0;
-    for (int64_t i = 0; i < (int64_t)B * npos; i++)
-        if (s->pos[i]) {
-            s->pos_idx[P] = (int32_t)i;
-            s->reg_pos[2 * P] = s->reg_t[2 * i];
-            s->reg_pos[2 * P + 1] = s->reg_t[2 * i + 1];
-            P++;
+    int P = 0, Pl = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int b = 0; b < B; b++) {
+            if ((batch[b]->supervision == TAL_SUP_NONE) != pass)
+                continue;
+            for (int64_t i = (int64_t)b * npos; i < (int64_t)(b + 1) * npos; i++)
+                if (s->pos[i]) {
+                    s->pos_idx[P] = (int32_t)i;
+                    s->reg_pos[2 * P] = s->reg_t[2 * i];
+                    s->reg_pos[2 * P + 1] = s->reg_t[2 * i + 1];
+                    P++;
+                }
         }
+        if (!pass)
+            Pl = P;
+    }
 
     tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ B, D, T }, s->x);
     tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ B, T }, s->mask);
@@ -195,46 +290,76 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     tal_tensor *logits = tal_concat(g, L, ct, 1);                          /* (B,npos,C) */
     tal_tensor *valid = tal_reshape(g, tal_concat(g, L, masks, 1), 3, (int64_t[]){ B, npos, 1 });
     tal_tensor *y = tal_tensor_from(g, 3, (int64_t[]){ B, npos, C }, s->cls_t);
-    tal_tensor *focal = tal_sigmoid_focal(g, logits, y, (float)c->focal_alpha, (float)c->focal_gamma);
-    tal_tensor *cls_loss = tal_sum_all(g, tal_mul(g, focal, valid));
-    tal_tensor *reg_loss = NULL;
+    tal_tensor *focal = tal_mul(g, tal_sigmoid_focal(g, logits, y, (float)c->focal_alpha, (float)c->focal_gamma), valid);
+    tal_tensor *cls_loss, *ucls_loss = NULL;
+    if (has_pseudo) {
+        int64_t shp[3] = { B, npos, C };
+        cls_loss = tal_sum_all(g, tal_mul(g, focal, tal_tensor_from(g, 3, shp, s->w)));
+        ucls_loss = tal_sum_all(g, tal_mul(g, focal, tal_tensor_from(g, 3, shp, s->w + (size_t)B * npos * C)));
+    } else {
+        cls_loss = tal_sum_all(g, focal);
+    }
+    tal_tensor *reg_loss = NULL, *ureg_loss = NULL;
     if (P) {
         tal_tensor *regs = tal_reshape(g, tal_concat(g, L, rt, 1), 2, (int64_t[]){ (int64_t)B * npos, 2 });
-        tal_tensor *pred = tal_gather(g, regs, 0, s->pos_idx, P);
-        tal_tensor *tgt = tal_tensor_from(g, 2, (int64_t[]){ P, 2 }, s->reg_pos);
-        reg_loss = tal_sum_all(g, tal_diou_1d(g, pred, tgt));
+        if (Pl) {
+            tal_tensor *pred = tal_gather(g, regs, 0, s->pos_idx, Pl);
+            tal_tensor *tgt = tal_tensor_from(g, 2, (int64_t[]){ Pl, 2 }, s->reg_pos);
+            reg_loss = tal_sum_all(g, tal_diou_1d(g, pred, tgt));
+        }
+        if (P > Pl) {
+            tal_tensor *pred = tal_gather(g, regs, 0, s->pos_idx + Pl, P - Pl);
+            tal_tensor *tgt = tal_tensor_from(g, 2, (int64_t[]){ P - Pl, 2 }, s->reg_pos + 2 * Pl);
+            ureg_loss = tal_sum_all(g, tal_diou_1d(g, pred, tgt));
+        }
     }
-    /* ActionFormer: N <- m N + (1 - m) max(#positives, 1), before use */
+    /* ActionFormer: N <- m N + (1 - m) max(#positives, 1), before use;
+     * the pseudo-labelled records have a normaliser of their own */
     double mom = c->loss_norm_momentum;
     d->state[NORM] = mom * d->state[NORM] + (1 - mom) * (positives > 1 ? positives : 1);
-    double norm = d->state[NORM];
-    out = tal_scale(g, cls_loss, (float)(1.0 / norm));
-    if (reg_loss)
-        out = tal_add(g, out, tal_scale(g, reg_loss, (float)(c->reg_weight / norm)));
+    double norm = d->state[NORM], unorm = 1;
+    if (has_pseudo) {
+        d->state[NORM_U] = mom * d->state[NORM_U] + (1 - mom) * (upositives > 1 ? upositives : 1);
+        unorm = d->state[NORM_U];
+    }
+    tal_tensor *term[4] = { cls_loss, reg_loss, ucls_loss, ureg_loss };
+    double weight[4] = { 1.0 / norm, c->reg_weight / norm, c->semi_weight / unorm, c->semi_weight * c->reg_weight / unorm };
+    static const char *name[4] = { "cls", "reg", "u_cls", "u_reg" };
+    log->n = has_pseudo ? 4 : 2;
+    for (int i = 0; i < 4; i++) {
+        if (!term[i])
+            continue;
+        tal_tensor *t = tal_scale(g, term[i], (float)weight[i]);
+        out = out ? tal_add(g, out, t) : t;
+    }
     if (tal_graph_status(g)) {
         out = NULL;
         goto done;
     }
+    for (int i = 0; i < log->n; i++) {
+        float v = 0;
+        if (term[i])
+            tal_tensor_download(g, term[i], &v);
+        log->name[i] = name[i];
+        log->value[i] = weight[i] * v;
+    }
     float v = 0;
-    log->n = 2;
-    log->name[0] = "cls";
-    log->name[1] = "reg";
-    tal_tensor_download(g, cls_loss, &v);
-    log->value[0] = v / norm;
-    v = 0;
-    if (reg_loss)
-        tal_tensor_download(g, reg_loss, &v);
-    log->value[1] = c->reg_weight * v / norm;
     tal_tensor_download(g, out, &v);
     log->total = v;
-    log->positives = positives;
+    log->positives = positives + upositives;
 done:
-    for (int b = 0; segs && b < B; b++)
-        free(segs[b]);
+    for (int b = 0; b < B; b++) {
+        if (segs)
+            free(segs[b]);
+        if (cand)
+            free(cand[b]);
+    }
     free(segs);
+    free(cand);
     free(start);
     free(len);
     free(nseg);
+    free(ncand);
     return out;
 }
 
@@ -293,6 +418,7 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
 const tal_det_ops tal_det_actionformer_ops = {
     .name = "actionformer",
     .trains_on = TAL_TRAINS_ON(TAL_SUP_FULL),
+    .semi = 1,
     .define = af_define,
     .init = af_init,
     .loss = af_loss,

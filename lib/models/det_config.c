@@ -69,6 +69,19 @@ const tal_cfg_field tal_det_schema[] = {
     F("train.seed", TAL_CFG_INT, seed, "1234567891", .min = 0, .max = 2147483647),
     F("train.checkpoint_every", TAL_CFG_INT, checkpoint_every, "5", .min = 0, .max = 100000,
       .help = "epochs between checkpoints (0: only the last)"),
+    F("semi.loss", TAL_CFG_ENUM, semi_loss, "hard", .choices = "hard|soft|complementary|nontarget",
+      .help = "pseudo-labelled records (tal-train --unlabelled): hard = the target class only (self-training), "
+              "soft = the teacher's distribution, complementary = target + one random non-target class as negative, "
+              "nontarget = target + positive + negative classes of the label-space partition"),
+    F("semi.weight", TAL_CFG_FLOAT, semi_weight, "1", .min = 0, .max = 1000,
+      .help = "alpha: the pseudo-labelled records' loss is added with this weight"),
+    F("semi.batch_size", TAL_CFG_INT, semi_batch, "2", .min = 1, .max = 4096,
+      .help = "pseudo-labelled records per step, beside train.batch_size labelled ones; an epoch is a pass over them"),
+    F("semi.lambda", TAL_CFG_FLOAT, semi_lambda, "0.85", .min = 0, .max = 1,
+      .help = "nontarget: positive classes have p >= lambda x the target's p"),
+    F("semi.pos", TAL_CFG_BOOL, semi_pos, "true", .help = "nontarget: learn from the positive classes"),
+    F("semi.neg", TAL_CFG_BOOL, semi_neg, "true",
+      .help = "nontarget: learn from the negative classes (and, on labelled records, from every non-target class)"),
     F("test.pre_nms_thresh", TAL_CFG_FLOAT, pre_nms_thresh, "0.001", .min = 0, .max = 1),
     F("test.pre_nms_topk", TAL_CFG_INT, pre_nms_topk, "2000", .min = 0, .max = 1 << 24),
     F("test.duration_thresh", TAL_CFG_FLOAT, duration_thresh, "0.05", .min = 0, .max = 1e9),
@@ -114,6 +127,9 @@ int tal_det_config_check(tal_det_config *c)
     if (c->kind == TAL_DET_ACTIONFORMER && c->max_seq_len % div)
         return tal_err(TAL_EINVAL, "invalid config: 'model.max_seq_len' %d is not a multiple of %d (2^branch_blocks)",
                        c->max_seq_len, div);
+    if (c->kind == TAL_DET_ACTIONFORMER && c->semi_loss == TAL_SEMI_NONTARGET && !c->semi_neg)
+        return tal_err(TAL_EINVAL, "invalid config: 'semi.neg' false leaves the ActionFormer-style head (a sigmoid per "
+                       "class) no negative on pseudo-labelled records; the target-only row is 'semi.loss: hard'");
     if (c->kind == TAL_DET_SPOT && c->temporal_scale % 2)
         return tal_err(TAL_EINVAL, "invalid config: 'spot.temporal_scale' must be even");
     if (c->kind == TAL_DET_SPOT && (!c->n_spot_class_thresh || !c->n_spot_mask_thresh))

@@ -18,6 +18,9 @@
 
 enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2 };
 
+/* semi.loss: what pseudo-labelled records are trained with (tal-train(1)) */
+enum { TAL_SEMI_HARD = 0, TAL_SEMI_SOFT = 1, TAL_SEMI_COMPLEMENTARY = 2, TAL_SEMI_NONTARGET = 3 };
+
 typedef struct {
     /* model */
     int kind;                    /* actionformer | spot */
@@ -48,6 +51,12 @@ typedef struct {
     int pre_nms_topk;
     int nms_method, max_seg_num, class_agnostic;
     double nms_sigma, iou_thresh, min_score, voting_iou;
+    /* semi-supervised training (tal-train --unlabelled) */
+    int semi_loss;               /* TAL_SEMI_* */
+    double semi_weight;          /* alpha: weight of the pseudo-labelled records' loss */
+    int semi_batch;              /* pseudo-labelled records per step */
+    double semi_lambda;          /* positive classes: p >= lambda * max p */
+    int semi_pos, semi_neg;      /* the positive and negative terms of non-target learning */
     /* SPOT-style inference: threshold sets on class probability and mask score */
     double spot_class_thresh[TAL_DET_MAX_THRESH], spot_mask_thresh[TAL_DET_MAX_THRESH];
     int n_spot_class_thresh, n_spot_mask_thresh, spot_top_k;

@@ -48,7 +48,7 @@ tal_detector *tal_detector_new(const tal_det_config *cfg, const tal_header *h, c
     d->cfg.input_dim = din;
     d->num_classes = (int)h->classes.n;
     d->input_dim = din;
-    d->grid = (tal_grid){ h->fps, h->stride > 0 ? h->stride : 1, h->clip > 0 ? h->clip : (h->stride > 0 ? h->stride : 1) };
+    d->grid = tal_header_grid(h);
     if (!(d->P = tal_params_new()) || ops->define(d) || tal_params_alloc(d->P, be)) {
         tal_detector_free(d);
         return NULL;

@@ -20,11 +20,12 @@
 #include "../nn/params.h"
 #include "../util/rng.h"
 
-#define TAL_LOSS_TERMS 8
+#define TAL_LOSS_TERMS 16
 #define TAL_DET_STATE 4
 
 /* The loss terms of one step, as numbers (for progress, metrics and the
- * finite check); total is what backward starts from. */
+ * finite check); total is what backward starts from.  Terms of the
+ * pseudo-labelled records of a semi-supervised step are named "u_..." */
 typedef struct {
     int n;
     const char *name[TAL_LOSS_TERMS];
@@ -43,10 +44,16 @@ typedef struct tal_detector tal_detector;
 typedef struct {
     const char *name;
     unsigned trains_on;          /* TAL_TRAINS_ON(TAL_SUP_FULL) | ... */
+    /* learns from pseudo-labelled records (supervision none, pseudo
+     * segments and/or distributions) mixed into its batches, as the
+     * config's semi.* settings say (tal-train --unlabelled) */
+    int semi;
     /* declare the parameters in d->P (allocation follows) */
     int (*define)(tal_detector *d);
     int (*init)(tal_detector *d, tal_rng *r);
-    /* training loss of n records; r draws crops and augmentation */
+    /* training loss of n records; r draws crops and augmentation.  In a
+     * semi-supervised step the labelled records come first and the
+     * pseudo-labelled ones (supervision none) after them. */
     tal_tensor *(*loss)(tal_detector *d, tal_graph *g, const tal_record *const *batch, int n, tal_rng *r,
                         tal_loss_log *log);
     /* detections of one record in seconds, suppressed; optionally the

@@ -23,6 +23,7 @@
  */
 #include "detector.h"
 #include "spot.h"
+#include "spot_semi.h"
 #include "af_targets.h"
 #include "../nn/init.h"
 #include "../nn/ops.h"
@@ -231,11 +232,11 @@ tal_tensor *tal_spot_mse(tal_graph *g, tal_tensor *a, tal_tensor *b)
 typedef struct {
     tal_spot_model m;
     tal_nms_ws *nms;
-    float *x, *mask, *host;
+    float *x, *mask, *host, *w;
     int32_t *cls;
     tal_spot_seg *segs;
     tal_af_seg *crop;
-    size_t x_cap, mask_cap, host_cap, cls_cap, seg_cap, crop_cap;
+    size_t x_cap, mask_cap, host_cap, cls_cap, seg_cap, crop_cap, w_cap;
 } spot_state;
 
 static spot_state *S(tal_detector *d) { return d->model; }
@@ -269,6 +270,7 @@ static void spot_free(tal_detector *d)
     free(s->x);
     free(s->mask);
     free(s->host);
+    free(s->w);
     free(s->cls);
     free(s->segs);
     free(s->crop);
@@ -291,8 +293,11 @@ static int resample_record(tal_detector *d, const tal_record *r, int start, int 
  * train.crop_ratio asks for one (ActionFormer's crop rule: instances with
  * less than train.trunc_thresh of their length inside are left out, the
  * others clipped), its features into x (D x T), its targets into cls (T)
- * and mask (T x T).  Returns the number of mask ones, or <0. */
-static int64_t record_sample(tal_detector *d, const tal_record *r, tal_rng *rng, float *x, int32_t *cls, float *mask)
+ * and mask (T x T).  The instances of a pseudo-labelled record are its
+ * positive pseudo instances.  The window goes to *start, *len.  Returns
+ * the number of mask ones, or <0. */
+static int64_t record_sample(tal_detector *d, const tal_record *r, tal_rng *rng, float *x, int32_t *cls, float *mask,
+                             int *start_out, int *len_out)
 {
     spot_state *s = S(d);
     const tal_det_config *c = &d->cfg;
@@ -301,10 +306,11 @@ static int64_t record_sample(tal_detector *d, const tal_record *r, tal_rng *rng,
     if (tal_reserve(&s->segs, &s->seg_cap, cap, sizeof *s->segs) ||
         tal_reserve(&s->crop, &s->crop_cap, cap, sizeof *s->crop))
         return TAL_ENOMEM;
-    int n = 0;
+    int n = 0, pseudo = r->supervision == TAL_SUP_NONE;
     for (uint32_t i = 0; i < r->segs.n; i++) {
         const tal_segment *q = &r->segs.v[i];
-        if ((q->flags & TAL_SEG_AMBIGUOUS) || q->cls < 0)
+        if ((q->flags & TAL_SEG_AMBIGUOUS) || q->cls < 0 ||
+            (pseudo && (q->flags & (TAL_SEG_PSEUDO | TAL_SEG_CANDIDATE)) != TAL_SEG_PSEUDO))
             continue;
         double a = fmin(q->start, q->end), b = fmax(q->start, q->end);
         s->crop[n++] = (tal_af_seg){ (float)tal_grid_from_sec(&g, a), (float)tal_grid_from_sec(&g, b), q->cls };
@@ -318,6 +324,8 @@ static int64_t record_sample(tal_detector *d, const tal_record *r, tal_rng *rng,
     int rc = resample_record(d, r, start, len, x);
     if (rc)
         return rc;
+    *start_out = start;
+    *len_out = len;
     tal_spot_map m = tal_spot_map_make(len, c->temporal_scale);
     int fg = tal_spot_targets(&m, s->segs, n, d->num_classes, cls, mask);
     if (fg < 0)
@@ -329,27 +337,139 @@ static int64_t record_sample(tal_detector *d, const tal_record *r, tal_rng *rng,
     return ones;
 }
 
+/* Pseudo instances from the runs of a pseudo-labelled window's hard
+ * classes (cls, at the fixed scale), for its mask targets when the
+ * stream has snippet pseudo labels and no instances: the mask row of a
+ * snippet is the run of its class. */
+static int64_t mask_from_runs(const int32_t *cls, int T, int C, float *mask)
+{
+    int64_t ones = 0;
+    memset(mask, 0, (size_t)T * T * sizeof *mask);
+    for (int a = 0; a < T;) {
+        int b = a + 1;
+        while (b < T && cls[b] == cls[a])
+            b++;
+        if (cls[a] != C) {
+            for (int t = a; t < b; t++)
+                for (int j = a; j < b; j++)
+                    mask[(size_t)j * T + t] = 1;
+            ones += (int64_t)(b - a) * (b - a);
+        }
+        a = b;
+    }
+    return ones;
+}
+
+/* The loss terms of one part of a batch (labelled, or pseudo-labelled:
+ * names prefixed u_), added to *out and logged.  cls_t (n*T) holds the
+ * labelled targets; for the pseudo-labelled part wt/wp/wn (n*T*K) hold
+ * its weights (spot_semi.h).  wn on a labelled part: the negative term of
+ * non-target learning (NULL: none). */
+typedef struct {
+    tal_tensor *cls, *mask, *recon, *x;   /* slices of the batch's outputs and input */
+    tal_tensor *y;                        /* mask targets */
+    double mask_ones;
+} spot_part;
+
+static int add_term(tal_graph *g, tal_tensor **out, tal_loss_log *log, const char *name, tal_tensor *t, double w)
+{
+    if (!t)
+        return tal_graph_status(g) ? tal_graph_status(g) : 0;
+    tal_tensor *x = tal_scale(g, t, (float)w);
+    *out = *out ? tal_add(g, *out, x) : x;
+    float v = 0;
+    int rc = tal_graph_status(g);
+    if (rc || (rc = tal_tensor_download(g, x, &v)))
+        return rc;
+    log->name[log->n] = name;
+    log->value[log->n++] = v;
+    return 0;
+}
+
+/* mean over the part's snippets of softmax_pn(logits, wpos, wneg) */
+static tal_tensor *pn_mean(tal_graph *g, tal_tensor *logits, const float *wpos, const float *wneg)
+{
+    int64_t B = logits->shape[0], K = logits->shape[1], T = logits->shape[2];
+    int64_t shp[2] = { B * T, K };
+    tal_tensor *x = tal_reshape(g, tal_transpose(g, logits, 1, 2), 2, shp);
+    tal_tensor *wp = wpos ? tal_tensor_from(g, 2, shp, wpos) : NULL, *wn = wneg ? tal_tensor_from(g, 2, shp, wneg) : NULL;
+    return tal_mean_all(g, tal_softmax_pn(g, x, wp, wn));
+}
+
 static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,
                              tal_loss_log *log)
 {
     spot_state *s = S(d);
     const tal_det_config *c = &d->cfg;
-    int D = d->input_dim, T = c->temporal_scale;
+    int D = d->input_dim, T = c->temporal_scale, C = d->num_classes, K = C + 1;
     size_t TT = (size_t)T * T;
+    /* labelled records first, then pseudo-labelled ones (trainer.h) */
+    int Bl = 0;
+    while (Bl < B && batch[Bl]->supervision != TAL_SUP_NONE)
+        Bl++;
+    for (int b = Bl; b < B; b++)
+        if (batch[b]->supervision != TAL_SUP_NONE) {
+            tal_err(TAL_EINVAL, "spot: a labelled record after a pseudo-labelled one in a batch");
+            return NULL;
+        }
+    int Bu = B - Bl;
     if (tal_reserve(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) ||
         tal_reserve(&s->cls, &s->cls_cap, (size_t)B * T, sizeof *s->cls) ||
-        tal_reserve(&s->mask, &s->mask_cap, (size_t)B * TT, sizeof *s->mask))
+        tal_reserve(&s->mask, &s->mask_cap, (size_t)B * TT, sizeof *s->mask) ||
+        (Bu && tal_reserve(&s->w, &s->w_cap, (size_t)(4 * Bu + Bl) * T * K, sizeof *s->w)))
         return NULL;
-    double npos = 0;
+    double ones[2] = { 0, 0 };
     int positives = 0;
+    /* for the pseudo-labelled part: distributions at the fixed scale, then
+     * weights of the target, positive and negative terms */
+    float *q = Bu ? s->w : NULL, *wt = q ? q + (size_t)Bu * T * K : NULL, *wp = wt ? wt + (size_t)Bu * T * K : NULL,
+          *wn = wp ? wp + (size_t)Bu * T * K : NULL, *wl = wn ? wn + (size_t)Bu * T * K : NULL;
     for (int b = 0; b < B; b++) {
-        int64_t ones = record_sample(d, batch[b], r, s->x + (size_t)b * D * T, s->cls + (size_t)b * T,
-                                     s->mask + (size_t)b * TT);
-        if (ones < 0)
+        const tal_record *rec = batch[b];
+        int32_t *cls = s->cls + (size_t)b * T;
+        float *mask = s->mask + (size_t)b * TT;
+        int start = 0, len = 0, pseudo = b >= Bl;
+        int64_t n1 = record_sample(d, rec, r, s->x + (size_t)b * D * T, cls, mask, &start, &len);
+        if (n1 < 0)
             return NULL;
-        npos += (double)ones;
+        if (pseudo) {
+            int u = b - Bl;
+            float *qb = NULL;
+            if (rec->present & TAL_HAS_DIST) {
+                if (rec->dist_T != rec->T || rec->dist_K != (uint32_t)K) {
+                    tal_err(TAL_EINVAL, "pseudo-labelled sequence '%s': distributions of %u x %u for %u snippets, %d "
+                            "classes and background", rec->id, rec->dist_T, rec->dist_K, rec->T, C);
+                    return NULL;
+                }
+                qb = q + (size_t)u * T * K;
+                tal_spot_resample(rec->dist + (size_t)start * K, K, 1, len, K, T, TAL_SPOT_LINEAR, qb, K, 1);
+            }
+            size_t o = (size_t)u * T * K;
+            if (tal_spot_semi_weights(c, qb, cls, T, K, r, wt + o, wp + o, wn + o)) {
+                tal_err_wrap(tal_errcode(), "pseudo-labelled sequence '%s'", rec->id);
+                return NULL;
+            }
+            /* hard classes of the window: the mask runs when there are no instances */
+            int has_inst = 0;
+            for (uint32_t i = 0; i < rec->segs.n && !has_inst; i++)
+                has_inst = (rec->segs.v[i].flags & (TAL_SEG_PSEUDO | TAL_SEG_CANDIDATE)) == TAL_SEG_PSEUDO;
+            if (!has_inst && qb) {
+                for (int t = 0; t < T; t++) {
+                    const float *row = wt + o + (size_t)t * K;
+                    int y = 0;
+                    for (int k = 1; k < K; k++)
+                        if (row[k] > row[y])
+                            y = k;
+                    cls[t] = y;
+                }
+                n1 = mask_from_runs(cls, T, C, mask);
+            }
+        } else if (Bu && c->semi_loss == TAL_SEMI_NONTARGET && c->semi_neg) {
+            tal_spot_labelled_neg(cls, T, K, wl + (size_t)b * T * K);
+        }
+        ones[pseudo] += (double)n1;
         for (int t = 0; t < T; t++)
-            positives += s->cls[(size_t)b * T + t] != d->num_classes;
+            positives += cls[t] != C;
     }
     tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ B, D, T }, s->x);
     tal_spot_out o;
@@ -357,25 +477,40 @@ static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *co
         return NULL;
     tal_tensor *y = tal_tensor_from(g, 3, (int64_t[]){ B, T, T }, s->mask);
     double w = c->mask_bce_weight;
-    tal_tensor *term[4] = { tal_spot_cls_loss(g, o.cls, s->cls), w > 0 ? tal_spot_mask_bce(g, o.mask, y, npos) : NULL,
-                            w < 1 ? tal_spot_dice(g, o.mask, y) : NULL,
-                            c->recon_weight > 0 ? tal_spot_mse(g, o.recon, x) : NULL };
-    double weight[4] = { c->cls_weight, w, 1 - w, c->recon_weight };
-    static const char *name[4] = { "cls", "mask_bce", "dice", "recon" };
     tal_tensor *out = NULL;
-    log->n = 4;
+    log->n = 0;
     log->total = 0;
-    for (int i = 0; i < 4; i++) {
-        log->name[i] = name[i];
-        log->value[i] = 0;
-        if (!term[i])
+    for (int part = 0; part < 2; part++) {
+        int lo = part ? Bl : 0, hi = part ? B : Bl;
+        if (lo == hi)
             continue;
-        tal_tensor *t = tal_scale(g, term[i], (float)weight[i]);
-        out = out ? tal_add(g, out, t) : t;
-        float v = 0;
-        if (tal_graph_status(g) || tal_tensor_download(g, t, &v))
+        int whole = lo == 0 && hi == B;
+        tal_tensor *lc = whole ? o.cls : tal_slice(g, o.cls, 0, lo, hi), *lm = whole ? o.mask : tal_slice(g, o.mask, 0, lo, hi);
+        tal_tensor *lr = whole ? o.recon : tal_slice(g, o.recon, 0, lo, hi), *lx = whole ? x : tal_slice(g, x, 0, lo, hi);
+        tal_tensor *ly = whole ? y : tal_slice(g, y, 0, lo, hi);
+        double a = part ? c->semi_weight : 1;
+        int rc;
+        if (!part) {
+            rc = add_term(g, &out, log, "cls", tal_spot_cls_loss(g, lc, s->cls), c->cls_weight);
+            if (!rc && Bu && c->semi_loss == TAL_SEMI_NONTARGET && c->semi_neg)
+                rc = add_term(g, &out, log, "neg", pn_mean(g, lc, NULL, wl), c->cls_weight);
+        } else {
+            int pos = c->semi_loss == TAL_SEMI_NONTARGET && c->semi_pos;
+            int neg = (c->semi_loss == TAL_SEMI_NONTARGET && c->semi_neg) || c->semi_loss == TAL_SEMI_COMPLEMENTARY;
+            rc = add_term(g, &out, log, "u_tgt", pn_mean(g, lc, wt, NULL), a * c->cls_weight);
+            if (!rc && pos)
+                rc = add_term(g, &out, log, "u_pos", pn_mean(g, lc, wp, NULL), a * c->cls_weight);
+            if (!rc && neg)
+                rc = add_term(g, &out, log, "u_neg", pn_mean(g, lc, NULL, wn), a * c->cls_weight);
+        }
+        if (!rc && w > 0)
+            rc = add_term(g, &out, log, part ? "u_mask_bce" : "mask_bce", tal_spot_mask_bce(g, lm, ly, ones[part]), a * w);
+        if (!rc && w < 1)
+            rc = add_term(g, &out, log, part ? "u_dice" : "dice", tal_spot_dice(g, lm, ly), a * (1 - w));
+        if (!rc && c->recon_weight > 0)
+            rc = add_term(g, &out, log, part ? "u_recon" : "recon", tal_spot_mse(g, lr, lx), a * c->recon_weight);
+        if (rc)
             return NULL;
-        log->value[i] = v;
     }
     float v = 0;
     if (!out || tal_graph_status(g) || tal_tensor_download(g, out, &v))
@@ -433,6 +568,7 @@ static int spot_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal
 const tal_det_ops tal_det_spot_ops = {
     .name = "spot",
     .trains_on = TAL_TRAINS_ON(TAL_SUP_FULL),
+    .semi = 1,
     .define = spot_define,
     .init = spot_init,
     .loss = spot_loss,

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 /* purposes of the random streams split from the seed */
-enum { RNG_INIT = 1, RNG_ORDER = 2, RNG_CROP = 3, RNG_DROP = 4 };
+enum { RNG_INIT = 1, RNG_ORDER = 2, RNG_CROP = 3, RNG_DROP = 4, RNG_ORDER_LABELLED = 5 };
 
 typedef struct {
     tal_detector *d;
@@ -60,10 +60,9 @@ int tal_detector_load(tal_detector *d, const char *path, int use_ema)
     tal_ema *e = use_ema ? tal_ema_new(d->P, 0.999f) : NULL;
     if (use_ema && !e)
         return TAL_ENOMEM;
+    /* the weights only: training scalars (loss normalisers) are not
+     * needed to detect, and older checkpoints may lack some */
     tal_ckpt c = { .params = d->P, .ema = e };
-    for (int i = 0; i < d->nstate; i++)
-        c.scalar_name[i] = d->state_name[i];
-    c.nscalar = d->nstate;
     int rc = tal_checkpoint_load(path, &c, 0);
     free(c.config);
     if (!rc && use_ema)
@@ -102,27 +101,61 @@ static void progress_line(int64_t epoch, int64_t epochs, int64_t it, int64_t ite
     fprintf(stderr, ") lr %.3g %.1f seq/s %d:%02d left\033[K", lr, seq_s, (int)left / 60, (int)left % 60);
 }
 
-int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const tal_train_opts *o)
+/* The labelled records of a semi-supervised step: draw j = step * B + b
+ * is position j % n of pass j / n, each pass a shuffle of its own. */
+typedef struct {
+    uint32_t *order;
+    int64_t pass;   /* whose order `order` holds; -1: none yet */
+} passes;
+
+static void draw_labelled(passes *p, const tal_rng *r_pass, uint32_t n, int64_t step, int B,
+                          const tal_record *const *recs, const tal_record **batch)
+{
+    for (int b = 0; b < B; b++) {
+        int64_t j = step * B + b, pass = j / n;
+        if (pass != p->pass) {
+            tal_rng pr = tal_rng_split(r_pass, (uint64_t)pass);
+            for (uint32_t i = 0; i < n; i++)
+                p->order[i] = i;
+            tal_rng_shuffle_u32(&pr, p->order, n);
+            p->pass = pass;
+        }
+        batch[b] = recs[p->order[j % n]];
+    }
+}
+
+int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const tal_record *const *unl, uint32_t nu,
+              const tal_train_opts *o)
 {
     const tal_det_config *c = &d->cfg;
     if (!n)
         return tal_err(TAL_EINVAL, "no training sequences");
+    if (nu && !d->ops->semi)
+        return tal_err(TAL_EINVAL, "model.kind %s does not learn from pseudo labels", d->ops->name);
+    /* supervised: epochs over the labelled records; semi-supervised:
+     * epochs over the pseudo-labelled ones, labelled records beside them */
     int B = c->batch_size < (int)n ? c->batch_size : (int)n;
-    int64_t iters = n / (uint32_t)B, epochs = (int64_t)c->warmup_epochs + c->epochs, total = epochs * iters;
+    int Bu = nu ? (c->semi_batch < (int)nu ? c->semi_batch : (int)nu) : 0;
+    uint32_t n_epoch = nu ? nu : n;
+    int B_epoch = nu ? Bu : B;
+    const tal_record *const *epoch_recs = nu ? unl : recs;
+    int64_t iters = n_epoch / (uint32_t)B_epoch, epochs = (int64_t)c->warmup_epochs + c->epochs, total = epochs * iters;
     tal_sched sched = { .kind = c->schedule == 1 ? TAL_SCHED_COSINE : c->schedule == 2 ? TAL_SCHED_STEP : TAL_SCHED_CONSTANT,
                         .base_lr = c->lr, .warmup_steps = (int64_t)c->warmup_epochs * iters, .total_steps = total,
                         .eta_min = c->eta_min, .gamma = 1 };
     tal_optim_config oc = tal_optim_defaults(c->optimizer);
     oc.weight_decay = (float)c->weight_decay;
     run R = { .d = d };
-    tal_rng root, r_init, r_order, r_crop, r_drop;
+    tal_rng root, r_init, r_order, r_crop, r_drop, r_labelled;
     tal_rng_seed(&root, (uint64_t)c->seed);
     r_init = tal_rng_split(&root, RNG_INIT);
     r_order = tal_rng_split(&root, RNG_ORDER);
     r_crop = tal_rng_split(&root, RNG_CROP);
     r_drop = tal_rng_split(&root, RNG_DROP);
+    r_labelled = tal_rng_split(&root, RNG_ORDER_LABELLED);
     tal_graph *g = NULL;
     uint32_t *order = NULL;
+    passes lab = { .pass = -1 };
     const tal_record **batch = NULL;
     int rc = 0, show = 0;
     if (!(R.config = tal_det_config_dump(c)) || !(R.opt = tal_optim_new(d->P, &oc))) {
@@ -157,8 +190,9 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
                      o->resume_path, (long long)R.step, (long long)iters);
         goto out;
     }
-    if (!(g = tal_graph_new(o->be)) || !(order = tal_malloc(n * sizeof *order)) ||
-        !(batch = tal_malloc((size_t)B * sizeof *batch))) {
+    if (!(g = tal_graph_new(o->be)) || !(order = tal_malloc(n_epoch * sizeof *order)) ||
+        (nu && !(lab.order = tal_malloc(n * sizeof *lab.order))) ||
+        !(batch = tal_malloc((size_t)(B + Bu) * sizeof *batch))) {
         rc = tal_errcode() ? tal_errcode() : TAL_ENOMEM;
         goto out;
     }
@@ -167,19 +201,21 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
     int64_t first_step = R.step, ran_epochs = 0;
     for (int64_t epoch = R.step / iters; epoch < epochs; epoch++) {
         tal_rng er = tal_rng_split(&r_order, (uint64_t)epoch);
-        for (uint32_t i = 0; i < n; i++)
+        for (uint32_t i = 0; i < n_epoch; i++)
             order[i] = i;
-        tal_rng_shuffle_u32(&er, order, n);
+        tal_rng_shuffle_u32(&er, order, n_epoch);
         tal_loss_log log = { 0 };
         double lr = 0;
         for (int64_t it = 0; it < iters; it++, R.step++) {
-            for (int b = 0; b < B; b++)
-                batch[b] = recs[order[it * B + b]];
+            if (nu)
+                draw_labelled(&lab, &r_labelled, n, R.step, B, recs, batch);
+            for (int b = 0; b < B_epoch; b++)
+                batch[(nu ? B : 0) + b] = epoch_recs[order[it * B_epoch + b]];
             tal_graph_reset(g);
             tal_graph_set_training(g, 1);
             tal_rng sr = tal_rng_split(&r_drop, (uint64_t)R.step), cr = tal_rng_split(&r_crop, (uint64_t)R.step);
             tal_graph_set_rng(g, &sr);
-            tal_tensor *loss = tal_detector_loss(d, g, batch, B, &cr, &log);
+            tal_tensor *loss = tal_detector_loss(d, g, batch, B + Bu, &cr, &log);
             if (!loss) {
                 rc = tal_errcode() ? tal_errcode() : TAL_EINVAL;
                 goto out;
@@ -207,19 +243,19 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
                 goto out;
             if (R.ema)
                 tal_ema_update(R.ema);
-            double el = tal_now() - t0, seq_s = el > 0 ? (double)(R.step + 1 - first_step) * B / el : 0;
+            double el = tal_now() - t0, seq_s = el > 0 ? (double)(R.step + 1 - first_step) * (B + Bu) / el : 0;
             if (o->metrics && o->log_every > 0 && (R.step + 1) % o->log_every == 0)
                 json_line(o->metrics, epoch + 1, R.step + 1, lr, &log, seq_s, el, "step");
             if (show && (tal_now() - last_draw > 0.25 || it + 1 == iters)) {
-                double left = seq_s > 0 ? (double)(total - R.step - 1) * B / seq_s : 0;
+                double left = seq_s > 0 ? (double)(total - R.step - 1) * (B + Bu) / seq_s : 0;
                 progress_line(epoch, epochs, it, iters, &log, lr, seq_s, left);
                 last_draw = tal_now();
             }
         }
         double el = tal_now() - t0;
         if (o->metrics)
-            json_line(o->metrics, epoch + 1, R.step, lr, &log, el > 0 ? (double)(R.step - first_step) * B / el : 0, el,
-                      "epoch");
+            json_line(o->metrics, epoch + 1, R.step, lr, &log,
+                      el > 0 ? (double)(R.step - first_step) * (B + Bu) / el : 0, el, "epoch");
         int every = c->checkpoint_every;
         if (o->ckpt_path && ((every > 0 && (epoch + 1) % every == 0) || epoch + 1 == epochs) &&
             (rc = save(&R, o->ckpt_path)))
@@ -237,6 +273,7 @@ out:
     tal_optim_free(R.opt);
     free(R.config);
     free(order);
+    free(lab.order);
     free(batch);
     return rc;
 }

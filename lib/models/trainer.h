@@ -15,6 +15,14 @@
  *
  * A loss or gradient norm that is not finite stops training with the step
  * and the loss term named; the last checkpoint stays as it was.
+ *
+ * Semi-supervised training (unlabelled records given): every step takes
+ * train.batch_size labelled records and semi.batch_size pseudo-labelled
+ * ones, labelled first.  An epoch is a pass over the pseudo-labelled
+ * records (shuffled each epoch, the last incomplete batch dropped); the
+ * labelled records are drawn in passes of their own, each shuffled, that
+ * run on across epochs.  Which records a step takes depends only on the
+ * seed and the step, so resuming stays exact.
  */
 #ifndef TAL_MODELS_TRAINER_H
 #define TAL_MODELS_TRAINER_H
@@ -34,8 +42,10 @@ typedef struct {
     int stop_after_epochs;       /* > 0: return after this many epochs of this run (tests) */
 } tal_train_opts;
 
-/* Train d on n records (each with features and segments). */
-int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const tal_train_opts *o);
+/* Train d on n records (each with features and the labels the model
+ * learns from), and on nu pseudo-labelled records (nu = 0: supervised). */
+int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const tal_record *const *unl, uint32_t nu,
+              const tal_train_opts *o);
 
 /* Load a checkpoint's weights into d: the EMA weights when the checkpoint
  * has them and use_ema is set, else the live ones. */

@@ -56,7 +56,7 @@ const char *tal_pick_rule_str(const tal_pick_rule *r)
     if (r->rule == TAL_PICK_TOPK)
         snprintf(buf, sizeof buf, "topk:%u", r->k);
     else
-        snprintf(buf, sizeof buf, "%s:%.17g", r->rule == TAL_PICK_FIXED ? "fixed" : "adaptive", r->thresh);
+        snprintf(buf, sizeof buf, "%s:%g", r->rule == TAL_PICK_FIXED ? "fixed" : "adaptive", r->thresh);
     return buf;
 }
 

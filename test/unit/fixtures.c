@@ -308,6 +308,11 @@ int fixtures_write(const char *dir)
         memcpy(m.p, L.p, L.n);
         tal_put16(m.p + 16, 2);                      /* version 2.0 */
         rc |= save_framed(dir, "version-2.tal", &m);
+        memcpy(m.p, L.p, L.n);
+        tal_put16(m.p + 18, 0);                      /* 1.0, before the candidate flag */
+        rc |= save_framed(dir, "version-1.0.tal", &m);
+        tal_put16(m.p + 18, 9);                      /* 1.9: a later minor version */
+        rc |= save_framed(dir, "version-1.9.tal", &m);
         free(m.p);
     }
     {   /* an EOF marker in the middle of the first record */

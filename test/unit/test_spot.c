@@ -469,6 +469,7 @@ TEST(spot_detector_tiny_end_to_end)
         for (uint32_t k = 0; k < rec[i].T * 3; k++)
             rec[i].feat[k] = (float)tal_rng_normal(&r);
         rec[i].duration = rec[i].T / 10.0;
+        rec[i].supervision = TAL_SUP_FULL;
         tal_segment s = { 0.3, 0.9, 1, i, 0, { 0 } };
         tal_segset_push(&rec[i].segs, &s);
         rec[i].present |= TAL_HAS_SEGMENTS;

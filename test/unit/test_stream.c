@@ -373,7 +373,19 @@ TEST(broken_oversized_frame) { expect_error("oversized-frame.tal", TAL_ECORRUPT,
 TEST(broken_huge_count)      { expect_error("huge-count.tal", TAL_ECORRUPT, "do not fit"); }
 TEST(broken_unknown_critical){ expect_error("unknown-critical-section.tal", TAL_EUNSUP, "must be understood"); }
 TEST(broken_unknown_flag)    { expect_error("unknown-must-understand-flag.tal", TAL_EUNSUP, "must-understand flags"); }
-TEST(broken_newer_major)     { expect_error("version-2.tal", TAL_EUNSUP, "format version 2.0"); }
+TEST(broken_newer_major)     { expect_error("version-2.tal", TAL_EUNSUP, "format version 2.1"); }
+
+/* any minor version of the major is read: older (1.0) and newer */
+TEST(other_minor_versions_are_read)
+{
+    const char *names[] = { "version-1.0.tal", "version-1.9.tal" };
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", fixture_dir(), names[i]);
+        int rc;
+        CHECK_MSG(count_records(path, &rc) == 3 && rc == 0, "%s: %s", names[i], tal_errmsg());
+    }
+}
 TEST(broken_eof_inside)      { expect_error("eof-inside-record.tal", TAL_ECORRUPT, "EOF marker at byte offset"); }
 TEST(broken_bad_class)       { expect_error("class-out-of-range.tal", TAL_ECORRUPT, "class 9 outside 0..2"); }
 TEST(broken_empty)           { expect_error("empty.tal", TAL_ETRUNC, "empty input"); }
