@@ -112,12 +112,11 @@ static void to_distribution(float *dist, uint32_t T, uint32_t K, double temperat
     }
 }
 
-static int has_pseudo_labels(const tal_record *r)
+/* Does a stream hold pseudo labels already (made by pseudolabel, perhaps
+ * changed by a filter since)?  Its header says so. */
+static int holds_pseudo_labels(const tal_header *h)
 {
-    for (uint32_t i = 0; i < r->segs.n; i++)
-        if (r->segs.v[i].flags & TAL_SEG_PSEUDO)
-            return 1;
-    return (r->present & TAL_HAS_DIST) != 0;
+    return tal_header_get_meta(h, "pseudolabel.snippets") || tal_header_get_meta(h, "pseudolabel.instances");
 }
 
 static int make_pseudo(const opts *o, tal_record *r, const tal_header *h, const char *name, tal_segset *picked,
@@ -312,6 +311,10 @@ int main(int argc, char **argv)
         rc = tal_err(TAL_EINVAL, "'%s' has no class table", input);
         goto done;
     }
+    if (!make && !holds_pseudo_labels(&h)) {
+        rc = tal_err(TAL_EINVAL, "'%s' holds no pseudo labels (make them with --snippets or --instances)", input);
+        goto done;
+    }
     if (gt) {
         have_ref = 1;
         if ((rc = reference_load(&ref, gt, &h)))
@@ -340,9 +343,6 @@ int main(int argc, char **argv)
         rc = 0;
         if (make)
             rc = make_pseudo(&o, &r, &h, input, &picked, &count);
-        else if (!has_pseudo_labels(&r))
-            rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' holds no pseudo labels (make them with --snippets or "
-                         "--instances)", input, r.id);
         if (!rc && have_ref) {
             int64_t k = tal_strmap_get(&ref.ids, r.id);
             if (k < 0) {
