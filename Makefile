@@ -6,6 +6,8 @@
 #   make demo            the longest pipeline that works, on shipped data
 #   make hapt            UCI HAPT benchmark streams (pipelines/hapt.mk)
 #   make results-supervised  supervised baselines on HAPT and synthetic THUMOS14
+#   make results-nontarget   semi-supervised: learning from non-target classes
+#                        (pipelines/nontarget.sh; QUICK=1 for a smoke run)
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -137,7 +139,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt results-supervised install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
+.PHONY: all check demo hapt results-supervised results-nontarget install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
         bench-cuda check-cuda-sanitize need-cuda
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
@@ -229,6 +231,11 @@ demo: all
 # The supervised baselines (pipelines/RESULTS-supervised.md); ~45 minutes.
 results-supervised: all
 	@sh pipelines/supervised.sh
+
+# Learning from non-target classes (pipelines/RESULTS-nontarget.md); ~2.5
+# hours on 2 cores.  QUICK=1: a smoke run; ROUNDS=N: rounds of pseudo labels.
+results-nontarget: all
+	@QUICK=$(QUICK) ROUNDS=$(ROUNDS) sh pipelines/nontarget.sh
 
 hapt: all
 	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin

@@ -1,0 +1,378 @@
+#!/bin/sh
+# nontarget.sh — `make results-nontarget`: semi-supervised self-training
+# with learning from non-target classes (seed 0, METHODS.md §2), measured
+# against supervised-only training and target-only self-training on the
+# same splits and seeds.  Regenerates pipelines/RESULTS-nontarget.md.
+#
+# Benchmarks (each split by labelsplit -r R --stratify --seed S, trained
+# with --seed S: a seed is a split and a training seed):
+#   synth  synthetic THUMOS14 layout (talsynth default preset, seed 0), the
+#          ActionFormer-style detector; trained on the 200 validation
+#          layouts, tested on the 212 test layouts
+#   hapt   UCI HAPT (real recordings), the ActionFormer-style and the
+#          SPOT-style detectors
+#   anet   synthetic ActivityNet v1.3 layout (200 classes; SEQS training
+#          videos of the BSN annotations, every 4th, and 500 validation
+#          videos), the SPOT-style detector (the paper's model for
+#          ActivityNet), 10 % labelled, one seed
+# Per benchmark: stage 1 trains on the labelled part alone (the
+# supervised-only row: as many steps as the full set would take, as in
+# RESULTS-supervised.md); its detections on the unlabelled part become
+# pseudo labels (tal-detect --dist | pseudolabel --snippets --instances
+# --select fixed:0.3, diagnosed against the oracle); stage 2 fine-tunes
+# from it on labelled + pseudo-labelled sequences with
+# pipelines/configs/nontarget.yaml, once with semi.loss hard (target-only
+# self-training) and once with nontarget (the method).  ROUNDS=N repeats
+# pseudo-labelling and stage 2 N times (round r starts from round r-1's
+# model of the same loss).
+#
+# Variables: THREADS (2), ROUNDS (1), SEEDS (0 1 2: the seeds at 10 %),
+# QUICK=1 (a smoke run: HAPT with the SPOT-style detector, 10 %, one
+# seed, short schedules, written to RESULTS-nontarget-quick.md).
+# Cost: about 2.5 hours on 2 cores (see the file's cost section); writes
+# under data/build/nontarget/ (about 2 GB).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PATH=$top/bin:$PATH
+export LC_ALL=C OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+threads=${THREADS:-2}
+rounds=${ROUNDS:-1}
+seeds=${SEEDS:-0 1 2}
+quick=${QUICK:-0}
+out=data/build/nontarget
+res=pipelines/RESULTS-nontarget.md
+if [ "$quick" = 1 ]; then
+    out=data/build/nontarget-quick
+    res=pipelines/RESULTS-nontarget-quick.md
+    seeds=0
+fi
+cfgs=pipelines/configs
+mkdir -p "$out"
+t_start=$(date +%s)
+fresh=1   # nothing cached: this run's time is the recipe's cost
+ls "$out"/*/m0.json >/dev/null 2>&1 && fresh=0
+
+say() { printf '== %s\n' "$*" >&2; }
+count() { talcat --stats --json "$1" | jq .sequences; }
+setting() { tal-train -c "$1" --print-config | sed -n "s/^$2: //p"; }
+
+# ---- data ------------------------------------------------------------------------
+make -s hapt >/dev/null
+hapt_train=data/build/hapt-train.tal hapt_test=data/build/hapt-test.tal
+synth_train=$out/synth-train.tal synth_test=$out/synth-test.tal
+anet_train=$out/anet-train.tal anet_test=$out/anet-test.tal
+if [ "$quick" != 1 ] && [ ! -f "$synth_test" ]; then
+    say "synthetic THUMOS14 (talsynth default preset, seed 0)"
+    featpack -q -a data/thumos14/gt_full.json -s validation -o - | talsynth -q --seed 0 -o "$synth_train"
+    featpack -q -a data/thumos14/gt_full.json -s test -o - | talsynth -q --seed 0 -o "$synth_test"
+fi
+SEQS=${SEQS:-2000}
+if [ "$quick" != 1 ] && [ ! -f "$anet_test" ]; then
+    say "synthetic ActivityNet v1.3 ($SEQS training videos, 500 validation videos)"
+    # every 7th training video and every 9th validation video, in the
+    # annotation file's order
+    anet() { featpack -q -a data/activitynet/anet_anno_action.json --video-info data/activitynet/video_info_new.csv "$@"; }
+    anet -s training -o - | talcat -j | jq -r .id | awk -v n="$SEQS" 'NR % 7 == 1 && c++ < n' > "$out/anet-train.ids"
+    anet -s validation -o - | talcat -j | jq -r .id | awk 'NR % 9 == 1 && c++ < 500' > "$out/anet-test.ids"
+    anet -s training --ids "$out/anet-train.ids" -o - | talsynth -q --seed 0 -o "$anet_train"
+    anet -s validation --ids "$out/anet-test.ids" -o - | talsynth -q --seed 0 -o "$anet_test"
+fi
+
+# ---- one experiment -------------------------------------------------------------------
+# run BENCH MODEL FRAC SEED: stage 1 and the pseudo labels of round 1, then
+# stage 2 for each loss in $LOSSES (hard nontarget) with the variant's
+# overrides in $VARIANT_SETS named $VARIANT; results under
+# $out/BENCH-MODEL-FRAC-SEED/: NAME.json (tal-map), NAME.cost (seconds,
+# peak KB), diag-rROUND.json (pseudo labels).
+evaluate() { # CKPT TEST OUT.json
+    tal-detect -q --threads "$threads" "$1" "$2" -o "$3.dets" &&
+        tal-map --json --gt "$2" --thumos "$3.dets" > "$3.part" && mv "$3.part" "$3" && rm -f "$3.dets"
+}
+timed() { # COST-FILE command...: the command's wall time and peak memory
+    f=$1
+    shift
+    /usr/bin/time -f '%e %M' -o "$f.part" "$@" && mv "$f.part" "$f"
+}
+run() {
+    bench=$1 model=$2 frac=$3 seed=$4
+    eval train=\$${bench}_train test=\$${bench}_test
+    # ActivityNet: more sequences a step (spot-anet.yaml takes 16 labelled)
+    semi_batch=""
+    [ "$bench" = anet ] && semi_batch="-s semi.batch_size=16"
+    cfg=$cfgs/$model-$([ "$bench" = synth ] && echo synth || echo "$bench").yaml
+    d=$out/$bench-$model-$frac-$seed
+    mkdir -p "$d"
+    if [ ! -f "$d/lab.tal" ]; then
+        labelsplit -q -r "0.$frac" --stratify --seed "$seed" -o "$d/lab.tal" -u "$d/unl.tal" --oracle "$d/oracle.tal" \
+            "$train"
+    fi
+    nfull=$(count "$train") nlab=$(count "$d/lab.tal")
+    epochs=$(( ($(setting "$cfg" train.epochs) * nfull + nlab / 2) / nlab ))
+    warm=$(( ($(setting "$cfg" train.warmup_epochs) * nfull + nlab / 2) / nlab ))
+    q=""
+    [ "$quick" = 1 ] && { epochs=$((epochs / 4)); q="-s train.epochs=4"; }
+    if [ ! -f "$d/m0.json" ]; then
+        say "$bench $model $frac % seed $seed: stage 1, $nlab of $nfull sequences, $warm + $epochs epochs"
+        timed "$d/m0.cost" tal-train -q --threads "$threads" --seed "$seed" -c "$cfg" -s train.epochs=$epochs \
+            -s train.warmup_epochs=$warm -s train.checkpoint_every=0 "$d/lab.tal" -o "$d/m0.ckpt"
+        evaluate "$d/m0.ckpt" "$test" "$d/m0.json"
+    fi
+    for loss in $LOSSES; do
+        name=$loss$VARIANT
+        prev=$d/m0.ckpt
+        r=1
+        while [ "$r" -le "$rounds" ]; do
+            tag=$name-r$r
+            [ "$r" = 1 ] && tag=$name
+            pseudo=$d/pseudo-r$r.tal
+            [ "$r" = 1 ] || pseudo=$d/pseudo-$name-r$r.tal
+            if [ ! -f "$pseudo" ]; then
+                timed "$pseudo.cost" sh -c "tal-detect -q --threads $threads --dist '$prev' '$d/unl.tal' |
+                    pseudolabel -q -S -I --select fixed:0.3 --diagnose '$d/oracle.tal' \
+                        --json '$d/diag-$(basename "$pseudo" .tal).json' -o '$pseudo' 2>/dev/null"
+            fi
+            if [ ! -f "$d/$tag.json" ]; then
+                say "$bench $model $frac % seed $seed: stage 2 ($tag)"
+                # shellcheck disable=SC2086
+                timed "$d/$tag.cost" tal-train -q --threads "$threads" --seed "$seed" -c "$cfg" -c "$cfgs/nontarget.yaml" \
+                    -s semi.loss=$loss $semi_batch $VARIANT_SETS $q --init "$prev" --unlabelled "$pseudo" --metrics "$d/$tag.jsonl" \
+                    "$d/lab.tal" -o "$d/$tag.ckpt"
+                evaluate "$d/$tag.ckpt" "$test" "$d/$tag.json"
+            fi
+            prev=$d/$tag.ckpt
+            r=$((r + 1))
+        done
+    done
+}
+main() { LOSSES="hard nontarget" VARIANT="" VARIANT_SETS="" run "$@"; }
+variant() { # BENCH MODEL NAME LOSS overrides...
+    b=$1 m=$2 n=$3 l=$4
+    shift 4
+    LOSSES=$l VARIANT=-$n VARIANT_SETS="$*" run "$b" "$m" 10 0
+}
+
+# ---- the runs -----------------------------------------------------------------------------
+if [ "$quick" = 1 ]; then
+    main hapt spot 10 0
+else
+    for bench_model in "synth actionformer" "hapt actionformer" "hapt spot"; do
+        set -- $bench_model
+        for s in $seeds; do main "$1" "$2" 10 "$s"; done
+        for f in 20 40 60; do main "$1" "$2" "$f" 0; done
+    done
+    main anet spot 10 0
+    # ablations at 10 %, seed 0 (Tables 2, 4, 5)
+    for bench_model in "synth actionformer" "hapt spot"; do
+        set -- $bench_model
+        variant "$1" "$2" nopos nontarget -s semi.pos=false
+        [ "$2" = spot ] && variant "$1" "$2" noposneg nontarget -s semi.pos=false -s semi.neg=false
+        for l in 0.75 0.80 0.90; do variant "$1" "$2" "lambda$l" nontarget -s semi.lambda=$l; done
+        variant "$1" "$2" soft soft
+        variant "$1" "$2" complementary complementary
+    done
+fi
+t_end=$(date +%s)
+[ "$fresh" = 1 ] && echo "$((t_end - t_start)) $(date -u +%Y-%m-%d)" > "$out/recipe.time"
+
+# ---- the results file -------------------------------------------------------------------------
+# helpers over the result files
+ap() { jq -r '[.mAP[] * 100] | map(. * 100 | round / 100 | tostring) | join(" ")' "$1"; }
+avg() { jq -r '.average * 100' "$1"; }
+cost() { awk '{ printf "%.0f s, %.0f MiB", $1, $2 / 1024 }' "$1"; }
+# mean and sample sd of the numbers on stdin, as "m ± s"
+msd() { awk '{ s += $1; q += $1 * $1; n++ } END { m = s / n; v = n > 1 ? (q - n * m * m) / (n - 1) : 0;
+                 printf "%.2f ± %.2f", m, sqrt(v > 0 ? v : 0) }'; }
+# per-threshold means over seeds
+mean_ap() { for f in "$@"; do jq -r '[.mAP[] * 100] | map(tostring) | join(" ")' "$f"; done |
+            awk '{ for (i = 1; i <= NF; i++) s[i] += $i; n = NF; c++ } END { for (i = 1; i <= n; i++) printf "%s%.2f", (i > 1 ? " " : ""), s[i] / c }'; }
+method_name() { case $1 in m0) echo "supervised only" ;; hard) echo "target-only self-training" ;;
+                           nontarget) echo "non-target learning" ;; *) echo "$1" ;; esac; }
+row10() { # BENCH MODEL NAME: mean ± sd row at 10 % over the seeds
+    files="" vals="" costs=""
+    for s in $seeds; do
+        f=$out/$1-$2-10-$s/$3.json
+        files="$files $f"
+    done
+    # shellcheck disable=SC2086
+    m=$(mean_ap $files)
+    # shellcheck disable=SC2086
+    a=$(for f in $files; do avg "$f"; done | msd)
+    c=$(for s in $seeds; do cat "$out/$1-$2-10-$s/$3.cost"; done | awk '{ t += $1; if ($2 > k) k = $2 } END {
+        printf "%.0f s, %.0f MiB", t / NR, k / 1024 }')
+    set -- $m
+    printf '| %s | 10 %% (%d seeds) | %s | %s | %s | %s | %s | **%s** | %s |\n' "$(method_name "$3")" \
+        "$(echo $seeds | wc -w)" "$1" "$2" "$3" "$4" "$5" "$a" "$c"
+}
+row() { # BENCH MODEL FRAC NAME
+    f=$out/$1-$2-$3-0/$4.json
+    set -- $(ap "$f") "$(avg "$f")" "$(cost "${f%.json}.cost")" "$3" "$4"
+    printf '| %s | %s %% (seed 0) | %s | %s | %s | %s | %s | **%.2f** | %s |\n' "$(method_name "${10}")" "$9" \
+        "$1" "$2" "$3" "$4" "$5" "$6" "$7 $8"
+}
+diag_rows() { # DIR: the pseudo labels of every round there
+    for j in "$1"/diag-pseudo*.json; do
+        [ -f "$j" ] || continue
+        jq -r --arg n "$(basename "$j" .json | sed 's/^diag-pseudo-*//')" '
+            def p: if . == null then "–" else (. * 1000 | round / 10 | tostring) end;
+            "| \($n) | \(.instances.kept) / \(.instances.truth) | \(.instances.class_accuracy | p) | \(.instances.mean_tiou | p) | \(.instances.positive_accuracy | p) | \(.instances.recall | p) | \(.snippets.action.target | p) / \(.snippets.action.positive | p) / \(.snippets.action.ambiguous | p) / \(.snippets.action.negative | p) | \(.snippets.background.target | p) / \(.snippets.background.positive | p) / \(.snippets.background.ambiguous | p) / \(.snippets.background.negative | p) |"' "$j"
+    done
+}
+# the difference of two methods at 10 %, per seed (same split and seed), mean ± sd
+paired() { # BENCH MODEL A B
+    for s in $seeds; do
+        echo "$(avg "$out/$1-$2-10-$s/$4.json") - $(avg "$out/$1-$2-10-$s/$3.json")" | bc -l
+    done | msd
+}
+spread() { for s in $seeds; do avg "$out/$1-$2-10-$s/$3.json"; done | msd | sed 's/.*± //'; }
+verdict() { # BENCH MODEL A B: does B beat A by more than the seed-to-seed spread of both?
+    d=$(paired "$@")
+    dm=${d%% ±*}
+    sa=$(spread "$1" "$2" "$3") sb=$(spread "$1" "$2" "$4")
+    if [ "$(echo "$dm > $sa && $dm > $sb" | bc -l)" = 1 ]; then
+        echo "yes: $d points (spread $sa, $sb)"
+    elif [ "$(echo "$dm > 0" | bc -l)" = 1 ]; then
+        echo "not beyond the spread: $d points (spread $sa, $sb)"
+    else
+        echo "no: $d points (spread $sa, $sb)"
+    fi
+}
+bench_title() {
+    case $1 in
+        synth) echo "Synthetic THUMOS14 layout (talsynth default preset): 200 training videos, 212 test videos, 20 classes" ;;
+        hapt) echo "UCI HAPT (real): 42 training recordings, 19 test recordings, 12 classes" ;;
+        anet) echo "Synthetic ActivityNet v1.3 layout: $(count "$anet_train") training videos, $(count "$anet_test") validation videos, 200 classes" ;;
+    esac
+}
+model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFormer-style detector"; }
+
+{
+    echo "# Learning from non-target classes (\`make results-nontarget\`)"
+    echo
+    echo "Regenerated by \`make results-nontarget\` (pipelines/nontarget.sh) on"
+    echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
+    echo "$threads threads per tool.  mAP (%) on the test set at"
+    echo "tIoU 0.3:0.1:0.7 (ActivityNet protocol, \`tal-map --thumos\`; for the"
+    echo "ActivityNet layout the same thresholds, so the tables compare); the"
+    echo "ActionFormer-style detector evaluated with its weight average."
+    echo
+    echo "Each seed S is a split (\`labelsplit -r R --stratify --seed S\`) and a"
+    echo "training seed (\`tal-train --seed S\`).  Stage 1 trains on the labelled part"
+    echo "alone for as many steps as the full set would take; pseudo labels of the"
+    echo "unlabelled part come from it (\`tal-detect --dist | pseudolabel --snippets"
+    echo "--instances --select fixed:0.3\`); stage 2 fine-tunes from it on labelled and"
+    echo "pseudo-labelled sequences with pipelines/configs/nontarget.yaml (15 epochs"
+    echo "over the pseudo-labelled set, a quarter of the learning rate, cosine decay;"
+    echo "2 labelled and 2 pseudo-labelled sequences a step, alpha 1, lambda 0.85) —"
+    echo "the same pseudo labels and schedule for target-only self-training"
+    echo "(\`semi.loss: hard\`) and non-target learning (\`semi.loss: nontarget\`)."
+    echo "$rounds round(s) of pseudo-labelling.  Costs are each stage's wall time and"
+    echo "peak memory (tal-train; detection and pseudo-labelling add seconds)."
+    for bm in "synth actionformer" "hapt actionformer" "hapt spot"; do
+        set -- $bm
+        [ -f "$out/$1-$2-10-0/m0.json" ] || continue
+        echo
+        echo "## $(bench_title "$1"), $(model_title "$2")"
+        echo
+        echo "| method | labelled | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | avg | cost (stage) |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+        for m in m0 hard nontarget; do row10 "$1" "$2" "$m"; done
+        for f in 20 40 60; do
+            [ -f "$out/$1-$2-$f-0/m0.json" ] || continue
+            for m in m0 hard nontarget; do row "$1" "$2" "$f" "$m"; done
+        done
+        echo
+        echo "At 10 %, paired by seed: non-target learning − target-only"
+        echo "$(paired "$1" "$2" hard nontarget) points; non-target learning −"
+        echo "supervised only $(paired "$1" "$2" m0 nontarget); target-only − supervised only"
+        echo "$(paired "$1" "$2" m0 hard)."
+    done
+    if [ -f "$out/anet-spot-10-0/m0.json" ]; then
+        echo
+        echo "## $(bench_title anet), SPOT-style detector"
+        echo
+        echo "| method | labelled | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | avg | cost (stage) |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+        for m in m0 hard nontarget; do row anet spot 10 "$m"; done
+    fi
+    if [ -f "$out/synth-actionformer-10-0/hard-nopos.json" ] || [ -f "$out/hapt-spot-10-0/hard-nopos.json" ] ||
+       [ -f "$out/synth-actionformer-10-0/nontarget-nopos.json" ]; then
+        echo
+        echo "## Ablations at 10 %, seed 0 (the paper's Tables 2, 4 and 5)"
+        for bm in "synth actionformer" "hapt spot"; do
+            set -- $bm
+            d=$out/$1-$2-10-0
+            [ -f "$d/nontarget-nopos.json" ] || continue
+            echo
+            echo "$(bench_title "$1" | cut -d: -f1), $(model_title "$2"):"
+            echo
+            echo "| losses on pseudo labels | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | avg |"
+            echo "|---|---:|---:|---:|---:|---:|---:|"
+            line() { [ -f "$d/$2.json" ] && set -- "$1" $(ap "$d/$2.json") "$(avg "$d/$2.json")" &&
+                     printf '| %s | %s | %s | %s | %s | %s | %.2f |\n' "$@"; }
+            if [ "$2" = spot ]; then
+                line "l_tgt (cross-entropy on the target class)" nontarget-noposneg
+                line "l_tgt + l_neg" nontarget-nopos
+            else
+                line "l_tgt (hard pseudo label: every non-target class negative)" hard
+                line "l_tgt + l_neg (adaptive negatives; the rest left out)" nontarget-nopos
+            fi
+            line "l_tgt + l_neg + l_pos (lambda 0.85)" nontarget
+            for l in 0.75 0.80 0.90; do line "lambda $l" "nontarget-lambda$l"; done
+            line "soft pseudo labels (Table 5)" soft-soft
+            line "complementary label (Table 5)" complementary-complementary
+            [ "$2" = spot ] && line "target-only self-training (semi.loss hard)" hard
+        done
+    fi
+    echo
+    echo "## Pseudo labels (\`pseudolabel --diagnose\` against the unlabelled part's truth)"
+    echo
+    echo "Instances: kept / true instances; class accuracy and mean tIoU of each"
+    echo "pseudo instance with its best-matching true instance; accuracy of positives"
+    echo "(right class and tIoU > 0.5); recall of true instances (a positive of their"
+    echo "class at tIoU > 0.5).  Snippets: the share whose true class falls in the"
+    echo "target / positive / ambiguous / negative classes of the partition of its"
+    echo "pseudo distribution (lambda 0.85), over action and over background snippets"
+    echo "(the paper's Fig. 5).  All in %."
+    for bm in "synth actionformer" "hapt actionformer" "hapt spot" "anet spot"; do
+        set -- $bm
+        echo
+        echo "$(bench_title "$1" | cut -d: -f1), $(model_title "$2"):"
+        echo
+        echo "| split, round | kept / true | class acc. | mean tIoU | acc. of positives | recall | action snippets: tgt / pos / amb / neg | background snippets: tgt / pos / amb / neg |"
+        echo "|---|---|---:|---:|---:|---:|---|---|"
+        for d in "$out/$1-$2"-*; do
+            [ -d "$d" ] || continue
+            diag_rows "$d" | sed "s/^| /| $(basename "$d" | sed "s/^$1-$2-//; s/-/ % seed /"), round /"
+        done
+    done
+    echo
+    echo "## Does it hold here?"
+    echo
+    for bm in "synth actionformer" "hapt actionformer" "hapt spot"; do
+        set -- $bm
+        [ -f "$out/$1-$2-10-0/m0.json" ] || continue
+        echo "- $(bench_title "$1" | cut -d: -f1), $(model_title "$2"), 10 %: non-target learning beats"
+        echo "  target-only self-training: $(verdict "$1" "$2" hard nontarget); beats supervised"
+        echo "  only: $(verdict "$1" "$2" m0 nontarget); target-only beats supervised only:"
+        echo "  $(verdict "$1" "$2" m0 hard)."
+    done
+    if [ -f pipelines/nontarget-findings.md ]; then
+        echo
+        cat pipelines/nontarget-findings.md
+    fi
+    echo
+    echo "## Cost"
+    echo
+    echo "Each row's stage cost is above.  Pseudo-labelling a set (tal-detect --dist"
+    echo "and pseudolabel): $(cat "$out"/*/pseudo-r1.tal.cost 2>/dev/null | awk '{ t += $1; n++ } END { printf "%.0f s on average over %d sets", n ? t / n : 0, n }')."
+    echo "Training stages together: $(cat "$out"/*/*.cost 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t / 60 }') minutes"
+    echo "(stage 1 and stage 2 of every row, and pseudo-labelling)."
+    if [ -f "$out/recipe.time" ]; then
+        read -r secs day < "$out/recipe.time"
+        echo "The whole recipe from nothing (data, every stage, detection, evaluation):"
+        echo "$((secs / 60)) minutes, measured $day on this machine."
+    fi
+} > "$res.part"
+mv "$res.part" "$res"
+cat "$res"
