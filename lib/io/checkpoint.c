@@ -768,7 +768,7 @@ int tal_checkpoint_load(const char *path, tal_ckpt *c, int flags)
     for (int i = 0; !rc && i < c->nscalar; i++) {
         char key[NAME_MAX_ + 8];
         snprintf(key, sizeof key, "scalar:%s", c->scalar_name[i]);
-        if (!find_kv(&r, key, V_F64))
+        if (!find_kv(&r, key, V_F64) && !(flags & TAL_CKPT_SCALARS_OPTIONAL))
             rc = tal_err(TAL_EINVAL, "cannot load checkpoint '%s': no value '%s'", path, c->scalar_name[i]);
     }
     /* now restore */
@@ -794,7 +794,9 @@ int tal_checkpoint_load(const char *path, tal_ckpt *c, int flags)
         for (int i = 0; i < c->nscalar; i++) {
             char key[NAME_MAX_ + 8];
             snprintf(key, sizeof key, "scalar:%s", c->scalar_name[i]);
-            c->scalar[i] = find_kv(&r, key, V_F64)->f;
+            const fkv *kv = find_kv(&r, key, V_F64);
+            if (kv)
+                c->scalar[i] = kv->f;
         }
         c->config = r.config;
         r.config = NULL;

@@ -59,6 +59,9 @@ enum {
     /* load the parameters the file and the model share (same name and
      * shape) and ignore the rest: initialising from a pretrained model */
     TAL_CKPT_PARTIAL = 1,
+    /* a scalar the file lacks keeps the value in c->scalar (state a model
+     * gained after the file was written, e.g. a second loss normaliser) */
+    TAL_CKPT_SCALARS_OPTIONAL = 2,
 };
 
 /* Write atomically to `path` (a temporary file renamed into place). */

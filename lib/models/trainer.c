@@ -37,13 +37,22 @@ static int save(run *R, const char *path)
     return tal_checkpoint_save(path, &c);
 }
 
+/* the model's state scalars, to load: a value the file lacks keeps the
+ * model's initial one */
+static void state_to_ckpt(const tal_detector *d, tal_ckpt *c)
+{
+    for (int i = 0; i < d->nstate; i++) {
+        c->scalar_name[i] = d->state_name[i];
+        c->scalar[i] = d->state[i];
+    }
+    c->nscalar = d->nstate;
+}
+
 static int restore(run *R, const char *path)
 {
     tal_ckpt c = { .params = R->d->P, .optim = R->opt, .ema = R->ema };
-    for (int i = 0; i < R->d->nstate; i++)
-        c.scalar_name[i] = R->d->state_name[i];
-    c.nscalar = R->d->nstate;
-    int rc = tal_checkpoint_load(path, &c, 0);
+    state_to_ckpt(R->d, &c);
+    int rc = tal_checkpoint_load(path, &c, TAL_CKPT_SCALARS_OPTIONAL);
     free(c.config);
     if (rc)
         return rc;
@@ -60,11 +69,12 @@ int tal_detector_load(tal_detector *d, const char *path, int use_ema)
     tal_ema *e = use_ema ? tal_ema_new(d->P, 0.999f) : NULL;
     if (use_ema && !e)
         return TAL_ENOMEM;
-    /* the weights only: training scalars (loss normalisers) are not
-     * needed to detect, and older checkpoints may lack some */
     tal_ckpt c = { .params = d->P, .ema = e };
-    int rc = tal_checkpoint_load(path, &c, 0);
+    state_to_ckpt(d, &c);
+    int rc = tal_checkpoint_load(path, &c, TAL_CKPT_SCALARS_OPTIONAL);
     free(c.config);
+    for (int i = 0; !rc && i < d->nstate; i++)
+        d->state[i] = c.scalar[i];
     if (!rc && use_ema)
         rc = tal_ema_swap(e);   /* the averaged weights become the model's */
     tal_ema_free(e);

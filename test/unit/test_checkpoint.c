@@ -263,6 +263,24 @@ TEST(checkpoint_partial_load)
     trainer_free(&t);
 }
 
+/* a scalar the file lacks is an error, unless it may keep its value */
+TEST(checkpoint_optional_scalars)
+{
+    trainer t;
+    CHECK(!trainer_init(&t, 3, 0));
+    const char *path = tal_test_path("scalars.ckpt");
+    tal_ckpt save = { .params = t.P, .nscalar = 1, .scalar_name = { "norm" }, .scalar = { 42.5 } };
+    CHECK(!tal_checkpoint_save(path, &save));
+    tal_ckpt ck = { .params = t.P, .nscalar = 2, .scalar_name = { "norm", "norm_pseudo" }, .scalar = { 1, 7 } };
+    CHECK_EQ_INT(tal_checkpoint_load(path, &ck, 0), TAL_EINVAL);
+    CHECK(strstr(tal_errmsg(), "no value 'norm_pseudo'"));
+    CHECK(ck.scalar[0] == 1 && ck.scalar[1] == 7);   /* nothing changed by the failed load */
+    CHECK(!tal_checkpoint_load(path, &ck, TAL_CKPT_SCALARS_OPTIONAL));
+    CHECK(ck.scalar[0] == 42.5 && ck.scalar[1] == 7);
+    free(ck.config);
+    trainer_free(&t);
+}
+
 TEST(checkpoint_write_errors)
 {
     trainer t;
