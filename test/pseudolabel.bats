@@ -4,24 +4,6 @@
 
 load test_helper
 
-CFG="$TOP/pipelines/configs/actionformer-tiny.yaml"
-
-# 16 synthetic sequences split in half (truth of the unlabelled half kept
-# aside), a tiny model trained on the labelled half, and its output on the
-# unlabelled half with snippet scores and features
-setup_output() {
-    local c="$BATS_RUN_TMPDIR/pseudolabel-cache"
-    if [ ! -f "$c/out.tal" ]; then
-        mkdir -p "$c"
-        featpack -q -a "$DATA/thumos14/gt_full.json" -s validation -o - | talcat --head 16 |
-            talsynth -q -p easy -d 16 -o "$c/all.tal"
-        labelsplit -q -r 0.5 --seed 1 -o "$c/lab.tal" -u "$c/unl.tal" --oracle "$c/truth.tal" "$c/all.tal"
-        tal-train -q -c "$CFG" -s train.epochs=20 -s train.lr=3e-3 "$c/lab.tal" -o "$c/m0.ckpt"
-        tal-detect -q --dist "$c/m0.ckpt" "$c/unl.tal" -o "$c/out.part" && mv "$c/out.part" "$c/out.tal"
-    fi
-    cp "$c"/*.tal "$c/m0.ckpt" "$TMP/"
-}
-
 @test "pseudolabel --help prints usage on stdout and exits 0" {
     run --separate-stderr pseudolabel --help
     [ "$status" -eq 0 ]
@@ -46,7 +28,7 @@ setup_output() {
 }
 
 @test "pseudolabel: snippet distributions and instances, features kept, labels none" {
-    setup_output
+    selftrain_fixture
     pseudolabel -q -S -I --select fixed:0.15 out.tal -o p.tal
     # every record: supervision none, no detections, features, distributions summing to 1
     run sh -c "talcat -j --features p.tal | jq -c '[.supervision, (.detections // [] | length), .T == .dist_T,
@@ -67,7 +49,7 @@ setup_output() {
 }
 
 @test "pseudolabel: the rules keep what they say" {
-    setup_output
+    selftrain_fixture
     # fixed:T keeps exactly the detections with score >= T, per sequence
     pseudolabel -q -I --select fixed:0.15 out.tal -o f.tal
     diff <(talcat -j out.tal | jq -c '[.id, ([.detections[] | select(.score >= 0.15)] | length)]') \
@@ -89,7 +71,7 @@ setup_output() {
 }
 
 @test "pseudolabel --diagnose: the table, JSON, and figures that follow from the definitions" {
-    setup_output
+    selftrain_fixture
     run --separate-stderr pseudolabel -S -I --select topk:5 --diagnose truth.tal --json d.json out.tal -o p.tal
     [ "$status" -eq 0 ]
     [[ "$stderr" == *"pseudo labels of 8 sequences against 'truth.tal'"* ]]
@@ -108,7 +90,7 @@ setup_output() {
 }
 
 @test "pseudolabel: input it cannot use gets one line, exit 1, and no output" {
-    setup_output
+    selftrain_fixture
     # no model output
     run --separate-stderr pseudolabel -S unl.tal -o p.tal
     [ "$status" -eq 1 ]

@@ -8,21 +8,10 @@ load test_helper
 AF="$TOP/pipelines/configs/actionformer-tiny.yaml"
 NT="$TOP/pipelines/configs/nontarget.yaml"
 
-# 16 synthetic sequences, half labelled (ids in split.txt), a tiny
-# ActionFormer-style model m0 on that half, and pseudo labels of the rest
+# the fixture (test_helper.bash) and pseudo labels of its unlabelled half
 setup_semi() {
-    local c="$BATS_RUN_TMPDIR/semi-cache"
-    if [ ! -f "$c/pseudo.tal" ]; then
-        mkdir -p "$c"
-        featpack -q -a "$DATA/thumos14/gt_full.json" -s validation -o - | talcat --head 16 |
-            talsynth -q -p easy -d 16 -o "$c/all.tal"
-        talcat -j "$c/all.tal" | jq -r .id | awk 'NR % 2' > "$c/split.txt"
-        labelsplit -q --split-file "$c/split.txt" -o "$c/lab.tal" -u "$c/unl.tal" --oracle "$c/truth.tal" "$c/all.tal"
-        tal-train -q -c "$AF" -s train.epochs=20 -s train.lr=3e-3 "$c/lab.tal" -o "$c/m0.ckpt"
-        tal-detect -q --dist "$c/m0.ckpt" "$c/unl.tal" | pseudolabel -q -S -I --select fixed:0.15 -o "$c/pseudo.part" &&
-            mv "$c/pseudo.part" "$c/pseudo.tal"
-    fi
-    cp "$c"/*.tal "$c/split.txt" "$c/m0.ckpt" "$TMP/"
+    selftrain_fixture
+    pseudolabel -q -S -I --select fixed:0.15 out.tal -o pseudo.tal
 }
 
 # a few quick epochs of stage 2

@@ -9,6 +9,12 @@
 #   assert_cuda_refused TOOL OUT       after `run --separate-stderr TOOL --device
 #                                      cuda ...`: one error line, exit 1, no OUT
 #                                      (skips where a GPU is usable)
+#   selftrain_fixture                  in $TMP: 16 synthetic sequences (all.tal),
+#                                      the odd ones labelled (split.txt, lab.tal),
+#                                      the rest unlabelled (unl.tal) with their
+#                                      truth (truth.tal), a tiny model of the
+#                                      labelled half (m0.ckpt) and its output on
+#                                      the unlabelled half (out.tal, --dist)
 
 bats_require_minimum_version 1.5.0
 
@@ -54,4 +60,19 @@ TALGEN="${TALGEN:-$TOP/build/rel/test/talgen}"
 case $TALGEN in /*) ;; *) TALGEN="$TOP/$TALGEN" ;; esac
 write_npy() {
     "$TALGEN" npy "$@"
+}
+
+selftrain_fixture() {
+    local c="$BATS_RUN_TMPDIR/selftrain-cache"
+    if [ ! -f "$c/out.tal" ]; then
+        mkdir -p "$c"
+        featpack -q -a "$DATA/thumos14/gt_full.json" -s validation -o - | talcat --head 16 |
+            talsynth -q -p easy -d 16 -o "$c/all.tal"
+        talcat -j "$c/all.tal" | jq -r .id | awk 'NR % 2' > "$c/split.txt"
+        labelsplit -q --split-file "$c/split.txt" -o "$c/lab.tal" -u "$c/unl.tal" --oracle "$c/truth.tal" "$c/all.tal"
+        tal-train -q -c "$TOP/pipelines/configs/actionformer-tiny.yaml" -s train.epochs=20 -s train.lr=3e-3 \
+            "$c/lab.tal" -o "$c/m0.ckpt"
+        tal-detect -q --dist "$c/m0.ckpt" "$c/unl.tal" -o "$c/out.part" && mv "$c/out.part" "$c/out.tal"
+    fi
+    cp "$c"/*.tal "$c/split.txt" "$c/m0.ckpt" "$TMP/"
 }

@@ -179,10 +179,11 @@ static void print_table(FILE *fp, const tal_pl_quality *q, const char *gt)
     if (!q->snippets[0] && !q->snippets[1])
         return;
     fprintf(fp, "snippets    true class in (lambda %.2f):  target  positive  ambiguous  negative\n", q->lambda);
-    for (int k = 0; k < 2; k++)
-        fprintf(fp, "  %-10s %9llu snippets        %6.4f  %8.4f  %9.4f  %8.4f\n", k ? "background" : "action",
+    static const char *kinds[3] = { "action", "background", "action" };
+    for (int k = 0; k < 3; k++)
+        fprintf(fp, "  %-10s %9llu snippets        %6.4f  %8.4f  %9.4f  %8.4f%s\n", k == 2 ? "action" : kinds[k],
                 (unsigned long long)q->snippets[k], s.part[k][TAL_PART_TARGET], s.part[k][TAL_PART_POS],
-                s.part[k][TAL_PART_AMB], s.part[k][TAL_PART_NEG]);
+                s.part[k][TAL_PART_AMB], s.part[k][TAL_PART_NEG], k == 2 ? "  (classes alone)" : "");
 }
 
 static void jnum(FILE *fp, const char *key, double v, int comma)
@@ -219,11 +220,12 @@ static int write_json(const char *path, const tal_pl_quality *q, const opts *o)
     jnum(fp, "recall", s.recall, 0);
     fputs("},\"snippets\":{", fp);
     jnum(fp, "lambda", q->lambda, 1);
-    for (int k = 0; k < 2; k++) {
-        fprintf(fp, "\"%s\":{\"count\":%llu,", k ? "background" : "action", (unsigned long long)q->snippets[k]);
+    static const char *keys[3] = { "action", "background", "action_classes" };
+    for (int k = 0; k < 3; k++) {
+        fprintf(fp, "\"%s\":{\"count\":%llu,", keys[k], (unsigned long long)q->snippets[k]);
         for (int p = 0; p < TAL_PART_COUNT; p++)
             jnum(fp, tal_part_name(p), s.part[k][p], p + 1 < TAL_PART_COUNT);
-        fputs(k ? "}" : "},", fp);
+        fputs(k == 2 ? "}" : "},", fp);
     }
     fputs("}}\n", fp);
     if (fp == stdout)

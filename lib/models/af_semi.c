@@ -17,14 +17,16 @@ int tal_af_semi_targets(const tal_af_semi_cfg *c, int nlevels, int T, int valid,
     uint8_t *part = tal_malloc((size_t)K);
     uint64_t *scratch = tal_malloc((size_t)K * sizeof *scratch);
     int *free_cls = tal_malloc((size_t)C * sizeof *free_cls);
-    if (!part || !scratch || !free_cls) {
+    float *row = tal_malloc((size_t)K * sizeof *row);
+    if (!part || !scratch || !free_cls || !row) {
         free(part);
         free(scratch);
         free(free_cls);
+        free(row);
         return TAL_ENOMEM;
     }
     int64_t i = 0;
-    int last_t = -1;
+    int last_t = -1, last_pos = -1;
     for (int l = 0; l < nlevels; l++) {
         for (int k = 0; k < (T >> l); k++, i++) {
             float *yi = y + i * C, *wi = w + i * C;
@@ -58,10 +60,18 @@ int tal_af_semi_targets(const tal_af_semi_cfg *c, int nlevels, int T, int valid,
                 break;
             }
             default: {
-                /* the partition of the snippet's distribution, once per snippet */
-                if (t != last_t) {
-                    tal_partition(q, K, c->lambda, part, scratch);
+                /* the partition of the snippet's distribution: at a position
+                 * a pseudo instance claims, of its classes alone (that it is
+                 * an action is settled; which one is the question) */
+                if (t != last_t || pos[i] != last_pos) {
+                    if (pos[i]) {
+                        tal_class_distribution(q, C, row);
+                        tal_partition(row, C, c->lambda, part, scratch);
+                    } else {
+                        tal_partition(q, K, c->lambda, part, scratch);
+                    }
                     last_t = t;
+                    last_pos = pos[i];
                 }
                 for (int j = 0; j < C; j++) {
                     if (yi[j] > 0) {
@@ -83,5 +93,6 @@ int tal_af_semi_targets(const tal_af_semi_cfg *c, int nlevels, int T, int valid,
     free(part);
     free(scratch);
     free(free_cls);
+    free(row);
     return 0;
 }

@@ -19,6 +19,10 @@
  *           head to fire off centre, pushing them down is what the
  *           partition says not to do;
  *   ambiguous classes are left out everywhere.
+ * At a position assigned to a pseudo instance the partition is of the
+ * snippet's classes alone (its distribution without background,
+ * renormalised): the instance has settled that an action is there, the
+ * question is which; elsewhere it is of the whole distribution.
  * Each term keeps the focal weighting of the detector's loss.  With a
  * sigmoid head, target-only learning is the hard pseudo label (every
  * non-target class negative: softmax's normalisation pushes those down by

@@ -52,3 +52,12 @@ int tal_partition(const float *p, int K, double lambda, uint8_t *part, uint64_t 
             part[c] = TAL_PART_POS;
     return tgt;
 }
+
+void tal_class_distribution(const float *p, int C, float *out)
+{
+    double sum = 0;
+    for (int c = 0; c < C; c++)
+        sum += p[c] > 0 ? p[c] : 0;
+    for (int c = 0; c < C; c++)
+        out[c] = sum > 0 ? (float)((p[c] > 0 ? p[c] : 0) / sum) : 1.0f / (float)C;
+}

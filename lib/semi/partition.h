@@ -26,4 +26,8 @@ const char *tal_part_name(int part);   /* "target", "positive", "negative", "amb
  * Returns the target class. */
 int tal_partition(const float *p, int K, double lambda, uint8_t *part, uint64_t *scratch);
 
+/* The classes alone: the first C entries of a distribution over C classes
+ * and background, renormalised into out (uniform if they are all 0). */
+void tal_class_distribution(const float *p, int C, float *out);
+
 #endif

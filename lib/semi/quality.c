@@ -20,6 +20,7 @@ void tal_pl_quality_free(tal_pl_quality *q)
     free(q->cls);
     free(q->part);
     free(q->sort);
+    free(q->row);
     tal_pl_quality_init(q, q->lambda);
 }
 
@@ -85,7 +86,8 @@ int tal_pl_quality_add(tal_pl_quality *q, const tal_record *pseudo, const tal_re
                        pseudo->id, K, C);
     if (tal_reserve(&q->cls, &q->cls_cap, T ? T : 1, sizeof *q->cls) ||
         tal_reserve(&q->part, &q->part_cap, K, sizeof *q->part) ||
-        tal_reserve(&q->sort, &q->sort_cap, K, sizeof *q->sort))
+        tal_reserve(&q->sort, &q->sort_cap, K, sizeof *q->sort) ||
+        tal_reserve(&q->row, &q->row_cap, K, sizeof *q->row))
         return TAL_ENOMEM;
     tal_snippet_classes(&truth->segs, g, T, C, 0, q->cls);
     for (uint32_t t = 0; t < T; t++) {
@@ -93,6 +95,12 @@ int tal_pl_quality_add(tal_pl_quality *q, const tal_record *pseudo, const tal_re
         int kind = q->cls[t] == C ? TAL_QS_BACKGROUND : TAL_QS_ACTION;
         q->snippets[kind]++;
         q->in_part[kind][q->part[q->cls[t]]]++;
+        if (kind == TAL_QS_ACTION && C > 1) {
+            tal_class_distribution(pseudo->dist + (size_t)t * K, C, q->row);
+            tal_partition(q->row, C, q->lambda, q->part, q->sort);
+            q->snippets[TAL_QS_ACTION_CLASSES]++;
+            q->in_part[TAL_QS_ACTION_CLASSES][q->part[q->cls[t]]]++;
+        }
     }
     return 0;
 }
@@ -107,7 +115,7 @@ void tal_pl_quality_summary(const tal_pl_quality *q, tal_pl_summary *s)
     s->pos_mean_tiou = ratio(q->pos_tiou_sum, q->positives);
     s->pos_accuracy = ratio((double)q->pos_accurate, q->positives);
     s->recall = ratio((double)q->recalled, q->truth);
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 3; k++)
         for (int p = 0; p < TAL_PART_COUNT; p++)
             s->part[k][p] = ratio((double)q->in_part[k][p], q->snippets[k]);
 }

@@ -16,6 +16,10 @@
  * instance holding its centre, data/snippets.h; background otherwise) is
  * looked up: the share of snippets whose true class falls in each
  * subspace, over action snippets and over background snippets apart.
+ * For action snippets also the partition of the classes alone (the
+ * distribution without its background entry, renormalised): where the
+ * true class falls once "is it an action" is settled, as a detector that
+ * decides actionness apart (pseudo instances) sees it.
  */
 #ifndef TAL_SEMI_QUALITY_H
 #define TAL_SEMI_QUALITY_H
@@ -24,7 +28,7 @@
 #include "../data/grid.h"
 #include "../data/record.h"
 
-enum { TAL_QS_ACTION = 0, TAL_QS_BACKGROUND = 1 };
+enum { TAL_QS_ACTION = 0, TAL_QS_BACKGROUND = 1, TAL_QS_ACTION_CLASSES = 2 };
 
 typedef struct {
     double lambda;             /* of the partition */
@@ -34,12 +38,13 @@ typedef struct {
     uint64_t right_class, pos_right_class, pos_accurate, recalled;
     double tiou_sum, pos_tiou_sum;
     /* snippets, [TAL_QS_*][TAL_PART_*] */
-    uint64_t snippets[2], in_part[2][TAL_PART_COUNT];
+    uint64_t snippets[3], in_part[3][TAL_PART_COUNT];
     /* scratch */
     int32_t *cls;
     uint8_t *part;
     uint64_t *sort;
-    size_t cls_cap, part_cap, sort_cap;
+    float *row;
+    size_t cls_cap, part_cap, sort_cap, row_cap;
 } tal_pl_quality;
 
 void tal_pl_quality_init(tal_pl_quality *q, double lambda);
@@ -52,7 +57,7 @@ int tal_pl_quality_add(tal_pl_quality *q, const tal_record *pseudo, const tal_re
 /* The figures, as ratios (NaN where the count under them is 0). */
 typedef struct {
     double class_acc, mean_tiou, pos_class_acc, pos_mean_tiou, pos_accuracy, recall;
-    double part[2][TAL_PART_COUNT];
+    double part[3][TAL_PART_COUNT];
 } tal_pl_summary;
 void tal_pl_quality_summary(const tal_pl_quality *q, tal_pl_summary *s);
 
