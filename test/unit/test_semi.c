@@ -253,3 +253,140 @@ TEST(semi_quality_by_hand)
     tal_record_free(&truth);
     tal_record_free(&pseudo);
 }
+
+/* ---- the detectors' targets on pseudo labels ------------------------------------------ */
+
+#include "models/af_semi.h"
+#include "models/spot_semi.h"
+
+TEST(semi_af_targets_by_hand)
+{
+    /* 2 levels of T = 4 (positions t = 0 1 2 3 | 0 2), 3 snippets valid,
+     * C = 3 classes; snippet distributions over (a, b, c, background) */
+    enum { C = 3, NP = 6 };
+    const float dist[3 * 4] = { 0.60f, 0.30f, 0.02f, 0.08f,    /* snippet 0: a, then b */
+                                0.05f, 0.05f, 0.10f, 0.80f,    /* snippet 1: background */
+                                0.30f, 0.28f, 0.02f, 0.40f };  /* snippet 2: background, a and b close */
+    /* position 0 (t 0) and position 4 (level 1, t 0) assigned to a pseudo
+     * instance of class a; position 2 (t 2) claimed by a candidate only */
+    uint8_t pos[NP] = { 1, 0, 0, 0, 1, 0 }, cand[NP] = { 0, 0, 1, 0, 0, 1 };
+    float y[NP * C], w[NP * C];
+    tal_rng r;
+    tal_rng_seed(&r, 3);
+    tal_af_semi_cfg c = { TAL_SEMI_NONTARGET, 0.85, 1, 1 };
+#define RESET()                                    \
+    do {                                           \
+        memset(y, 0, sizeof y);                    \
+        y[0 * C + 0] = y[4 * C + 0] = 1;           \
+    } while (0)
+    RESET();
+    CHECK(!tal_af_semi_targets(&c, 2, 4, 3, C, dist, cand, pos, &r, y, w));
+    {
+        /* position 0, the classes alone: a .6522, b .3261, c .0217; bottom
+         * sums .0217, .3478 <= .6522: b and c negative; none positive */
+        float want_w[C] = { 1, 1, 1 }, want_y[C] = { 1, 0, 0 };
+        for (int j = 0; j < C; j++)
+            CHECK_MSG(w[j] == want_w[j] && y[j] == want_y[j], "position 0 class %d: w %g y %g", j, w[j], y[j]);
+    }
+    /* position 1 (snippet 1, unassigned): background target; a, b, c sum 0.2
+     * <= 0.8: all negative */
+    for (int j = 0; j < C; j++)
+        CHECK(w[1 * C + j] == 1 && y[1 * C + j] == 0);
+    /* position 2: a candidate alone claims it: left out */
+    for (int j = 0; j < C; j++)
+        CHECK(w[2 * C + j] == 0);
+    /* position 3: beyond the valid snippets */
+    for (int j = 0; j < C; j++)
+        CHECK(w[3 * C + j] == 0);
+    /* position 5 (level 1, t 2): a candidate only, too */
+    for (int j = 0; j < C; j++)
+        CHECK(w[5 * C + j] == 0);
+    /* snippet 2 unassigned with lambda 0.7: background 0.4 target; c and b
+     * negative (0.02 + 0.28 <= 0.4); a 0.30 >= 0.7 x 0.4 positive, but off
+     * an instance's centre: left out (checked through a position of
+     * snippet 2 that no candidate claims) */
+    uint8_t cand2[NP] = { 0 };
+    c.lambda = 0.7;
+    RESET();
+    CHECK(!tal_af_semi_targets(&c, 2, 4, 3, C, dist, cand2, pos, &r, y, w));
+    CHECK(w[2 * C + 0] == 0 && w[2 * C + 1] == 1 && y[2 * C + 1] == 0 && w[2 * C + 2] == 1 && y[2 * C + 2] == 0);
+    /* at an assigned position a positive class is a target too: snippet 0
+     * with lambda 0.4: b (0.326 >= 0.4 x 0.652) positive */
+    c.lambda = 0.4;
+    RESET();
+    CHECK(!tal_af_semi_targets(&c, 2, 4, 3, C, dist, cand2, pos, &r, y, w));
+    CHECK(w[1] == 1 && y[1] == 1 && w[2] == 1 && y[2] == 0);
+    c.pos = 0;   /* without l_pos it is left out */
+    RESET();
+    CHECK(!tal_af_semi_targets(&c, 2, 4, 3, C, dist, cand2, pos, &r, y, w));
+    CHECK(w[1] == 0 && y[1] == 0);
+    /* hard: everything counts; soft: assigned positions take the snippet's
+     * distribution */
+    c.mode = TAL_SEMI_HARD;
+    RESET();
+    CHECK(!tal_af_semi_targets(&c, 2, 4, 3, C, NULL, cand2, pos, &r, y, w));
+    for (int i = 0; i < 3 * C; i++)
+        CHECK(w[i] == 1);
+    CHECK(y[0] == 1 && y[1] == 0);
+    c.mode = TAL_SEMI_SOFT;
+    RESET();
+    CHECK(!tal_af_semi_targets(&c, 2, 4, 3, C, dist, cand2, pos, &r, y, w));
+    CHECK(y[0] == dist[0] && y[1] == dist[1] && y[2] == dist[2] && y[1 * C] == 0);
+    /* complementary: the target and one other class per position */
+    c.mode = TAL_SEMI_COMPLEMENTARY;
+    RESET();
+    CHECK(!tal_af_semi_targets(&c, 2, 4, 3, C, NULL, cand2, pos, &r, y, w));
+    for (int i = 0; i < 3; i++) {
+        int n = 0;
+        for (int j = 0; j < C; j++)
+            n += w[i * C + j] != 0;
+        CHECK_EQ_INT(n, i == 0 ? 2 : 1);
+    }
+    CHECK(w[0] == 1 && y[0] == 1);
+    /* the distributions are required where the loss reads them */
+    c.mode = TAL_SEMI_NONTARGET;
+    CHECK(tal_af_semi_targets(&c, 2, 4, 3, C, NULL, cand2, pos, &r, y, w) == TAL_EINVAL);
+#undef RESET
+}
+
+TEST(semi_spot_weights_by_hand)
+{
+    enum { T = 2, K = 4 };
+    const float q[T * K] = { 0.5f, 0.45f, 0.01f, 0.04f,     /* a, b positive; c, bg negative */
+                             0.05f, 0.05f, 0.10f, 0.80f };  /* background */
+    float wt[T * K], wp[T * K], wn[T * K];
+    tal_det_config c;
+    CHECK(!tal_det_config_load(&c, NULL, 0, (const char *[]){ "model.kind=spot", "semi.loss=nontarget" }, 2));
+    tal_rng r;
+    tal_rng_seed(&r, 1);
+    CHECK(!tal_spot_semi_weights(&c, q, NULL, T, K, &r, wt, wp, wn));
+    const float want_t[T * K] = { 1, 0, 0, 0, 0, 0, 0, 1 }, want_p[T * K] = { 0, 1, 0, 0, 0, 0, 0, 0 },
+                want_n[T * K] = { 0, 0, 1, 1, 1, 1, 1, 0 };
+    for (int i = 0; i < T * K; i++)
+        CHECK_MSG(wt[i] == want_t[i] && wp[i] == want_p[i] && wn[i] == want_n[i], "entry %d: %g %g %g", i, wt[i], wp[i],
+                  wn[i]);
+    /* soft: the distribution itself; hard from instance classes */
+    CHECK(!tal_config_set(tal_det_schema, &c, "semi.loss=soft"));
+    CHECK(!tal_spot_semi_weights(&c, q, NULL, T, K, &r, wt, NULL, NULL));
+    CHECK(!memcmp(wt, q, sizeof wt));
+    CHECK(!tal_config_set(tal_det_schema, &c, "semi.loss=hard"));
+    const int32_t cls[T] = { 2, 3 };
+    CHECK(!tal_spot_semi_weights(&c, NULL, cls, T, K, &r, wt, wp, wn));
+    CHECK(wt[2] == 1 && wt[K + 3] == 1 && wt[0] == 0);
+    /* complementary: one negative per snippet, never the target */
+    CHECK(!tal_config_set(tal_det_schema, &c, "semi.loss=complementary"));
+    for (int rep = 0; rep < 20; rep++) {
+        CHECK(!tal_spot_semi_weights(&c, q, NULL, T, K, &r, wt, wp, wn));
+        for (int t = 0; t < T; t++) {
+            int n = 0, tgt = t ? 3 : 0;
+            for (int k = 0; k < K; k++)
+                n += wn[t * K + k] != 0;
+            CHECK(n == 1 && wn[t * K + tgt] == 0);
+        }
+    }
+    /* labelled snippets: every class but the truth */
+    tal_spot_labelled_neg(cls, T, K, wn);
+    CHECK(wn[0] == 1 && wn[2] == 0 && wn[K + 3] == 0 && wn[K] == 1);
+    CHECK(!tal_config_set(tal_det_schema, &c, "semi.loss=nontarget"));
+    CHECK(tal_spot_semi_weights(&c, NULL, cls, T, K, &r, wt, wp, wn) == TAL_EINVAL);
+}
