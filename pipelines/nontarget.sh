@@ -29,6 +29,10 @@
 # model of the same loss).
 #
 # Variables: THREADS (2), ROUNDS (1), SEEDS (0 1 2: the seeds at 10 %),
+# BENCHES (synth-actionformer hapt-actionformer hapt-spot anet-spot: the
+# benchmarks and detectors, in the order they run), FRACS (20 40 60: the
+# labelled fractions beyond 10 %, seed 0), ABLATIONS (synth-actionformer
+# hapt-spot: where the ablations run; empty for none),
 # QUICK=1 (a smoke run: HAPT with the SPOT-style detector, 10 %, one
 # seed, short schedules, written to data/build/nontarget-quick/).
 # Cost: about 2.5 hours on 2 cores (see the file's cost section); writes
@@ -42,6 +46,10 @@ threads=${THREADS:-2}
 rounds=${ROUNDS:-1}
 seeds=${SEEDS:-0 1 2}
 quick=${QUICK:-0}
+# what to run, in this order (a part left out is left out of the tables)
+benches=${BENCHES:-synth-actionformer hapt-actionformer hapt-spot anet-spot}
+fracs=${FRACS-20 40 60}
+ablations=${ABLATIONS-synth-actionformer hapt-spot}
 out=data/build/nontarget
 res=pipelines/RESULTS-nontarget.md
 if [ "$quick" = 1 ]; then
@@ -190,16 +198,15 @@ if [ "$quick" = 1 ]; then
     main hapt spot 10 0
     finetune hapt spot 10 0
 else
-    for bench_model in "synth actionformer" "hapt actionformer" "hapt spot"; do
-        set -- $bench_model
+    for bench_model in $benches; do
+        set -- $(echo "$bench_model" | tr - ' ')
+        if [ "$1" = anet ]; then main anet spot 10 0; finetune anet spot 10 0; continue; fi
         for s in $seeds; do main "$1" "$2" 10 "$s"; finetune "$1" "$2" 10 "$s"; done
-        for f in 20 40 60; do main "$1" "$2" "$f" 0; done
+        for f in $fracs; do main "$1" "$2" "$f" 0; done
     done
-    main anet spot 10 0
-    finetune anet spot 10 0
     # ablations at 10 %, seed 0 (Tables 2, 4, 5)
-    for bench_model in "synth actionformer" "hapt spot"; do
-        set -- $bench_model
+    for bench_model in $ablations; do
+        set -- $(echo "$bench_model" | tr - ' ')
         variant "$1" "$2" nopos nontarget -s semi.pos=false
         [ "$2" = spot ] && variant "$1" "$2" noposneg nontarget -s semi.pos=false -s semi.neg=false
         for l in 0.75 0.80 0.90; do variant "$1" "$2" "lambda$l" nontarget -s semi.lambda=$l; done
@@ -225,17 +232,19 @@ method_name() { case $1 in m0) echo "supervised only" ;; hard) echo "target-only
                            ft) echo "supervised, trained on for stage 2's steps" ;;
                            nontarget) echo "non-target learning" ;; *) echo "$1" ;; esac; }
 row10() { # BENCH MODEL NAME: mean ± sd row at 10 % over the seeds
-    files="" name=$(method_name "$3") nseeds=$(echo $seeds | wc -w)
+    files="" name=$(method_name "$3") nseeds=0 done_seeds=""
     for s in $seeds; do
         f=$out/$1-$2-10-$s/$3.json
-        files="$files $f"
+        [ -f "$f" ] || continue   # a seed not run (yet): the row says how many it has
+        files="$files $f" nseeds=$((nseeds + 1)) done_seeds="$done_seeds $s"
     done
+    [ "$nseeds" = 0 ] && return 0
     # shellcheck disable=SC2086
     m=$(mean_ap $files)
     # shellcheck disable=SC2086
     a=$(for f in $files; do avg "$f"; done | msd)
     [ "$nseeds" = 1 ] && a=${a%% ±*}
-    c=$(for s in $seeds; do cat "$out/$1-$2-10-$s/$3.cost"; done | awk '{ t += $1; if ($2 > k) k = $2 } END {
+    c=$(for s in $done_seeds; do cat "$out/$1-$2-10-$s/$3.cost"; done | awk '{ t += $1; if ($2 > k) k = $2 } END {
         printf "%.0f s, %.0f MiB", t / NR, k / 1024 }')
     set -- $m
     printf '| %s | 10 %% (%s) | %s | %s | %s | %s | %s | **%s** | %s |\n' "$name" \
@@ -259,13 +268,15 @@ diag_rows() { # DIR: the pseudo labels of every round there
 # the difference of two methods at 10 %, per seed (same split and seed), mean ± sd
 paired() { # BENCH MODEL A B
     for s in $seeds; do
+        [ -f "$out/$1-$2-10-$s/$3.json" ] && [ -f "$out/$1-$2-10-$s/$4.json" ] || continue
         echo "$(avg "$out/$1-$2-10-$s/$4.json") - $(avg "$out/$1-$2-10-$s/$3.json")" | bc -l
     done | msd
 }
-spread() { for s in $seeds; do avg "$out/$1-$2-10-$s/$3.json"; done | msd | sed 's/.*± //'; }
+spread() { for s in $seeds; do [ -f "$out/$1-$2-10-$s/$3.json" ] && avg "$out/$1-$2-10-$s/$3.json"; done | msd | sed 's/.*± //'; }
 verdict() { # BENCH MODEL A B: does B beat A by more than the seed-to-seed spread of both?
-    d=$(paired "$@")
-    if [ "$(echo $seeds | wc -w)" = 1 ]; then
+    d=$(paired "$@") n=0
+    for s in $seeds; do [ -f "$out/$1-$2-10-$s/$3.json" ] && [ -f "$out/$1-$2-10-$s/$4.json" ] && n=$((n + 1)); done
+    if [ "$n" -le 1 ]; then
         echo "one seed, no spread to judge by: $d points"
         return
     fi
