@@ -1,9 +1,9 @@
 /* tal-train — train a temporal action detector on a stream.
  *
  * Reads the config (-c files, then -s overrides), checks it against the
- * training stream (feature width, classes), keeps the fully labelled
- * records in memory and runs the training loop (lib/models/trainer.c),
- * writing checkpoints atomically to -o.
+ * training stream (feature width, classes), keeps the records of the
+ * supervision kinds the model learns from in memory and runs the training
+ * loop (lib/models/trainer.c), writing checkpoints atomically to -o.
  */
 #include "common/cli.h"
 #include "data/recset.h"
@@ -168,10 +168,8 @@ int main(int argc, char **argv)
                  tal_det_trains_on_names(ops));
     recs = malloc(set.n * sizeof *recs);
     for (uint32_t i = 0; recs && i < set.n; i++) {
-        if (!(set.v[i].present & TAL_HAS_FEATURES)) {
-            rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", argv[optind], set.v[i].id);
+        if ((rc = tal_det_check_training_record(ops, &set.v[i], argv[optind])))
             goto fail;
-        }
         recs[i] = &set.v[i];
     }
     if (!recs) {
