@@ -66,6 +66,8 @@ int tal_detector_load(tal_detector *d, const char *path, int use_ema)
     c.nscalar = d->nstate;
     int rc = tal_checkpoint_load(path, &c, 0);
     free(c.config);
+    for (int i = 0; !rc && i < d->nstate; i++)
+        d->state[i] = c.scalar[i];
     if (!rc && use_ema)
         rc = tal_ema_swap(e);   /* the averaged weights become the model's */
     tal_ema_free(e);
