@@ -751,7 +751,7 @@ int main(int argc, char **argv)
         return cli_usage_error("--gt, --id, --outdir and --gate are for timelines; '%s' holds precision-recall curves",
                                input);
     if (!pr && o.have_tiou)
-        return cli_usage_error("--tiou is for precision-recall curves; '%s' is a stream", input);
+        return cli_usage_error("--tiou and --pr are for precision-recall curves; '%s' is a stream", input);
     if (!pr && kind != CLI_IN_STREAM)
         return cli_error("cannot read '%s': neither a talcore stream nor tal-map --plot JSON", input);
     if (o.outdir && mkdir(o.outdir, 0777) && errno != EEXIST)
