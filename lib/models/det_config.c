@@ -64,6 +64,8 @@ const tal_cfg_field tal_det_schema[] = {
       .help = "TTC-Loc threshold regulariser L_reg (man tal-train)"),
     F("ttc.train_threshold", TAL_CFG_ENUM, ttc_train_threshold, "predicted", .choices = "predicted|manual",
       .help = "TTC-Loc: the gate in training compares s with the predicted b, or with (max + min) / 2 of the class's scores in the clip"),
+    F("ttc.loc_classes", TAL_CFG_ENUM, ttc_loc_tagged, "all", .choices = "all|tagged",
+      .help = "TTC-Loc: L_loc over every class (the paper's eq. 8), or only the classes the clip holds (a diagnostic)"),
     F("loss.focal_alpha", TAL_CFG_FLOAT, focal_alpha, "0.25", .min = -1, .max = 1, .help = "< 0: no alpha weighting"),
     F("loss.focal_gamma", TAL_CFG_FLOAT, focal_gamma, "2", .min = 0, .max = 10),
     F("loss.reg_weight", TAL_CFG_FLOAT, reg_weight, "1", .min = 0, .max = 100),

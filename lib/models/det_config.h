@@ -42,7 +42,7 @@ typedef struct {
     int pos_encoding;            /* sinusoidal positions after the embedding */
     /* TTC-Loc */
     double ttc_dropout, ttc_bg_weight, ttc_lambda, ttc_eta;
-    int ttc_pool, ttc_topk_ratio, ttc_gate, ttc_reg, ttc_train_threshold;
+    int ttc_pool, ttc_topk_ratio, ttc_gate, ttc_reg, ttc_train_threshold, ttc_loc_tagged;
     /* losses */
     double focal_alpha, focal_gamma, reg_weight, init_loss_norm, loss_norm_momentum, label_smoothing;
     /* training */

@@ -21,6 +21,7 @@
  *     s~_t = max over the clip's tagged classes of s_tc; clips without a
  *     tag (a fully annotated clip between actions) add 0
  *   L_loc  = sum |g - a| / (C x snippets) over the fully annotated clips
+ *            (ttc.loc_classes tagged, a diagnostic: over the clip's classes only)
  *   L = lambda L_clas + (1 - lambda) L_reg + eta L_loc
  * Inference is ttc_decode.c's, on the whole sequence.
  */
@@ -47,9 +48,9 @@ typedef struct {
     tal_nms_ws *nms;
     tal_runs runs;
     /* host scratch, reused between steps */
-    float *x, *mask, *neg, *yw, *offs, *a, *wl, *rw, *invT, *host;
+    float *x, *mask, *neg, *yw, *offs, *a, *wl, *wc, *rw, *invT, *host;
     int *start, *len;
-    size_t x_cap, mask_cap, neg_cap, yw_cap, offs_cap, a_cap, wl_cap, rw_cap, invT_cap, host_cap, start_cap, len_cap;
+    size_t x_cap, mask_cap, neg_cap, yw_cap, offs_cap, a_cap, wl_cap, wc_cap, rw_cap, invT_cap, host_cap, start_cap, len_cap;
 } ttc_state;
 
 static ttc_state *S(tal_detector *d) { return d->model; }
@@ -94,7 +95,7 @@ static void ttc_free(tal_detector *d)
         return;
     tal_nms_ws_free(s->nms);
     tal_runs_free(&s->runs);
-    float *bufs[] = { s->x, s->mask, s->neg, s->yw, s->offs, s->a, s->wl, s->rw, s->invT, s->host };
+    float *bufs[] = { s->x, s->mask, s->neg, s->yw, s->offs, s->a, s->wl, s->wc, s->rw, s->invT, s->host };
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(s->start);
@@ -190,6 +191,7 @@ static int reserve_all(ttc_state *s, int B, int D, int C, int Tm)
            tal_reserve(&s->yw, &s->yw_cap, (size_t)B * (C + 1), sizeof *s->yw) ||
            tal_reserve(&s->offs, &s->offs_cap, (size_t)B * C, sizeof *s->offs) ||
            tal_reserve(&s->a, &s->a_cap, BT * C, sizeof *s->a) || tal_reserve(&s->wl, &s->wl_cap, BT, sizeof *s->wl) ||
+           tal_reserve(&s->wc, &s->wc_cap, (size_t)B * C, sizeof *s->wc) ||
            tal_reserve(&s->rw, &s->rw_cap, (size_t)B, sizeof *s->rw) ||
            tal_reserve(&s->invT, &s->invT_cap, (size_t)B, sizeof *s->invT);
 }
@@ -267,6 +269,7 @@ static tal_tensor *ttc_loss(tal_detector *d, tal_graph *g, const tal_record *con
             sum += y[k];
         for (int k = 0; k < C; k++) {
             s->offs[(size_t)i * C + k] = sum > 0 && !y[k] ? TTC_OFF : 0;   /* s~: the maximum over tagged classes */
+            s->wc[(size_t)i * C + k] = y[k] > 0;                            /* ttc.loc_classes tagged */
             y[k] = sum > 0 ? y[k] / sum : 0;
         }
         y[C] = (float)wb;
@@ -321,13 +324,25 @@ static tal_tensor *ttc_loss(tal_detector *d, tal_graph *g, const tal_record *con
     }
     /* L_loc over the fully annotated clips */
     tal_tensor *l_loc = NULL;
-    double wsum = 0;
-    for (size_t i = 0; i < BT; i++)
-        wsum += s->wl[i];
+    double wsum = 0;   /* the (snippet, class) entries L_loc averages over */
+    for (int i = 0; i < B; i++) {
+        double n = 0, k = C;
+        for (int t = 0; t < Tm; t++)
+            n += s->wl[(size_t)i * Tm + t];
+        if (c->ttc_loc_tagged) {
+            k = 0;
+            for (int j = 0; j < C; j++)
+                k += s->wc[(size_t)i * C + j] > 0;
+        }
+        wsum += n * k;
+    }
     if (nfull && wsum > 0 && c->ttc_eta > 0) {
         tal_tensor *a = tal_tensor_from(g, 3, (int64_t[]){ B, C, Tm }, s->a);
         tal_tensor *wl = tal_tensor_from(g, 3, (int64_t[]){ B, 1, Tm }, s->wl);
-        l_loc = tal_scale(g, tal_sum_all(g, tal_mul(g, tal_abs(g, tal_sub(g, gt, a)), wl)), (float)(1.0 / (C * wsum)));
+        tal_tensor *err = tal_mul(g, tal_abs(g, tal_sub(g, gt, a)), wl);
+        if (c->ttc_loc_tagged)
+            err = tal_mul(g, err, tal_tensor_from(g, 3, (int64_t[]){ B, C, 1 }, s->wc));
+        l_loc = tal_scale(g, tal_sum_all(g, err), (float)(1.0 / wsum));
         total = tal_add(g, total, tal_scale(g, l_loc, (float)c->ttc_eta));
     }
     if (tal_graph_status(g))

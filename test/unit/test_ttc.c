@@ -168,7 +168,7 @@ static void ref_losses(const tal_det_config *cfg, const net *n, const ref_item *
         }
         if (items[i].a)
             for (int c = 0; c < C; c++)
-                for (int t = 0; t < T; t++) {
+                for (int t = 0; t < T && (!cfg->ttc_loc_tagged || items[i].tags[c]); t++) {
                     locsum += fabs(g[c][t] - items[i].a[c * T + t]);
                     locn += 1;
                 }
@@ -267,6 +267,7 @@ static const char *variants[][4] = {
     { "ttc.pool=gated", "ttc.gate=binary", "ttc.reg=l2", "ttc.train_threshold=manual" },
     { "ttc.pool=gated", "ttc.gate=softsign", "ttc.reg=none", "ttc.topk_ratio=3" },
     { "ttc.pool=topk", "ttc.gate=sigmoid", "ttc.reg=inner", "ttc.topk_ratio=3" },
+    { "ttc.pool=gated", "ttc.gate=sigmoid", "ttc.reg=inner", "ttc.loc_classes=tagged" },
 };
 
 TEST(ttc_losses_match_a_direct_computation)
@@ -310,7 +311,7 @@ TEST(ttc_loss_gradient_by_finite_differences)
 {
     fixture f;
     fixture_make(&f);
-    for (int v = 0; v < 6; v++) {
+    for (int v = 0; v < 7; v++) {
         if (v == 3)
             continue;   /* the binary gate's gradient is a surrogate */
         tal_detector *d = tiny(&f, variants[v], 4);
