@@ -75,6 +75,93 @@ avg2() {  # "pred | manual" avg cells of a variant
     printf '%s | %s' "$(cell th "$1" predicted avg)" "$(cell th "$1" manual avg)"
 }
 
+# mean avg mAP of a run ("m" or "n/a"), and a gates field (percent)
+m() { val "$1" "$2" "$3" avg | awk '{ s += $1 } END { if (NR) printf "%.1f", s / NR; else printf "n/a" }'; }
+gf() {  # gf BENCH NAME FIELD [train-gates]
+    for s in $seeds; do f=$out/$1/s$s/$2.${4:-gates}.json; [ -f "$f" ] && jq ".$3" "$f"; done |
+        awk '{ s += $1 } END { if (NR) printf "%.0f%%", 100 * s / NR; else printf "n/a" }'
+}
+word() {  # the verdict of a claim, in words
+    d=$(diff_of "$1" "$2" "$3" "$4" "$5" | msd_raw)
+    verdict "$d"
+}
+# share of (snippet, class) entries inside an instance of the class, in a
+# fully annotated stream
+posfrac() { talcat -j "$1" | jq -s --argjson C "$(talcat -H --json "$1" | jq '.classes | length')" \
+    '([.[] | .segments[] | select(.class >= 0) | .end - .start] | add) / ([.[].duration] | add) / $C * 1000 | round / 10'; }
+
+findings() {
+    s0=${seeds%% *}
+    th=$out/th/s$s0
+    echo
+    echo "## Findings"
+    echo
+    echo "1. **Predicted against manual thresholds (Table 3, the paper's central claim).** On"
+    echo "   synthetic THUMOS14 the TTC-Loc model's predicted threshold gives $(m th ttc-weak predicted) average"
+    echo "   mAP under Weak and $(m th ttc-semi1 predicted) under Semi(1); the same models with the manual"
+    echo "   threshold at test give $(m th ttc-weak manual) and $(m th ttc-semi1 manual), and the top-k MIL"
+    echo "   method (None / Manual) $(m th topk-mil manual).  The claim $(word th ttc-weak predicted ttc-weak manual) under Weak"
+    echo "   and $(word th ttc-semi1 predicted ttc-semi1 manual) under Semi(1); on synthetic ActivityNet it"
+    echo "   $(word an ttc-weak predicted ttc-weak manual) under Weak and $(word an ttc-semi1 predicted ttc-semi1 manual) under Semi(1)."
+    echo "   The gate diagnostics say why, and there are two opposite failures."
+    echo "2. **Weak: L_reg pushes the threshold below every class score.**  With lambda = 0.2,"
+    echo "   L_reg carries 0.8 of the loss, and its hinge max(s~ b + 1, 0) only asks s~ (the best"
+    echo "   tagged class's score) and b to have opposite signs by a margin at every snippet:"
+    echo "   b < 0 < s~ everywhere satisfies it as well as the intended pattern, and nothing but the"
+    echo "   background term of L_clas (w_b = 1/C, 0.01 of the loss) pulls b up at background."
+    echo "   The trained Weak model's gate is open on $(gf th ttc-weak inside) of the test snippets inside"
+    echo "   its videos' instances, $(gf th ttc-weak outside) outside them and $(gf th ttc-weak absent) for classes the videos do not"
+    echo "   hold: every tagged class becomes one segment the length of the video.  Without L_reg"
+    echo "   (Table 4a, \"L_clas (gated pooling)\") the gate is open on $(gf th no-reg-weak inside) / $(gf th no-reg-weak outside) / $(gf th no-reg-weak absent)"
+    echo "   and the predicted threshold gives $(m th no-reg-weak predicted) (manual: $(m th no-reg-weak manual)).  So \"L_reg"
+    echo "   matters\" $(word th ttc-weak predicted no-reg-weak predicted) here: it matters the wrong way.  The other forms"
+    echo "   of Table 4d change little: $(m th reg-l1 predicted) (L1), $(m th reg-l2 predicted) (L2), $(m th reg-cosine predicted) (cosine) against $(m th ttc-weak predicted) (inner product), one seed."
+    echo "3. **Semi(k): L_loc shuts the gates.**  L_loc (eq. 8) is an L1 distance over all C"
+    echo "   classes, and a_tc is 1 on only $(posfrac "$th/full1.tal") % of the (snippet, class) entries of the fully"
+    echo "   annotated videos: the gate closed everywhere is already within $(posfrac "$th/full1.tal") % of the"
+    echo "   minimum, and once a sigmoid gate is shut its gradient vanishes, so the positives"
+    echo "   cannot reopen it.  Trained on L_loc alone (lambda 0, no L_reg; seed $s0), the gates are"
+    echo "   open on $(gf th loc-only inside train-gates) of the instance snippets of the very videos L_loc was fitted to;"
+    echo "   TTC-Loc's Semi(1) model on $(gf th ttc-semi1 inside train-gates) of them, and on $(gf th ttc-semi1 inside) of the test instances"
+    echo "   ($(gf th ttc-semi5 inside) for Semi(5): the more fully annotated videos, the more the"
+    echo "   gates close, and the predicted threshold falls from $(m th ttc-semi1 predicted) (Semi(1)) to $(m th ttc-semi2 predicted) (Semi(2))"
+    echo "   and $(m th ttc-semi5 predicted) (Semi(5)) while the manual threshold stays at $(m th ttc-semi1 manual), $(m th ttc-semi2 manual), $(m th ttc-semi5 manual))."
+    echo "   Taking L_loc over the classes a clip holds instead of all C (a diagnostic,"
+    echo "   ttc.loc_classes tagged, not the paper's) opens them on $(gf th loc-tagged inside train-gates) of the training instance"
+    echo "   snippets and $(gf th loc-tagged inside) of the test ones, and gives $(m th loc-tagged predicted) (manual $(m th loc-tagged manual))."
+    echo "4. **Semi(1) against Weak:** $(word th ttc-semi1 predicted ttc-weak predicted) on synthetic THUMOS14 and"
+    echo "   $(word an ttc-semi1 predicted ttc-weak predicted) on synthetic ActivityNet with the predicted threshold; with the"
+    echo "   manual one $(word th ttc-semi1 manual ttc-weak manual) on THUMOS14.  Both failures above"
+    echo "   decide it, not the extra labels."
+    echo "5. **Not an artefact of confusable classes:** on a THUMOS14 draw without them"
+    echo "   (talsynth --share 0, seed $s0) Weak gives $(m th0 ttc-weak predicted) with the predicted threshold ($(m th0 ttc-weak manual) manual) and"
+    echo "   Semi(1) $(m th0 ttc-semi1 predicted) ($(m th0 ttc-semi1 manual)); its Semi(1) gates are open on $(gf th0 ttc-semi1 inside train-gates) of its own"
+    echo "   training instances."
+    echo "6. **Table 4b/4c** (one seed): the fully annotated videos alone give $(m th full-only predicted) (manual $(m th full-only manual)),"
+    echo "   pre-training on tags then fine-tuning $(m th finetune predicted) ($(m th finetune manual)), joint training $(m th ttc-semi1 predicted) ($(m th ttc-semi1 manual));"
+    echo "   gates: binarisation $(m th gate-binary predicted), softsign $(m th gate-softsign predicted), sigmoid $(m th ttc-weak predicted)."
+    echo "7. **The ActionFormer-style rows** are trained for 400 steps on the fully annotated part"
+    echo "   and 1000 on everything (the budget), so they are below what the detector reaches:"
+    echo "   RESULTS-supervised.md trains it 3500 steps on the same seed-0 THUMOS14 draw and gets"
+    echo "   56.7 with every video labelled and 18.4 with 20 of them.  TTC-Loc's manual-threshold"
+    echo "   rows beat the short ActionFormer-style runs on the few fully annotated videos, not the"
+    echo "   properly trained ones."
+    echo "8. **UCI HAPT:** the tags are the same twelve activities for every recording, so Weak"
+    echo "   has nothing to learn from ($(m hapt ttc-weak predicted) predicted, $(m hapt ttc-weak manual) manual); Semi(k) learns from the k"
+    echo "   annotated recordings through L_loc, whose gates shut as in 3 (open on $(gf hapt ttc-semi1 inside) of the"
+    echo "   test instance snippets for Semi(1)): $(m hapt ttc-semi1 predicted) / $(m hapt ttc-semi2 predicted) / $(m hapt ttc-semi5 predicted) for Semi(1) / (2) / (5)"
+    echo "   against $(m hapt ttc-semi1 manual) / $(m hapt ttc-semi2 manual) / $(m hapt ttc-semi5 manual) with the manual threshold, and the ActionFormer-style detector on"
+    echo "   the same recordings $(m hapt af-semi1 predicted) / $(m hapt af-semi2 predicted) / $(m hapt af-semi5 predicted)."
+    echo
+    echo "In short: as the paper's formulas read (man tal-train), on these benchmarks the"
+    echo "predicted threshold is not learnt the way the paper describes under either"
+    echo "supervision; the manual threshold, which adapts to each video's scores, is the better"
+    echo "localiser of the same models.  The implementation matches a direct computation of every"
+    echo "term (test/unit/test_ttc.c), so these are properties of the objective as written here,"
+    echo "not of the code; the paper's real I3D features, its training length (not given) or a"
+    echo "reading of the garbled eq. 7 and the all-class eq. 8 other than ours may behave otherwise."
+}
+
 total=$(cat "$out/last-run.seconds" 2>/dev/null || echo 0)
 {
     echo "# TTC-Loc: weak and semi-weak supervision with predicted thresholds (\`make results-ttc\`)"
@@ -166,6 +253,8 @@ total=$(cat "$out/last-run.seconds" 2>/dev/null || echo 0)
     t4 4d "L_reg: L2" Weak reg-l2
     t4 4d "L_reg: cosine" Weak reg-cosine
     t4 4d "L_reg: inner product (default)" Weak ttc-weak
+    t4 diagnostic "L_loc over the clip's classes only (ttc.loc_classes tagged)" "Semi(1)" loc-tagged
+    t4 diagnostic "L_loc alone (lambda 0, no L_reg)" "Semi(1)" loc-only
     echo
     echo "Gate open = share of test snippets with s_c > b (tal-detect --dist, pipelines/ttc-gates.jq), for"
     echo "each video's classes inside their instances, outside them, and for the classes a video"
@@ -207,10 +296,7 @@ total=$(cat "$out/last-run.seconds" 2>/dev/null || echo 0)
     echo "Class probability p_c and threshold p_background (dashed) per snippet (tal-detect --dist:"
     echo "the softmax of the class scores and b), the gate p_c / (p_c + p_background) = sigmoid(s_c - b),"
     echo "ground truth and detections: \`talplot --gate -c CLASS\`."
-    if [ -f "$out/findings.md" ]; then
-        echo
-        cat "$out/findings.md"
-    fi
+    findings
 } > "$res.part"
 mv "$res.part" "$res"
 [ "$quick" = 1 ] || cp "$out/th/s0/picture.svg" pipelines/RESULTS-ttc.svg 2>/dev/null || true

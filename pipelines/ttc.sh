@@ -98,7 +98,7 @@ prepare() {
 }
 
 tiou() { case $1 in an) echo --anet ;; *) echo --thumos ;; esac; }
-ttc_cfg() { case $1 in th) echo $cfgdir/ttc-loc-synth.yaml ;; an) echo $cfgdir/ttc-loc-synth-anet.yaml ;;
+ttc_cfg() { case $1 in th|th0) echo $cfgdir/ttc-loc-synth.yaml ;; an) echo $cfgdir/ttc-loc-synth-anet.yaml ;;
                        hapt) echo $cfgdir/ttc-loc-hapt.yaml ;; esac; }
 af_cfg() { case $1 in th) echo $cfgdir/actionformer-synth.yaml ;; an) echo $cfgdir/actionformer-synth-anet.yaml ;;
                       hapt) echo $cfgdir/actionformer-hapt.yaml ;; esac; }
@@ -121,6 +121,18 @@ evaluate() {
         fi
         rm -f "$dir/$name.$th.dets.tal"
     done
+}
+
+# train_gates BENCH SEED NAME STREAM: where NAME's gates are open on the
+# training stream STREAM.tal (NAME.train-gates.json)
+train_gates() {
+    dir=$out/$1/s$2
+    [ -f "$dir/$3.train-gates.json" ] && return 0
+    tal-detect -q --threads "$threads" --dist "$dir/$3.ckpt" "$dir/$4.tal" -o "$dir/$3.train-dets.tal"
+    set -- "$dir" "$3" $(talcat -H --json "$dir/$4.tal" | jq -r '[.fps, .stride, .clip] | join(" ")')
+    talcat -j --features "$1/$2.train-dets.tal" |
+        jq -n -c --argjson fps "$3" --argjson stride "$4" --argjson clip "$5" -f pipelines/ttc-gates.jq > "$1/$2.train-gates.json"
+    rm -f "$1/$2.train-dets.tal"
 }
 
 # ttc BENCH SEED STREAM NAME [tal-train arguments]: train TTC-Loc on
@@ -187,7 +199,14 @@ for s in $seeds; do
     d=$out/th/s$s
     GATES=1 ttc th $s weak topk-mil -c $cfgdir/ttc/topk-mil.yaml                         # T3 None, T4a [34]
     GATES=1 ttc th $s weak no-reg-weak -c $cfgdir/ttc/no-reg.yaml                         # T4a L_clas
+    # diagnostic: L_loc over the classes a clip holds instead of all C
+    GATES=1 ttc th $s semi1 loc-tagged -s ttc.loc_classes=tagged
+    train_gates th $s ttc-semi1 full1
+    train_gates th $s loc-tagged full1
     [ "$s" = "${seeds%% *}" ] || continue
+    # diagnostic: L_loc alone (lambda 0, no L_reg), on the training videos it is fitted to
+    ttc th $s semi1 loc-only -s ttc.lambda=0 -s ttc.reg=none
+    train_gates th $s loc-only full1
     GATES=1 ttc th $s semi1 topk-mil-manual -c $cfgdir/ttc/topk-mil-manual.yaml           # T3 Manual/Manual
     GATES=1 ttc th $s semi1 no-reg-semi1 -c $cfgdir/ttc/no-reg.yaml                       # T4a L_clas + L_loc
     GATES=1 ttc th $s weak clas-attention -c $cfgdir/ttc/clas-attention.yaml              # T4a [29]
@@ -207,6 +226,22 @@ for b in an hapt; do
         main_runs $b $s
     done
 done
+
+# diagnostic: synthetic THUMOS14 without confusable classes (talsynth
+# --share 0), seed 0, Weak and Semi(1)
+s0=${seeds%% *} d=$out/th0/s$s0
+if [ ! -f "$d/ready" ]; then
+    mkdir -p "$d"
+    featpack -q -a data/thumos14/gt_full.json -s validation -o - | talsynth -q --seed "$s0" --share 0 -o "$d/train.tal"
+    featpack -q -a data/thumos14/gt_full.json -s test -o - | talsynth -q --seed "$s0" --share 0 -o "$d/test.tal"
+    labelsplit -q -r 1 --supervision video -o "$d/weak.tal" "$d/train.tal"
+    labelsplit -q -k 1 -o "$d/full1.tal" -u "$d/tags1.tal" "$d/train.tal"
+    cat "$d/full1.tal" "$d/tags1.tal" > "$d/semi1.tal"
+    touch "$d/ready"
+fi
+GATES=1 ttc th0 $s0 weak ttc-weak
+GATES=1 ttc th0 $s0 semi1 ttc-semi1
+train_gates th0 $s0 ttc-semi1 full1
 
 # the picture: one test video of seed 0, Semi(1)
 pic=$out/th/s0/picture
