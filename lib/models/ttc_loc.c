@@ -50,6 +50,8 @@ typedef struct {
     /* host scratch, reused between steps */
     float *x, *mask, *neg, *yw, *offs, *a, *wl, *wc, *rw, *invT, *host;
     int *start, *len;
+    tal_tensor **rows;   /* ttc.pool topk: each clip's video scores */
+    size_t rows_cap;
     size_t x_cap, mask_cap, neg_cap, yw_cap, offs_cap, a_cap, wl_cap, wc_cap, rw_cap, invT_cap, host_cap, start_cap, len_cap;
 } ttc_state;
 
@@ -100,6 +102,7 @@ static void ttc_free(tal_detector *d)
         free(bufs[i]);
     free(s->start);
     free(s->len);
+    free(s->rows);
     free(s);
     d->model = NULL;
 }
@@ -290,9 +293,9 @@ static tal_tensor *ttc_loss(tal_detector *d, tal_graph *g, const tal_record *con
     /* video scores (B,C) */
     tal_tensor *pooled;
     if (c->ttc_pool == TAL_TTC_POOL_TOPK) {
-        tal_tensor *rows[4096];
-        if (B > 4096)
-            return tal_err(TAL_EINVAL, "ttc.pool topk: at most 4096 clips per batch"), NULL;
+        if (tal_reserve(&s->rows, &s->rows_cap, (size_t)B, sizeof *s->rows))
+            return NULL;
+        tal_tensor **rows = s->rows;
         for (int i = 0; i < B; i++) {
             int k = s->len[i] / c->ttc_topk_ratio;
             rows[i] = tal_topk_mean(g, tal_slice(g, sc, 0, i, i + 1), k < 1 ? 1 : k, tal_slice(g, m2, 0, i, i + 1));
