@@ -8,6 +8,7 @@
 #   make results-supervised  supervised baselines on HAPT and synthetic THUMOS14
 #   make results-nontarget   semi-supervised: learning from non-target classes
 #                        (pipelines/nontarget.sh; QUICK=1 for a smoke run)
+#   make results-ttc     TTC-Loc, weak and semi-weak (pipelines/ttc.sh; QUICK=1 smoke run)
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -139,7 +140,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt results-supervised results-nontarget install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
+.PHONY: all check demo hapt results-supervised results-nontarget results-ttc install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
         bench-cuda check-cuda-sanitize need-cuda
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
@@ -236,6 +237,11 @@ results-supervised: all
 # hours on 2 cores.  QUICK=1: a smoke run; ROUNDS=N: rounds of pseudo labels.
 results-nontarget: all
 	@QUICK=$(QUICK) ROUNDS=$(ROUNDS) sh pipelines/nontarget.sh
+
+# TTC-Loc on synthetic THUMOS14 and ActivityNet and on HAPT, with the
+# paper's tables (pipelines/RESULTS-ttc.md); THREADS=1, QUICK=1 (smoke).
+results-ttc: all
+	@sh pipelines/ttc.sh
 
 hapt: all
 	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin

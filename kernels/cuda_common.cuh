@@ -178,7 +178,9 @@ __device__ __forceinline__ float tcu_act(float x, int kind)
         return x > 0.0f ? x : 0.0f;
     if (kind == TAL_ACT_GELU)
         return 0.5f * x * (1.0f + erff(x * TCU_INV_SQRT2));
-    return tcu_sigmoid(x);
+    if (kind == TAL_ACT_SIGMOID)
+        return tcu_sigmoid(x);
+    return tal_act_extra(x, kind);
 }
 
 /* d act / dx times g, from the input x or the output y (sigmoid) */
@@ -191,7 +193,9 @@ __device__ __forceinline__ float tcu_act_grad(float g, float x, float y, int kin
         float pdf = TCU_INV_SQRT_2PI * expf(-0.5f * x * x);
         return g * (cdf + x * pdf);
     }
-    return g * y * (1.0f - y);
+    if (kind == TAL_ACT_SIGMOID)
+        return g * y * (1.0f - y);
+    return tal_act_extra_grad(g, x, y, kind);
 }
 
 /* ---- the table's entries, by file -------------------------------------------------- */

@@ -28,6 +28,7 @@ static int usage(FILE *fp, int status)
 "      --stratify             with -r: every class gets at least one labelled sequence\n"
 "  -k, --per-class K          the first K sequences of each class fully labelled; the\n"
 "                             rest keep video-level labels (TTC-Loc's Semi(K))\n"
+"      --shuffle              with -k: first in a random order drawn from --seed\n"
 "      --split-file FILE      a published split: SPOT's video_info_new_<r>.csv (subset\n"
 "                             'training' labelled, 'training_unlabel' not) or a list of\n"
 "                             labelled ids, one per line\n"
@@ -50,7 +51,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_STRATIFY = 256, OPT_SPLIT_FILE, OPT_SEED, OPT_SUP, OPT_POINTS, OPT_POINTS_FILE, OPT_FPS, OPT_ORACLE,
+enum { OPT_STRATIFY = 256, OPT_SHUFFLE, OPT_SPLIT_FILE, OPT_SEED, OPT_SUP, OPT_POINTS, OPT_POINTS_FILE, OPT_FPS, OPT_ORACLE,
        OPT_VERSION };
 
 enum { PART_SKIP = 0, PART_LABELLED = 1, PART_UNLABELLED = 2 };
@@ -60,7 +61,7 @@ typedef struct {
     long per_class;
     const char *split_file, *points_file, *lab, *unl, *oracle, *input;
     uint64_t seed;
-    int stratify, sup, points_mode, real_points, level, force, verbose;
+    int stratify, shuffle, sup, points_mode, real_points, level, force, verbose;
 } options;
 
 /* ---- published splits ----------------------------------------------------- */
@@ -234,6 +235,7 @@ int main(int argc, char **argv)
     cli_init("labelsplit", argc, argv);
     static const struct option longopts[] = {
         { "labelled-fraction", required_argument, 0, 'r' }, { "stratify", no_argument, 0, OPT_STRATIFY },
+        { "shuffle", no_argument, 0, OPT_SHUFFLE },
         { "per-class", required_argument, 0, 'k' }, { "split-file", required_argument, 0, OPT_SPLIT_FILE },
         { "seed", required_argument, 0, OPT_SEED }, { "supervision", required_argument, 0, OPT_SUP },
         { "points", required_argument, 0, OPT_POINTS }, { "points-file", required_argument, 0, OPT_POINTS_FILE },
@@ -250,6 +252,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'r': if (cli_double("--labelled-fraction", optarg, 1e-9, 1, &o.frac)) return 2; nsplit++; break;
         case OPT_STRATIFY: o.stratify = 1; break;
+        case OPT_SHUFFLE: o.shuffle = 1; break;
         case 'k': if (cli_int("--per-class", optarg, 1, 1L << 30, &o.per_class)) return 2; nsplit++; break;
         case OPT_SPLIT_FILE: o.split_file = optarg; nsplit++; break;
         case OPT_SEED: if (cli_u64("--seed", optarg, &o.seed)) return 2; break;
@@ -293,6 +296,8 @@ int main(int argc, char **argv)
         return cli_usage_error("the labelled output is required (-o FILE)");
     if (o.stratify && o.frac < 0)
         return cli_usage_error("--stratify goes with --labelled-fraction");
+    if (o.shuffle && o.per_class < 0)
+        return cli_usage_error("--shuffle goes with --per-class");
     if (o.real_points && o.sup != TAL_SUP_POINT) {
         if (o.points_file && o.sup == TAL_SUP_FULL)
             o.sup = TAL_SUP_POINT;   /* --points-file alone means point supervision */
@@ -380,8 +385,20 @@ int main(int argc, char **argv)
     uint32_t extra = 0;
     if (o.frac > 0)
         rc = tal_split_random(&sc, o.frac, o.stratify, o.seed, labelled, &extra);
-    else if (o.per_class > 0)
-        rc = tal_split_per_class(&sc, (uint32_t)o.per_class, labelled);
+    else if (o.per_class > 0) {
+        int32_t short_cls;
+        uint32_t unused = 0;
+        rc = tal_split_per_class(&sc, (uint32_t)o.per_class, o.shuffle, o.seed, labelled, &short_cls, &unused);
+        if (rc == TAL_EINVAL) {
+            uint32_t have = 0;
+            for (uint32_t j = 0; j < sc.off[sc.n]; j++)
+                have += sc.cls[j] == (uint32_t)short_cls;
+            rc = tal_err(TAL_EINVAL, "'%s': class '%s' is in only %u sequence%s: --per-class %ld needs %ld", o.input,
+                         hdr.classes.names[short_cls], have, have == 1 ? "" : "s", o.per_class, o.per_class);
+        }
+        if (!rc && unused)
+            tal_warn("%u classes of '%s' are in no sequence: none of them is labelled", unused, o.input);
+    }
     if (rc)
         goto fail;
     if (o.split_file) {

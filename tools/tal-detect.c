@@ -119,8 +119,9 @@ int main(int argc, char **argv)
         rc = tal_errcode();
         goto fail;
     }
-    if ((rc = tal_detector_compatible(d, &h)) ||
-        (rc = tal_detector_load(d, model, use_ema))) {
+    /* sizes first; the class names the model was trained on once loaded */
+    if ((rc = tal_detector_compatible(d, &h)) || (rc = tal_detector_load(d, model, use_ema)) ||
+        (rc = tal_detector_compatible(d, &h))) {
         rc = tal_err_wrap(rc, "cannot use '%s' on '%s'", model, tal_stream_name(in));
         goto fail;
     }

@@ -218,10 +218,8 @@ int main(int argc, char **argv)
                  tal_det_trains_on_names(ops));
     recs = malloc(set.n * sizeof *recs);
     for (uint32_t i = 0; recs && i < set.n; i++) {
-        if (!(set.v[i].present & TAL_HAS_FEATURES)) {
-            rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", argv[optind], set.v[i].id);
+        if ((rc = tal_det_check_training_record(ops, &set.v[i], argv[optind])))
             goto fail;
-        }
         recs[i] = &set.v[i];
     }
     if (!recs) {

@@ -33,11 +33,14 @@ static int usage(FILE *fp, int status)
 "  -n, --top N             at most N detections per sequence, best first [100]\n"
 "      --min-score F       leave out detections scoring below F [0]\n"
 "      --lanes N           at most N rows of detections [12]\n"
+"      --gate              the distributions' last column is a per-snippet threshold\n"
+"                          (TTC-Loc): draw it dashed over the class curves, and below\n"
+"                          them each class's gate p_c / (p_c + p_last)\n"
 "  -O, --outdir DIR        one file per sequence, DIR/<id>.svg\n"
 "Precision-recall curves:\n"
 "      --pr                the input is tal-map --plot JSON (recognised anyway)\n"
 "  -t, --tiou T            the curves at this threshold [the first]\n"
-"  -c, --class NAME        only this class\n"
+"  -c, --class NAME        only this class (timelines: only its score curves)\n"
 "Output:\n"
 "  -w, --width PX          picture width [1000]\n"
 "  -o, --output FILE       one SVG holding everything [-: standard output]\n"
@@ -49,12 +52,12 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_MIN_SCORE = 256, OPT_LANES, OPT_PR, OPT_VERSION };
+enum { OPT_MIN_SCORE = 256, OPT_LANES, OPT_GATE, OPT_PR, OPT_VERSION };
 
 typedef struct {
     const char *gt, *outdir, *output, *cls;
     char **ids;
-    int nids, pr, lanes;
+    int nids, pr, lanes, gate;
     long top;
     double min_score, tiou, width;
     int have_tiou;
@@ -112,6 +115,13 @@ static int cmp_score_desc(const void *a, const void *b)
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
     return x < y ? -1 : x > y;
+}
+
+/* the centre of snippet t of n in seconds: on the stream's grid, or spread
+ * over the duration when there is none */
+static double snippet_sec(const tal_header *h, double fps, double dur, uint32_t n, uint32_t t)
+{
+    return fps > 0 && h->stride > 0 ? (t * h->stride + h->clip / 2) / fps : (t + 0.5) * dur / n;
 }
 
 /* Height of one sequence's panel; draws it at y0 when fp is not NULL. */
@@ -177,8 +187,11 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
     /* which classes appear, for the legend and the curves */
     uint32_t ncls = h->classes.n;
     double curves_h = have_dist ? 110 : 0;
+    /* the gate panel: the last column is the threshold of the others */
+    int gate = o->gate && have_dist && r->dist_K == ncls + 1;
+    double gate_h = gate ? 80 : 0;
     double height = 34 /* title */ + ROW + 6 /* gt */ + (npts ? ROW : 0) + (lanes ? lanes * (ROW - 4) + 10 : 0) +
-                    curves_h + 30 /* axis */ + 22 /* legend */;
+                    curves_h + gate_h + 30 /* axis */ + 22 /* legend */;
     if (!fp)
         return height;
     fprintf(fp, "<g transform=\"translate(0,%.2f)\">\n", y0);
@@ -250,13 +263,13 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
             lo = 0, hi = 1;
         if (!(hi > lo))
             hi = lo + 1;
-        uint32_t shown = 0;
+        uint32_t shown = 0, shown_cls[8];
         uint8_t *done = calloc(K ? K : 1, 1);
         while (done && shown < 8) {
             long best = -1;
             double bv = -INFINITY;
             for (uint32_t c = 0; c < K; c++) {
-                if (done[c])
+                if (done[c] || (o->cls && strcmp(o->cls, h->classes.names[c])))
                     continue;
                 int present = 0;
                 for (uint32_t i = 0; i < segs->n && !present; i++)
@@ -276,24 +289,60 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
             if (best < 0)
                 break;
             done[best] = 1;
-            shown++;
+            shown_cls[shown++] = (uint32_t)best;
             fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.2\" points=\"", colour((int32_t)best));
             for (uint32_t t = 0; t < r->dist_T; t++) {
-                double sec = fps > 0 && h->stride > 0 ? (t * h->stride + h->clip / 2) / fps
-                                                      : (t + 0.5) * dur / r->dist_T;
                 double v = r->dist[(size_t)t * r->dist_K + best];
-                fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(sec), top + hgt - hgt * (v - lo) / (hi - lo));
+                fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, fps, dur, r->dist_T, t)),
+                        top + hgt - hgt * (v - lo) / (hi - lo));
             }
             fprintf(fp, "\"><title>");
             xml_text(fp, h->classes.names[best]);
             fprintf(fp, "</title></polyline>\n");
         }
         free(done);
+        if (gate) {
+            fprintf(fp, "<polyline fill=\"none\" stroke=\"#222\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\" points=\"");
+            for (uint32_t t = 0; t < r->dist_T; t++)
+                fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, fps, dur, r->dist_T, t)),
+                        top + hgt - hgt * (r->dist[(size_t)t * r->dist_K + ncls] - lo) / (hi - lo));
+            fprintf(fp, "\"><title>threshold (background)</title></polyline>\n");
+            fprintf(fp, "<text x=\"8\" y=\"%.2f\" font-size=\"9\" fill=\"#777\">dashed: threshold</text>\n", y + 23);
+        }
         fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"9\" fill=\"#777\" text-anchor=\"end\">%.3g</text>\n",
                 LEFT - 4, top + 8, hi);
         fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"9\" fill=\"#777\" text-anchor=\"end\">%.3g</text>\n",
                 LEFT - 4, top + hgt, lo);
         y += curves_h;
+        if (gate) {
+            /* each shown class's gate: above 0.5 exactly where it beats the threshold */
+            double gt0 = y, gh = gate_h - 14;
+            fprintf(fp, "<text x=\"8\" y=\"%.2f\" font-size=\"11\">gate</text>\n", y + 11);
+            fprintf(fp, "<text x=\"8\" y=\"%.2f\" font-size=\"9\" fill=\"#777\">p / (p + threshold)</text>\n",
+                    y + 23);
+            fprintf(fp, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"#ccc\"/>\n",
+                    LEFT, gt0, plotw, gh);
+            fprintf(fp, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#999\" stroke-dasharray=\"2 2\"/>\n",
+                    LEFT, gt0 + gh / 2, W - RIGHT, gt0 + gh / 2);
+            for (uint32_t i = 0; i < shown; i++) {
+                uint32_t c = shown_cls[i];
+                fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.2\" points=\"", colour((int32_t)c));
+                for (uint32_t t = 0; t < r->dist_T; t++) {
+                    double pc = r->dist[(size_t)t * r->dist_K + c], pb = r->dist[(size_t)t * r->dist_K + ncls];
+                    double v = pc + pb > 0 ? pc / (pc + pb) : 0.5;
+                    fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, fps, dur, r->dist_T, t)),
+                            gt0 + gh - gh * v);
+                }
+                fprintf(fp, "\"><title>gate of ");
+                xml_text(fp, h->classes.names[c]);
+                fprintf(fp, "</title></polyline>\n");
+            }
+            fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"9\" fill=\"#777\" text-anchor=\"end\">1</text>\n",
+                    LEFT - 4, gt0 + 8);
+            fprintf(fp, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"9\" fill=\"#777\" text-anchor=\"end\">0</text>\n",
+                    LEFT - 4, gt0 + gh);
+            y += gate_h;
+        }
     }
     /* time axis */
     fprintf(fp, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#333\"/>\n", LEFT, y, W - RIGHT, y);
@@ -656,6 +705,7 @@ int main(int argc, char **argv)
         { "gt", required_argument, 0, 'g' }, { "id", required_argument, 0, 'i' },
         { "top", required_argument, 0, 'n' }, { "min-score", required_argument, 0, OPT_MIN_SCORE },
         { "lanes", required_argument, 0, OPT_LANES }, { "outdir", required_argument, 0, 'O' },
+        { "gate", no_argument, 0, OPT_GATE },
         { "pr", no_argument, 0, OPT_PR }, { "tiou", required_argument, 0, 't' },
         { "class", required_argument, 0, 'c' }, { "width", required_argument, 0, 'w' },
         { "output", required_argument, 0, 'o' }, { "quiet", no_argument, 0, 'q' },
@@ -674,6 +724,7 @@ int main(int argc, char **argv)
         case OPT_LANES: if (cli_int("--lanes", optarg, 1, 200, &lv)) return 2; o.lanes = (int)lv; break;
         case 'O': o.outdir = optarg; break;
         case OPT_PR: o.pr = 1; break;
+        case OPT_GATE: o.gate = 1; break;
         case 't': if (cli_double("--tiou", optarg, 1e-9, 1, &o.tiou)) return 2; o.have_tiou = 1; break;
         case 'c': o.cls = optarg; break;
         case 'w': if (cli_double("--width", optarg, 200, 20000, &o.width)) return 2; break;
@@ -696,10 +747,11 @@ int main(int argc, char **argv)
     if (o.pr && kind == CLI_IN_STREAM)
         return cli_error("--pr: '%s' is a talcore stream, not tal-map --plot JSON", input);
     int pr = o.pr || kind == CLI_IN_JSON;
-    if (pr && (o.gt || o.nids || o.outdir))
-        return cli_usage_error("--gt, --id and --outdir are for timelines; '%s' holds precision-recall curves", input);
-    if (!pr && (o.have_tiou || o.cls))
-        return cli_usage_error("--tiou and --class are for precision-recall curves; '%s' is a stream", input);
+    if (pr && (o.gt || o.nids || o.outdir || o.gate))
+        return cli_usage_error("--gt, --id, --outdir and --gate are for timelines; '%s' holds precision-recall curves",
+                               input);
+    if (!pr && o.have_tiou)
+        return cli_usage_error("--tiou and --pr are for precision-recall curves; '%s' is a stream", input);
     if (!pr && kind != CLI_IN_STREAM)
         return cli_error("cannot read '%s': neither a talcore stream nor tal-map --plot JSON", input);
     if (o.outdir && mkdir(o.outdir, 0777) && errno != EEXIST)

@@ -26,6 +26,9 @@
 
 /* unary activations */
 enum { TAL_ACT_RELU = 0, TAL_ACT_GELU = 1, TAL_ACT_SIGMOID = 2 };
+/* elementwise functions on the same kernels (formulas.h): |x|, 1/x, 1/sqrt(x),
+ * the softsign gate (x/(1+|x|)+1)/2 and a step x > 0 with an identity gradient */
+enum { TAL_ACT_ABS = 3, TAL_ACT_RECIP = 4, TAL_ACT_RSQRT = 5, TAL_ACT_SOFTSIGN = 6, TAL_ACT_STEP = 7 };
 /* broadcast binary operations */
 enum { TAL_BIN_ADD = 0, TAL_BIN_SUB = 1, TAL_BIN_MUL = 2 };
 /* reductions */

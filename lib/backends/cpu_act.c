@@ -1,6 +1,9 @@
-/* cpu_act.c — ReLU, GELU (erf form), sigmoid; softmax and log-softmax
- * along any dimension with an optional broadcast mask. */
+/* cpu_act.c — ReLU, GELU (erf form), sigmoid and the elementwise functions
+ * of formulas.h (|x|, 1/x, 1/sqrt(x), softsign gate, straight-through
+ * step); softmax and log-softmax along any dimension with an optional
+ * broadcast mask. */
 #include "cpu.h"
+#include "formulas.h"
 
 #include <math.h>
 
@@ -20,10 +23,15 @@ TAL_KERNEL static void act_fwd_range(float *restrict o, const float *restrict x,
         for (size_t i = 0; i < n; i++)
             o[i] = 0.5f * x[i] * (1.0f + tal_erff(x[i] * INV_SQRT2));
         break;
-    default:
+    case TAL_ACT_SIGMOID:
 #pragma omp simd
         for (size_t i = 0; i < n; i++)
             o[i] = tal_sigmoidf(x[i]);
+        break;
+    default:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            o[i] = tal_act_extra(x[i], kind);
         break;
     }
 }
@@ -50,10 +58,17 @@ TAL_KERNEL static void act_bwd_range(float *restrict d, const float *restrict g,
             d[i] = acc ? d[i] + r : r;
         }
         break;
-    default:
+    case TAL_ACT_SIGMOID:
 #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float r = g[i] * y[i] * (1.0f - y[i]);
+            d[i] = acc ? d[i] + r : r;
+        }
+        break;
+    default:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            float r = tal_act_extra_grad(g[i], x[i], y[i], kind);
             d[i] = acc ? d[i] + r : r;
         }
         break;

@@ -10,6 +10,8 @@
 #ifndef TAL_BACKENDS_FORMULAS_H
 #define TAL_BACKENDS_FORMULAS_H
 
+#include "backend.h"
+
 #ifdef __CUDACC__
 #define TAL_HD static __host__ __device__ __forceinline__
 #else
@@ -179,6 +181,36 @@ TAL_HD float tal_qfl_grad(float g, float x, float y, float beta, int bk, int bk1
     v += bk == 0 ? 0.0f : tal_bce_logits(x, y) * beta * tal_pow_k(a, beta - 1.0f, bk1) * sg * p * (1.0f - p);
     v *= g;
     return v;
+}
+
+/* ---- elementwise functions beyond the activations (TAL_ACT_ABS ...) ------- */
+
+/* The value of kind k at x, for the kinds after the sigmoid. */
+TAL_HD float tal_act_extra(float x, int kind)
+{
+    float a = x < 0 ? -x : x;
+    switch (kind) {
+    case TAL_ACT_ABS: return a;
+    case TAL_ACT_RECIP: return 1.0f / x;
+    case TAL_ACT_RSQRT: return 1.0f / sqrtf(x);
+    case TAL_ACT_SOFTSIGN: return 0.5f * (x / (1.0f + a) + 1.0f);
+    default: return x > 0.0f ? 1.0f : 0.0f;   /* TAL_ACT_STEP */
+    }
+}
+
+/* g times its derivative, from the input x or the output y; the step
+ * passes g unchanged (the straight-through estimator: the identity's
+ * gradient stands in for the step's, which is 0 almost everywhere) */
+TAL_HD float tal_act_extra_grad(float g, float x, float y, int kind)
+{
+    float a = 1.0f + (x < 0 ? -x : x);
+    switch (kind) {
+    case TAL_ACT_ABS: return x > 0.0f ? g : x < 0.0f ? -g : 0.0f;
+    case TAL_ACT_RECIP: return -g * y * y;
+    case TAL_ACT_RSQRT: return -0.5f * g * y * y * y;
+    case TAL_ACT_SOFTSIGN: return g * 0.5f / (a * a);
+    default: return g;   /* TAL_ACT_STEP */
+    }
 }
 
 /* ---- optimisers ----------------------------------------------------------- */

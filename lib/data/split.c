@@ -130,15 +130,46 @@ int tal_split_random(const tal_seqclasses *s, double frac, int stratify, uint64_
     return 0;
 }
 
-int tal_split_per_class(const tal_seqclasses *s, uint32_t k, uint8_t *labelled)
+int tal_split_per_class(const tal_seqclasses *s, uint32_t k, int shuffle, uint64_t seed, uint8_t *labelled,
+                        int32_t *short_cls, uint32_t *unused)
 {
     memset(labelled, 0, s->n);
+    *short_cls = -1;
     uint32_t *count = tal_calloc(s->ncls ? s->ncls : 1, sizeof *count);
-    if (!count)
+    uint32_t *order = tal_malloc((s->n ? s->n : 1) * sizeof *order);
+    if (!count || !order) {
+        free(count);
+        free(order);
         return TAL_ENOMEM;
+    }
+    /* enough sequences for every class that has any */
+    for (uint32_t j = 0; j < s->off[s->n]; j++)
+        count[s->cls[j]]++;
+    uint32_t none = 0;
+    for (uint32_t c = 0; c < s->ncls; c++) {
+        none += count[c] == 0;
+        if (count[c] && count[c] < k && *short_cls < 0)
+            *short_cls = (int32_t)c;
+    }
+    if (unused)
+        *unused = none;
+    if (*short_cls >= 0) {
+        free(count);
+        free(order);
+        return TAL_EINVAL;
+    }
+    for (uint32_t i = 0; i < s->n; i++)
+        order[i] = i;
+    if (shuffle) {
+        tal_rng g;
+        tal_rng_seed(&g, seed ^ 0x73656d696bull);   /* apart from the other draws of the seed */
+        tal_rng_shuffle_u32(&g, order, s->n);
+    }
     /* a sequence is labelled while one of its classes has fewer than k;
      * once labelled it counts for every class it holds */
-    for (uint32_t i = 0; i < s->n; i++) {
+    memset(count, 0, (s->ncls ? s->ncls : 1) * sizeof *count);
+    for (uint32_t oi = 0; oi < s->n; oi++) {
+        uint32_t i = order[oi];
         int take = 0;
         for (uint32_t j = s->off[i]; j < s->off[i + 1]; j++)
             take |= count[s->cls[j]] < k;
@@ -148,6 +179,7 @@ int tal_split_per_class(const tal_seqclasses *s, uint32_t k, uint8_t *labelled)
                 count[s->cls[j]]++;
     }
     free(count);
+    free(order);
     return 0;
 }
 

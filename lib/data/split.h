@@ -30,9 +30,13 @@ void tal_seqclasses_free(tal_seqclasses *s);
 int tal_split_random(const tal_seqclasses *s, double frac, int stratify, uint64_t seed,
                      uint8_t *labelled, uint32_t *extra);
 
-/* Semi(k) of TTC-Loc: for every class, the first k sequences (in order)
- * that contain it are labelled. */
-int tal_split_per_class(const tal_seqclasses *s, uint32_t k, uint8_t *labelled);
+/* Semi(k) of TTC-Loc: for every class, the first k sequences that contain
+ * it are labelled, in input order or (shuffle) in a random order drawn
+ * from seed.  A class that some sequences hold, but fewer than k, cannot
+ * have k labelled: TAL_EINVAL with *short_cls set to it (the caller names
+ * it); *unused (may be NULL) counts the classes no sequence holds. */
+int tal_split_per_class(const tal_seqclasses *s, uint32_t k, int shuffle, uint64_t seed, uint8_t *labelled,
+                        int32_t *short_cls, uint32_t *unused);
 
 /* How a point is placed inside its instance. */
 enum { TAL_POINTS_CENTRE, TAL_POINTS_UNIFORM, TAL_POINTS_GAUSSIAN };

@@ -12,8 +12,8 @@
       .def = d, .cap = capn, __VA_ARGS__ }
 
 const tal_cfg_field tal_det_schema[] = {
-    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear",
-      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), or the linear per-snippet baseline"),
+    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear|ttc-loc",
+      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), the linear per-snippet baseline, or TTC-Loc (video tags, predicted thresholds)"),
     F("model.input_dim", TAL_CFG_INT, input_dim, "0", .min = 0, .max = 1 << 20,
       .help = "feature dimension; 0 takes the training stream's"),
     F("model.channels", TAL_CFG_INT, channels, "512", .min = 1, .max = 8192),
@@ -47,6 +47,25 @@ const tal_cfg_field tal_det_schema[] = {
       .help = "to the fixed scale: linear interpolation (SPOT's) or the mean over each output snippet's span"),
     F("spot.pos_encoding", TAL_CFG_BOOL, pos_encoding, "true",
       .help = "add sinusoidal positions after the embedding (the mask head needs to know where a snippet is)"),
+    F("ttc.dropout", TAL_CFG_FLOAT, ttc_dropout, "0.7", .min = 0, .max = 0.99,
+      .help = "TTC-Loc: dropout before the output layer"),
+    F("ttc.bg_weight", TAL_CFG_FLOAT, ttc_bg_weight, "0", .min = 0, .max = 100,
+      .help = "TTC-Loc: weight w_b of the background term of L_clas; 0: 1/C"),
+    F("ttc.lambda", TAL_CFG_FLOAT, ttc_lambda, "0.2", .min = 0, .max = 1,
+      .help = "TTC-Loc: L = lambda L_clas + (1 - lambda) L_reg + eta L_loc"),
+    F("ttc.eta", TAL_CFG_FLOAT, ttc_eta, "3", .min = 0, .max = 1000, .help = "TTC-Loc: weight of L_loc"),
+    F("ttc.pool", TAL_CFG_ENUM, ttc_pool, "gated", .choices = "gated|attention|topk",
+      .help = "TTC-Loc video scores: gated pooling of class scores, class-agnostic attention sigmoid(-b), or the mean of the top T/topk_ratio scores per class (MIL)"),
+    F("ttc.topk_ratio", TAL_CFG_INT, ttc_topk_ratio, "8", .min = 1, .max = 1 << 20,
+      .help = "TTC-Loc: ttc.pool topk averages the max(1, T / this) largest scores"),
+    F("ttc.gate", TAL_CFG_ENUM, ttc_gate, "sigmoid", .choices = "sigmoid|softsign|binary",
+      .help = "TTC-Loc gate of s - b: sigmoid, softsign (x/(1+|x|)+1)/2, or binarisation with the straight-through gradient"),
+    F("ttc.reg", TAL_CFG_ENUM, ttc_reg, "inner", .choices = "inner|l1|l2|cosine|none",
+      .help = "TTC-Loc threshold regulariser L_reg (man tal-train)"),
+    F("ttc.train_threshold", TAL_CFG_ENUM, ttc_train_threshold, "predicted", .choices = "predicted|manual",
+      .help = "TTC-Loc: the gate in training compares s with the predicted b, or with (max + min) / 2 of the class's scores in the clip"),
+    F("ttc.loc_classes", TAL_CFG_ENUM, ttc_loc_tagged, "all", .choices = "all|tagged",
+      .help = "TTC-Loc: L_loc over every class (the paper's eq. 8), or only the classes the clip holds (a diagnostic)"),
     F("loss.focal_alpha", TAL_CFG_FLOAT, focal_alpha, "0.25", .min = -1, .max = 1, .help = "< 0: no alpha weighting"),
     F("loss.focal_gamma", TAL_CFG_FLOAT, focal_gamma, "2", .min = 0, .max = 10),
     F("loss.reg_weight", TAL_CFG_FLOAT, reg_weight, "1", .min = 0, .max = 100),
@@ -99,12 +118,16 @@ const tal_cfg_field tal_det_schema[] = {
       TAL_DET_MAX_THRESH, .min = 0, .max = 1, .help = "SPOT-style: thresholds on mask score"),
     F("test.spot_top_k", TAL_CFG_INT, spot_top_k, "10", .min = 0, .max = 1 << 20,
       .help = "SPOT-style: mask seeds (most probable snippet of a class run) per sequence at most; 0: all"),
+    F("test.ttc_threshold", TAL_CFG_ENUM, ttc_test_threshold, "predicted", .choices = "predicted|manual",
+      .help = "TTC-Loc: snippets where s > b are in a segment, or (manual) where s > (max + min) / 2 of the class in the sequence"),
+    F("test.ttc_score", TAL_CFG_ENUM, ttc_score, "video-gate", .choices = "video-gate|mean-score",
+      .help = "TTC-Loc segment score: video probability x mean gate inside, or sigmoid of the mean class score inside"),
     { .key = NULL },
 };
 
 const char *tal_det_kind_name(int kind)
 {
-    return kind == TAL_DET_SPOT ? "spot" : kind == TAL_DET_LINEAR ? "linear" : "actionformer";
+    return kind == TAL_DET_SPOT ? "spot" : kind == TAL_DET_LINEAR ? "linear" : kind == TAL_DET_TTC ? "ttc-loc" : "actionformer";
 }
 
 int tal_det_config_check(tal_det_config *c)
@@ -119,7 +142,7 @@ int tal_det_config_check(tal_det_config *c)
         if (c->reg_range[i] > c->reg_range[i + 1])
             return tal_err(TAL_EINVAL, "invalid config: 'model.reg_range' pair %d is (%g, %g): lower above upper",
                            i / 2, c->reg_range[i], c->reg_range[i + 1]);
-    if (c->channels % c->heads)
+    if (c->kind != TAL_DET_TTC && c->channels % c->heads)
         return tal_err(TAL_EINVAL, "invalid config: %d channels do not split into %d heads", c->channels, c->heads);
     if (c->n_crop_ratio == 1 || (c->n_crop_ratio == 2 && c->crop_ratio[0] > c->crop_ratio[1]))
         return tal_err(TAL_EINVAL, "invalid config: 'train.crop_ratio' must be [low, high] with low <= high");

@@ -16,14 +16,20 @@
 #define TAL_DET_MAX_LEVELS 16
 #define TAL_DET_MAX_THRESH 32
 
-enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2 };
+enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2, TAL_DET_TTC = 3 };
+/* TTC-Loc (ttc_loc.h): video-score pooling, gate, threshold regulariser, threshold rule */
+enum { TAL_TTC_POOL_GATED = 0, TAL_TTC_POOL_ATTENTION = 1, TAL_TTC_POOL_TOPK = 2 };
+enum { TAL_TTC_GATE_SIGMOID = 0, TAL_TTC_GATE_SOFTSIGN = 1, TAL_TTC_GATE_BINARY = 2 };
+enum { TAL_TTC_REG_INNER = 0, TAL_TTC_REG_L1 = 1, TAL_TTC_REG_L2 = 2, TAL_TTC_REG_COSINE = 3, TAL_TTC_REG_NONE = 4 };
+enum { TAL_TTC_PREDICTED = 0, TAL_TTC_MANUAL = 1 };
+enum { TAL_TTC_SCORE_VIDEO_GATE = 0, TAL_TTC_SCORE_MEAN = 1 };
 
 /* semi.loss: what pseudo-labelled records are trained with (tal-train(1)) */
 enum { TAL_SEMI_HARD = 0, TAL_SEMI_SOFT = 1, TAL_SEMI_COMPLEMENTARY = 2, TAL_SEMI_NONTARGET = 3 };
 
 typedef struct {
     /* model */
-    int kind;                    /* actionformer | spot */
+    int kind;                    /* actionformer | spot | linear | ttc-loc */
     int input_dim;               /* 0: the stream's feature dimension */
     int channels, embd_layers, stem_blocks, branch_blocks, heads, window, mlp_ratio, kernel, head_layers;
     double drop_path, layer_scale, prior;
@@ -37,6 +43,9 @@ typedef struct {
     double cls_weight, recon_weight;
     int resample;                /* TAL_SPOT_LINEAR | TAL_SPOT_AREA (spot.h) */
     int pos_encoding;            /* sinusoidal positions after the embedding */
+    /* TTC-Loc */
+    double ttc_dropout, ttc_bg_weight, ttc_lambda, ttc_eta;
+    int ttc_pool, ttc_topk_ratio, ttc_gate, ttc_reg, ttc_train_threshold, ttc_loc_tagged;
     /* losses */
     double focal_alpha, focal_gamma, reg_weight, init_loss_norm, loss_norm_momentum, label_smoothing;
     /* training */
@@ -60,6 +69,7 @@ typedef struct {
     /* SPOT-style inference: threshold sets on class probability and mask score */
     double spot_class_thresh[TAL_DET_MAX_THRESH], spot_mask_thresh[TAL_DET_MAX_THRESH];
     int n_spot_class_thresh, n_spot_mask_thresh, spot_top_k;
+    int ttc_test_threshold, ttc_score;   /* TTC-Loc inference */
 } tal_det_config;
 
 extern const tal_cfg_field tal_det_schema[];

@@ -1,5 +1,6 @@
 /* detector.c — the detector interface: construction and dispatch (see detector.h). */
 #include "detector.h"
+#include "../util/crc32.h"
 #include "../util/error.h"
 #include "../util/mem.h"
 
@@ -16,6 +17,8 @@ const tal_det_ops *tal_det_ops_for(int kind)
         return &tal_det_spot_ops;
     case TAL_DET_LINEAR:
         return &tal_det_linear_ops;
+    case TAL_DET_TTC:
+        return &tal_det_ttc_ops;
     }
     return NULL;
 }
@@ -49,10 +52,13 @@ tal_detector *tal_detector_new(const tal_det_config *cfg, const tal_header *h, c
     d->num_classes = (int)h->classes.n;
     d->input_dim = din;
     d->grid = tal_header_grid(h);
+    d->classes_state = -1;
     if (!(d->P = tal_params_new()) || ops->define(d) || tal_params_alloc(d->P, be)) {
         tal_detector_free(d);
         return NULL;
     }
+    if (d->classes_state >= 0)
+        d->state[d->classes_state] = tal_classes_crc(&h->classes);
     return d;
 }
 
@@ -90,6 +96,27 @@ int tal_detector_compatible(const tal_detector *d, const tal_header *h)
         return tal_err(TAL_EINCOMPAT, "the model has %d classes, the stream %u", d->num_classes, h->classes.n);
     if (h->feat_dim && (int)h->feat_dim != d->input_dim)
         return tal_err(TAL_EINCOMPAT, "the model takes %d-d features, the stream has %u-d", d->input_dim, h->feat_dim);
+    if (d->classes_state >= 0 && d->state[d->classes_state] != (double)tal_classes_crc(&h->classes))
+        return tal_err(TAL_EINCOMPAT, "the model was trained on another class table (the same %d classes by count, "
+                       "not by name and order)", d->num_classes);
+    return 0;
+}
+
+uint32_t tal_classes_crc(const tal_classes *c)
+{
+    uint32_t crc = 0;
+    for (uint32_t i = 0; i < c->n; i++)
+        crc = tal_crc32(crc, c->names[i], strlen(c->names[i]) + 1);   /* the NUL separates names */
+    return crc;
+}
+
+int tal_det_check_training_record(const tal_det_ops *ops, const tal_record *r, const char *name)
+{
+    if (!(r->present & TAL_HAS_FEATURES))
+        return tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", name, r->id);
+    if (r->supervision == TAL_SUP_VIDEO && tal_det_trains_on(ops, TAL_SUP_VIDEO) && !r->nlabels)
+        return tal_err(TAL_EINVAL, "'%s': sequence '%s' has video-level supervision but no video-level tags", name,
+                       r->id);
     return 0;
 }
 

@@ -74,6 +74,10 @@ struct tal_detector {
     int nstate;
     const char *state_name[TAL_DET_STATE];
     double state[TAL_DET_STATE];
+    /* index in state[] where the kind keeps the CRC-32 of the class names
+     * it was trained on (set from the stream at construction, then from
+     * the checkpoint), or -1: tal_detector_compatible compares it */
+    int classes_state;
 };
 
 /* A detector of cfg's kind for streams like h (classes, feature width,
@@ -86,8 +90,17 @@ int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, ta
 void tal_detector_free(tal_detector *d);
 
 /* Can records of h be used with this detector?  Same class count and
- * feature width; a message naming what differs otherwise. */
+ * feature width, and (kinds that keep it, after a checkpoint is loaded)
+ * the same class names in the same order; a message naming what differs
+ * otherwise. */
 int tal_detector_compatible(const tal_detector *d, const tal_header *h);
+/* CRC-32 of a class table's names in order (what classes_state holds). */
+uint32_t tal_classes_crc(const tal_classes *c);
+
+/* Is r fit to train a model of these ops on (features present, video
+ * supervision with at least one tag)?  0, or <0 with a message naming the
+ * sequence ('name' is the stream's, for the message). */
+int tal_det_check_training_record(const tal_det_ops *ops, const tal_record *r, const char *name);
 
 /* The ops of a model kind (TAL_DET_*), NULL if unknown. */
 const tal_det_ops *tal_det_ops_for(int kind);
@@ -103,5 +116,6 @@ tal_grid tal_detector_grid(const tal_detector *d, const tal_record *r);
 extern const tal_det_ops tal_det_actionformer_ops;
 extern const tal_det_ops tal_det_spot_ops;
 extern const tal_det_ops tal_det_linear_ops;
+extern const tal_det_ops tal_det_ttc_ops;
 
 #endif

@@ -46,6 +46,15 @@ tal_tensor *tal_layernorm_act(tal_graph *g, tal_tensor *x, tal_tensor *w, tal_te
 tal_tensor *tal_relu(tal_graph *g, tal_tensor *x);
 tal_tensor *tal_gelu(tal_graph *g, tal_tensor *x);          /* erf form */
 tal_tensor *tal_sigmoid(tal_graph *g, tal_tensor *x);
+/* |x| (gradient 0 at 0); 1/x; 1/sqrt(x) (x > 0: callers add an epsilon) */
+tal_tensor *tal_abs(tal_graph *g, tal_tensor *x);
+tal_tensor *tal_reciprocal(tal_graph *g, tal_tensor *x);
+tal_tensor *tal_rsqrt(tal_graph *g, tal_tensor *x);
+/* softsign as a gate in (0, 1): (x / (1 + |x|) + 1) / 2 */
+tal_tensor *tal_softsign_gate(tal_graph *g, tal_tensor *x);
+/* binarisation: 1 where x > 0, else 0, with the straight-through gradient
+ * (backward passes the output's gradient unchanged, as the identity would) */
+tal_tensor *tal_step_st(tal_graph *g, tal_tensor *x);
 /* softmax / log-softmax over `dim` (negative counts from the end); mask
  * (may be NULL) broadcasts against x; masked entries give 0 and get no
  * gradient; a row with every entry masked is 0 */

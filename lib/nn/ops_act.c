@@ -1,4 +1,6 @@
-/* ops_act.c — ReLU, GELU, sigmoid, softmax, log-softmax. */
+/* ops_act.c — ReLU, GELU, sigmoid, the elementwise functions that share
+ * their kernels (|x|, 1/x, 1/sqrt(x), softsign gate, straight-through
+ * step), softmax, log-softmax. */
 #include "nn/graph_impl.h"
 #include "nn/ops.h"
 
@@ -28,6 +30,11 @@ static tal_tensor *act(tal_graph *g, tal_tensor *x, int kind, const char *name)
 tal_tensor *tal_relu(tal_graph *g, tal_tensor *x) { return act(g, x, TAL_ACT_RELU, "relu"); }
 tal_tensor *tal_gelu(tal_graph *g, tal_tensor *x) { return act(g, x, TAL_ACT_GELU, "gelu"); }
 tal_tensor *tal_sigmoid(tal_graph *g, tal_tensor *x) { return act(g, x, TAL_ACT_SIGMOID, "sigmoid"); }
+tal_tensor *tal_abs(tal_graph *g, tal_tensor *x) { return act(g, x, TAL_ACT_ABS, "abs"); }
+tal_tensor *tal_reciprocal(tal_graph *g, tal_tensor *x) { return act(g, x, TAL_ACT_RECIP, "reciprocal"); }
+tal_tensor *tal_rsqrt(tal_graph *g, tal_tensor *x) { return act(g, x, TAL_ACT_RSQRT, "rsqrt"); }
+tal_tensor *tal_softsign_gate(tal_graph *g, tal_tensor *x) { return act(g, x, TAL_ACT_SOFTSIGN, "softsign_gate"); }
+tal_tensor *tal_step_st(tal_graph *g, tal_tensor *x) { return act(g, x, TAL_ACT_STEP, "step_st"); }
 
 /* ---- softmax ------------------------------------------------------------------ */
 

@@ -229,18 +229,41 @@ static tal_tensor *f_act(tal_graph *g, tal_tensor **in, const gc_case *c)
     switch (c->ia[0]) {
     case 0: return tal_relu(g, in[0]);
     case 1: return tal_gelu(g, in[0]);
-    default: return tal_sigmoid(g, in[0]);
+    case 2: return tal_sigmoid(g, in[0]);
+    case 3: return tal_abs(g, in[0]);
+    case 4: return tal_reciprocal(g, in[0]);
+    case 5: return tal_rsqrt(g, in[0]);
+    case 6: return tal_softsign_gate(g, in[0]);
+    default: return tal_step_st(g, in[0]);
     }
 }
 
+/* relu, gelu, sigmoid, abs, reciprocal, rsqrt, softsign gate: inputs away
+ * from kinks (relu, abs) and positive where the function needs it */
 static int b_act(gc_case *c, int v, tal_rng *r)
 {
-    if (v > 2)
+    static const char *names[] = { "relu", "gelu", "sigmoid", "abs", "reciprocal", "rsqrt", "softsign_gate" };
+    static const int kinds[] = { GC_AWAY0, GC_NORMAL, GC_NORMAL, GC_AWAY0, GC_POS, GC_POS, GC_NORMAL };
+    if (v > 6)
         return 1;
-    snprintf(c->name, sizeof c->name, "%s", v == 0 ? "relu" : v == 1 ? "gelu" : "sigmoid");
+    snprintf(c->name, sizeof c->name, "%s", names[v]);
     c->fn = f_act;
     c->ia[0] = v;
-    gc_in(c, 0, v == 0 ? GC_AWAY0 : GC_NORMAL, 1, GC_SH(rnd(r, 1, 3), rnd(r, 1, 6), rnd(r, 1, 9)));
+    gc_in(c, 0, kinds[v], 1, GC_SH(rnd(r, 1, 3), rnd(r, 1, 6), rnd(r, 1, 9)));
+    return 0;
+}
+
+/* the straight-through step: its gradient is a surrogate, not the
+ * derivative, so it is not a finite-difference case (test_nn_elementwise.c
+ * checks it directly); the CUDA parity suite runs it from here */
+static int b_step(gc_case *c, int v, tal_rng *r)
+{
+    if (v > 0)
+        return 1;
+    snprintf(c->name, sizeof c->name, "step_st");
+    c->fn = f_act;
+    c->ia[0] = 7;
+    gc_in(c, 0, GC_AWAY0, 1, GC_SH(rnd(r, 1, 3), rnd(r, 1, 6), rnd(r, 1, 9)));
     return 0;
 }
 
@@ -656,7 +679,7 @@ const gc_builder gc_builders[] = {
     { "layernorm_act", b_lnact }, { "activations", b_act }, { "softmax", b_softmax },   { "maxpool", b_maxpool },
     { "topk_mean", b_topk },  { "gather", b_gather },       { "attention", b_attn },    { "regularisers", b_reg },
     { "shapes", b_shape },    { "broadcast", b_bin },       { "affine_clamp", b_unary }, { "reductions", b_reduce },
-    { "resample", b_resample }, { "losses", b_loss },       { NULL, NULL },
+    { "resample", b_resample }, { "losses", b_loss },       { "step_st", b_step },      { NULL, NULL },
 };
 
 /* ---- planted bugs: the check must fail -------------------------------------------- */

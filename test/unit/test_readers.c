@@ -340,10 +340,48 @@ TEST(split_per_class_takes_the_first_k)
 {
     tal_seqclasses s;
     make_seqclasses(&s);
-    uint8_t a[100];
-    CHECK(tal_split_per_class(&s, 2, a) == 0);
+    uint8_t a[100], b[100];
+    int32_t short_cls;
+    uint32_t unused = 7;
+    CHECK(tal_split_per_class(&s, 1, 0, 0, a, &short_cls, &unused) == 0);
+    CHECK(short_cls == -1 && unused == 0);
     for (int i = 0; i < 100; i++)
-        CHECK_MSG(a[i] == (i < 18 || i == 99), "sequence %d", i);
+        CHECK_MSG(a[i] == (i < 9 || i == 99), "sequence %d", i);
+    /* class 9 is in one sequence only: Semi(2) cannot be had, and says which */
+    CHECK(tal_split_per_class(&s, 2, 0, 0, a, &short_cls, NULL) == TAL_EINVAL);
+    CHECK_EQ_INT(short_cls, 9);
+    /* shuffled: K of each class still, in another order; the same seed, the same split */
+    tal_seqclasses t, u;
+    tal_seqclasses_init(&t, 10);
+    tal_seqclasses_init(&u, 12);   /* the same with two classes no sequence holds */
+    tal_record r;
+    tal_record_init(&r);
+    for (int i = 0; i < 100; i++) {   /* ten classes, ten sequences each */
+        tal_record_clear(&r);
+        tal_segment g = { 0, 1, 1, i % 10, 0, { 0 } };
+        tal_segset_push(&r.segs, &g);
+        tal_seqclasses_add(&t, &r);
+        tal_seqclasses_add(&u, &r);
+    }
+    tal_record_free(&r);
+    CHECK(tal_split_per_class(&t, 3, 1, 5, a, &short_cls, NULL) == 0);
+    CHECK(tal_split_per_class(&t, 3, 1, 5, b, &short_cls, NULL) == 0);
+    CHECK(!memcmp(a, b, 100));
+    int per[10] = { 0 }, first = 1;
+    for (int i = 0; i < 100; i++) {
+        per[i % 10] += a[i];
+        first &= a[i] == (i < 30);
+    }
+    for (int c = 0; c < 10; c++)
+        CHECK_EQ_INT(per[c], 3);
+    CHECK(!first);   /* not the input order's first three */
+    CHECK(tal_split_per_class(&t, 3, 1, 6, b, &short_cls, NULL) == 0);
+    CHECK(memcmp(a, b, 100));
+    /* a class no sequence holds is counted, not an error */
+    CHECK(tal_split_per_class(&u, 3, 1, 5, b, &short_cls, &unused) == 0);
+    CHECK(unused == 2 && short_cls == -1 && !memcmp(a, b, 100));
+    tal_seqclasses_free(&u);
+    tal_seqclasses_free(&t);
     tal_seqclasses_free(&s);
 }
 
