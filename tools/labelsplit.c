@@ -186,6 +186,7 @@ static int make_labelled(const options *o, tal_record *r, const tal_annoset *rea
         } else {
             rc = tal_points_from_segments(r, o->points_mode, o->spread, g);
         }
+        tal_record_sort_points(r);
         for (uint32_t i = 0; i < r->npoints && !rc; i++)
             rc = tal_record_add_label(r, r->points[i].cls, 1.0f);
         tal_segset_clear(&r->segs);

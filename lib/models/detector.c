@@ -1,5 +1,6 @@
 /* detector.c — the detector interface: construction and dispatch (see detector.h). */
 #include "detector.h"
+#include "../data/timemap.h"
 #include "../util/error.h"
 #include "../util/mem.h"
 
@@ -62,7 +63,45 @@ tal_tensor *tal_detector_loss(tal_detector *d, tal_graph *g, const tal_record *c
                               tal_loss_log *log)
 {
     memset(log, 0, sizeof *log);
+    for (int i = 0; i < n && !d->ops->reads_timemap; i++)
+        if (batch[i]->present & TAL_HAS_TIMEMAP) {
+            tal_err(TAL_EINVAL, "sequence '%s' has a time map (resampled by lblext): the %s model places labels on "
+                    "the grid and cannot train on it", batch[i]->id, d->ops->name);
+            return NULL;
+        }
     return d->ops->loss(d, g, batch, n, r, log);
+}
+
+/* A record with a time map (lblext): the model sees its snippets as if
+ * they lay on the grid (a sequence as long as they span), and each
+ * detection goes back through the grid to snippet positions and through
+ * the map to the sequence's own seconds. */
+static int detect_mapped(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
+{
+    if (rec->ntimemap != rec->T)
+        return tal_err(TAL_EINVAL, "record '%s' has a time map of %u entries for %u snippets", rec->id, rec->ntimemap,
+                       rec->T);
+    tal_grid grid = tal_detector_grid(d, rec);
+    tal_record view = *rec;   /* shares rec's buffers; only read */
+    view.present &= ~TAL_HAS_TIMEMAP;
+    view.duration = ((rec->T - 1) * grid.stride + grid.clip) / grid.fps;
+    int rc = d->ops->detect(d, g, &view, dets, dist);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < dets->n; i++) {
+        tal_segment *s = &dets->v[i];
+        double a = tal_record_pos_to_sec(rec, &grid, tal_grid_from_sec(&grid, s->start));
+        double b = tal_record_pos_to_sec(rec, &grid, tal_grid_from_sec(&grid, s->end));
+        a = a < 0 ? 0 : a;
+        b = b < 0 ? 0 : b;
+        if (rec->duration > 0) {
+            a = a > rec->duration ? rec->duration : a;
+            b = b > rec->duration ? rec->duration : b;
+        }
+        s->start = a;
+        s->end = b;
+    }
+    return 0;
 }
 
 int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
@@ -71,7 +110,9 @@ int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, ta
         return tal_err(TAL_EINVAL, "record '%s' has no features", rec->id);
     if (rec->D != (uint32_t)d->input_dim)
         return tal_err(TAL_EINVAL, "record '%s' has %u-d features, the model %d-d", rec->id, rec->D, d->input_dim);
-    return d->ops->detect(d, g, rec, dets, dist);
+    if (!(rec->present & TAL_HAS_TIMEMAP))
+        return d->ops->detect(d, g, rec, dets, dist);
+    return detect_mapped(d, g, rec, dets, dist);
 }
 
 void tal_detector_free(tal_detector *d)

@@ -43,6 +43,8 @@ typedef struct tal_detector tal_detector;
 typedef struct {
     const char *name;
     unsigned trains_on;          /* TAL_TRAINS_ON(TAL_SUP_FULL) | ... */
+    int reads_timemap;           /* the loss places labels through a record's time map
+                                    (data/timemap.h); else such records are refused */
     /* declare the parameters in d->P (allocation follows) */
     int (*define)(tal_detector *d);
     int (*init)(tal_detector *d, tal_rng *r);
