@@ -16,11 +16,11 @@
 #define TAL_DET_MAX_LEVELS 16
 #define TAL_DET_MAX_THRESH 32
 
-enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2 };
+enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2, TAL_DET_FSPTAL = 3 };
 
 typedef struct {
     /* model */
-    int kind;                    /* actionformer | spot */
+    int kind;                    /* actionformer | spot | linear | fs-ptal */
     int input_dim;               /* 0: the stream's feature dimension */
     int channels, embd_layers, stem_blocks, branch_blocks, heads, window, mlp_ratio, kernel, head_layers;
     double drop_path, layer_scale, prior;
@@ -34,6 +34,11 @@ typedef struct {
     double cls_weight, recon_weight;
     int resample;                /* TAL_SPOT_LINEAR | TAL_SPOT_AREA (spot.h) */
     int pos_encoding;            /* sinusoidal positions after the embedding */
+    /* FS-PTAL (point supervision; fsptal.h, man fs-ptal) */
+    double fsp_dropout, fsp_gamma_bkg, fsp_gamma_act, fsp_delta, fsp_psi_same, fsp_psi_diff, fsp_focal_gamma;
+    int fsp_topk_ratio, fsp_point_loss, fsp_mining, fsp_class_check, fsp_score_contrast, fsp_oic, fsp_feature_sep;
+    int fsp_fs_points;
+    double fsp_w_vid, fsp_w_point, fsp_w_score, fsp_w_fs;
     /* losses */
     double focal_alpha, focal_gamma, reg_weight, init_loss_norm, loss_norm_momentum, label_smoothing;
     /* training */
@@ -51,6 +56,9 @@ typedef struct {
     /* SPOT-style inference: threshold sets on class probability and mask score */
     double spot_class_thresh[TAL_DET_MAX_THRESH], spot_mask_thresh[TAL_DET_MAX_THRESH];
     int n_spot_class_thresh, n_spot_mask_thresh, spot_top_k;
+    /* FS-PTAL inference: classes by video score, runs of the final score above each threshold */
+    double fsp_video_thresh, fsp_video_weight, fsp_thresh[TAL_DET_MAX_THRESH];
+    int n_fsp_thresh;
 } tal_det_config;
 
 extern const tal_cfg_field tal_det_schema[];

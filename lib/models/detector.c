@@ -17,6 +17,8 @@ const tal_det_ops *tal_det_ops_for(int kind)
         return &tal_det_spot_ops;
     case TAL_DET_LINEAR:
         return &tal_det_linear_ops;
+    case TAL_DET_FSPTAL:
+        return &tal_det_fsptal_ops;
     }
     return NULL;
 }

@@ -98,5 +98,6 @@ tal_grid tal_detector_grid(const tal_detector *d, const tal_record *r);
 extern const tal_det_ops tal_det_actionformer_ops;
 extern const tal_det_ops tal_det_spot_ops;
 extern const tal_det_ops tal_det_linear_ops;
+extern const tal_det_ops tal_det_fsptal_ops;
 
 #endif
