@@ -30,6 +30,7 @@ DESTDIR ?=
 bindir  := $(PREFIX)/bin
 man1dir := $(PREFIX)/share/man/man1
 man5dir := $(PREFIX)/share/man/man5
+man7dir := $(PREFIX)/share/man/man7
 
 CC      ?= cc
 OPT     ?= -O2
@@ -296,17 +297,19 @@ reference:
 
 # ---- install -----------------------------------------------------------------
 installdirs:
-	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(man5dir)
+	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(man5dir) $(DESTDIR)$(man7dir)
 
 install: all installdirs
 	install -m 755 $(TOOLS) $(DESTDIR)$(bindir)
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(man1dir)
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(man5dir)
+	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(man7dir)
 
 uninstall:
 	rm -f $(TOOLS:bin/%=$(DESTDIR)$(bindir)/%) \
 	      $(patsubst man/%,$(DESTDIR)$(man1dir)/%,$(wildcard man/*.1)) \
-	      $(patsubst man/%,$(DESTDIR)$(man5dir)/%,$(wildcard man/*.5))
+	      $(patsubst man/%,$(DESTDIR)$(man5dir)/%,$(wildcard man/*.5)) \
+	      $(patsubst man/%,$(DESTDIR)$(man7dir)/%,$(wildcard man/*.7))
 
 clean:
 	rm -rf build bin
