@@ -78,7 +78,8 @@ tal_tensor *tal_detector_loss(tal_detector *d, tal_graph *g, const tal_record *c
  * they lay on the grid (a sequence as long as they span), and each
  * detection goes back through the grid to snippet positions and through
  * the map to the sequence's own seconds. */
-static int detect_mapped(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
+static int detect_mapped(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist,
+                         int pseudo)
 {
     if (rec->ntimemap != rec->T)
         return tal_err(TAL_EINVAL, "record '%s' has a time map of %u entries for %u snippets", rec->id, rec->ntimemap,
@@ -87,7 +88,19 @@ static int detect_mapped(tal_detector *d, tal_graph *g, const tal_record *rec, t
     tal_record view = *rec;   /* shares rec's buffers; only read */
     view.present &= ~TAL_HAS_TIMEMAP;
     view.duration = ((rec->T - 1) * grid.stride + grid.clip) / grid.fps;
-    int rc = d->ops->detect(d, g, &view, dets, dist);
+    /* the points, too, on the grid the model sees */
+    tal_point *pts = NULL;
+    if (pseudo && rec->npoints) {
+        if (!(pts = tal_malloc(rec->npoints * sizeof *pts)))
+            return TAL_ENOMEM;
+        for (uint32_t i = 0; i < rec->npoints; i++) {
+            pts[i] = rec->points[i];
+            pts[i].time = tal_grid_to_sec(&grid, tal_record_sec_to_pos(rec, &grid, rec->points[i].time));
+        }
+        view.points = pts;
+    }
+    int rc = pseudo ? d->ops->pseudo(d, g, &view, dets) : d->ops->detect(d, g, &view, dets, dist);
+    free(pts);
     if (rc)
         return rc;
     for (uint32_t i = 0; i < dets->n; i++) {
@@ -114,7 +127,20 @@ int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, ta
         return tal_err(TAL_EINVAL, "record '%s' has %u-d features, the model %d-d", rec->id, rec->D, d->input_dim);
     if (!(rec->present & TAL_HAS_TIMEMAP))
         return d->ops->detect(d, g, rec, dets, dist);
-    return detect_mapped(d, g, rec, dets, dist);
+    return detect_mapped(d, g, rec, dets, dist, 0);
+}
+
+int tal_detector_pseudo(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *out)
+{
+    if (!d->ops->pseudo)
+        return tal_err(TAL_EINVAL, "the %s model mines no pseudo labels", d->ops->name);
+    if (!(rec->present & TAL_HAS_FEATURES))
+        return tal_err(TAL_EINVAL, "record '%s' has no features", rec->id);
+    if (rec->D != (uint32_t)d->input_dim)
+        return tal_err(TAL_EINVAL, "record '%s' has %u-d features, the model %d-d", rec->id, rec->D, d->input_dim);
+    if (!(rec->present & TAL_HAS_TIMEMAP))
+        return d->ops->pseudo(d, g, rec, out);
+    return detect_mapped(d, g, rec, out, NULL, 1);
 }
 
 void tal_detector_free(tal_detector *d)

@@ -448,6 +448,55 @@ static int fsp_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_
     return tal_nms(s->nms, dets, rec->duration, &no);
 }
 
+/* ---- pseudo labels, for inspection -------------------------------------------------- */
+
+/* runs of flag (stride `step` from x) as segments of class cls */
+static int push_runs(tal_segset *out, const uint8_t *x, size_t step, int T, int cls, const tal_grid *grid,
+                     double duration)
+{
+    for (int t = 0; t < T;) {
+        if (!x[(size_t)t * step]) {
+            t++;
+            continue;
+        }
+        int a = t;
+        while (t < T && x[(size_t)t * step])
+            t++;
+        tal_segment seg = { 0, 0, 1.0, cls, TAL_SEG_PSEUDO, { 0 } };
+        tal_run_to_sec(grid, (tal_run){ a, t }, duration, &seg.start, &seg.end);
+        int rc = tal_segset_push(out, &seg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* what mining labels on the record with the model's scores (as at
+ * inference: no dropout): action runs by class, background runs as -1 */
+static int fsp_pseudo(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *out)
+{
+    fsp_state *s = S(d);
+    const tal_det_config *c = &d->cfg;
+    int C = d->num_classes, K = C + 1, T = (int)rec->T;
+    fsp_out o;
+    int rc = forward(d, g, rec, &o);
+    if (rc)
+        return rc;
+    if (tal_reserve(&s->host, &s->host_cap, (size_t)2 * K * T, sizeof *s->host))
+        return TAL_ENOMEM;
+    if ((rc = tal_tensor_download(g, o.fused, s->host)) || (rc = tal_tensor_download(g, o.S, s->host + (size_t)K * T)))
+        return rc;
+    tal_grid grid = tal_detector_grid(d, rec);
+    tal_fsptal_mine_cfg mc = { c->fsp_mining, c->fsp_gamma_bkg, c->fsp_gamma_act, c->fsp_class_check };
+    if ((rc = tal_fsptal_labels_reset(&s->L, T, C)) || (rc = tal_fsptal_label_points(&s->L, rec, &grid)) ||
+        (rc = tal_fsptal_mine(&s->L, s->host + (size_t)K * T + (size_t)C * T, s->host, &mc)))
+        return rc;
+    tal_segset_clear(out);
+    for (int k = 0; k < C && !rc; k++)
+        rc = push_runs(out, s->L.act + k, (size_t)C, T, k, &grid, rec->duration);
+    return rc ? rc : push_runs(out, s->L.bkg, 1, T, -1, &grid, rec->duration);
+}
+
 const tal_det_ops tal_det_fsptal_ops = {
     .name = "fs-ptal",
     .trains_on = TAL_TRAINS_ON(TAL_SUP_POINT),
@@ -456,5 +505,6 @@ const tal_det_ops tal_det_fsptal_ops = {
     .init = fsp_init,
     .loss = fsp_loss,
     .detect = fsp_detect,
+    .pseudo = fsp_pseudo,
     .free = fsp_free,
 };
