@@ -6,6 +6,7 @@
 #   make demo            the longest pipeline that works, on shipped data
 #   make hapt            UCI HAPT benchmark streams (pipelines/hapt.mk)
 #   make results-supervised  supervised baselines on HAPT and synthetic THUMOS14
+#   make results-points  FS-PTAL, point supervision (THREADS=n, QUICK=1 smoke run)
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -138,7 +139,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt results-supervised install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
+.PHONY: all check demo hapt results-supervised results-points install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
         bench-cuda check-cuda-sanitize need-cuda
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
@@ -230,6 +231,10 @@ demo: all
 # The supervised baselines (pipelines/RESULTS-supervised.md); ~45 minutes.
 results-supervised: all
 	@sh pipelines/supervised.sh
+
+# FS-PTAL, point-supervised localization (pipelines/RESULTS-points.md); cost in that file.
+results-points: all
+	@sh pipelines/points.sh
 
 hapt: all
 	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin
