@@ -46,7 +46,7 @@ B="$FIXTURES/broken"
     [[ "$output" == *"classes      20"* ]]
     [[ "$output" == *"provenance   featpack "* ]]
     run sh -c 'talcat -H --json val.tal val.tal | jq -c "[.version, .feature_dim, (.classes|length), .classes[0].label]"'
-    [ "${lines[0]}" = '["1.0",0,20,"BaseballPitch"]' ]
+    [ "${lines[0]}" = '["1.2",0,20,"BaseballPitch"]' ]
     [ "${#lines[@]}" -eq 2 ]
 }
 
