@@ -131,6 +131,22 @@ ablation() {   # ablation BENCH SEED CONFIG EPOCHS
 ep_th=$(epochs fs-ptal-synth 3)
 for s in $seeds; do ablation thumos "$s" fs-ptal-synth "$ep_th"; done
 
+# ---- the same layout without action look-alikes in the background --------------------------
+# talsynth puts a look-alike of the neighbouring action's class (weight 0.65)
+# on each side of half the instances: background that mining and label
+# extension take for action.  The baseline, mining alone and the full model
+# on features made without them (--lookalike-rate 0), same seeds.
+for s in $seeds; do
+    make_synth thumos-nolook "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv \
+        --lookalike-rate 0
+    d=$out/thumos-nolook-$s
+    # shellcheck disable=SC2086
+    run "thumos-nolook-$s-base" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" $OFF
+    run "thumos-nolook-$s-B" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" -s fs_ptal.score_contrast=false \
+        -s fs_ptal.feature_separation=false
+    run "thumos-nolook-$s-all" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th"
+done
+
 # ---- variants, THUMOS14 seed 0 --------------------------------------------------------
 t0d=$th0/test.tal
 run thumos-0-lacp-mining fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.mining=lacp \
@@ -206,6 +222,8 @@ for b in thumos hapt; do
     quality "$b-0-B" "$out/$b-0-B.ckpt" "$out/$b-0/pts.tal" "$out/$b-0/train.tal"
 done
 quality thumos-0-lacp-mining "$out/thumos-0-lacp-mining.ckpt" "$th0/ext.tal" "$th0/train.tal"
+quality thumos-nolook-0-all "$out/thumos-nolook-0-all.ckpt" "$out/thumos-nolook-0/ext.tal" "$out/thumos-nolook-0/train.tal"
+quality thumos-nolook-0-B "$out/thumos-nolook-0-B.ckpt" "$out/thumos-nolook-0/pts.tal" "$out/thumos-nolook-0/train.tal"
 # the background score b on the training videos, inside and outside their
 # instances: why a threshold on it finds the background, or does not
 bscore() {   # bscore NAME CKPT TRAIN: NAME.bscore, "in|out count median share>0.85 share<=0.25"
