@@ -145,6 +145,29 @@ static int forward(tal_detector *d, tal_graph *g, const tal_record *r, fsp_out *
     return tal_graph_status(g);
 }
 
+/* video scores: the mean of the top max(1, T / ratio) snippets */
+static int top_k(const tal_det_config *c, int T) { return T / c->fsp_topk_ratio > 1 ? T / c->fsp_topk_ratio : 1; }
+
+/* The record's points on its snippets, and what mining adds with the
+ * scores of forward pass o (no gradient: host copies) into s->L; s->host
+ * keeps fused (K x T) then S (K x T). */
+static int label_and_mine(tal_detector *d, tal_graph *g, const tal_record *rec, const fsp_out *o)
+{
+    fsp_state *s = S(d);
+    const tal_det_config *c = &d->cfg;
+    int C = d->num_classes, K = C + 1, T = (int)rec->T, rc;
+    if (tal_reserve(&s->host, &s->host_cap, (size_t)2 * K * T, sizeof *s->host))
+        return TAL_ENOMEM;
+    if ((rc = tal_tensor_download(g, o->fused, s->host)) ||
+        (rc = tal_tensor_download(g, o->S, s->host + (size_t)K * T)))
+        return rc;
+    tal_grid grid = tal_detector_grid(d, rec);
+    tal_fsptal_mine_cfg mc = { c->fsp_mining, c->fsp_gamma_bkg, c->fsp_gamma_act, c->fsp_class_check };
+    if ((rc = tal_fsptal_labels_reset(&s->L, T, C)) || (rc = tal_fsptal_label_points(&s->L, rec, &grid)))
+        return rc;
+    return tal_fsptal_mine(&s->L, s->host + (size_t)K * T + (size_t)C * T, s->host, &mc);
+}
+
 /* ---- training -------------------------------------------------------------------- */
 
 /* the snippets where flag[t] or flag2[t] (flag2 may be NULL), at most
@@ -288,21 +311,18 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     double val[T_N] = { 0 };
     tal_tensor *total = NULL;
     int positives = 0;
-    tal_fsptal_mine_cfg mc = { c->fsp_mining, c->fsp_gamma_bkg, c->fsp_gamma_act, c->fsp_class_check };
     for (int bi = 0; bi < B; bi++) {
         const tal_record *rec = batch[bi];
         int T = (int)rec->T;
         fsp_out o;
-        if (forward(d, g, rec, &o))
-            return NULL;
-        tal_grid grid = tal_detector_grid(d, rec);
-        if (tal_fsptal_labels_reset(&s->L, T, C) || tal_fsptal_label_points(&s->L, rec, &grid))
+        /* mining on this step's scores (annotated points and what it adds) */
+        if (forward(d, g, rec, &o) || label_and_mine(d, g, rec, &o))
             return NULL;
         if (!s->L.nact) {
             tal_err(TAL_EINVAL, "sequence '%s' has no point labels to train on", rec->id);
             return NULL;
         }
-        /* the video's classes, from its points */
+        /* the video's classes, from its points (mining adds none) */
         if (tal_reserve(&s->tgt, &s->tgt_cap, (size_t)2 * K, sizeof *s->tgt))
             return NULL;
         float *yf = s->tgt, *yb = s->tgt + K;
@@ -313,17 +333,10 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
                 if (s->L.act[(size_t)t * C + k])
                     yf[k] = yb[k] = 1;
         yb[C] = 1;
-        int k_top = T / c->fsp_topk_ratio > 1 ? T / c->fsp_topk_ratio : 1;
-        tal_tensor *qf = tal_topk_mean(g, o.fused, k_top, NULL), *qv = tal_topk_mean(g, o.S, k_top, NULL);
+        tal_tensor *qf = tal_topk_mean(g, o.fused, top_k(c, T), NULL), *qv = tal_topk_mean(g, o.S, top_k(c, T), NULL);
         tal_tensor *term[4] = { NULL };
         term[0] = tal_add(g, tal_sum_all(g, tal_bce_prob(g, qf, host_tensor(g, 2, (int64_t[]){ 1, K }, yf), 0.0f)),
                           tal_sum_all(g, tal_bce_prob(g, qv, host_tensor(g, 2, (int64_t[]){ 1, K }, yb), 0.0f)));
-        /* mining on this step's scores: qhat (the rows of fused) and b (S's last row) */
-        if (tal_reserve(&s->host, &s->host_cap, (size_t)2 * K * T, sizeof *s->host) ||
-            tal_tensor_download(g, o.fused, s->host) || tal_tensor_download(g, o.S, s->host + (size_t)K * T))
-            return NULL;
-        if (tal_fsptal_mine(&s->L, s->host + (size_t)K * T + (size_t)C * T, s->host, &mc))
-            return NULL;
         val[T_MINED] += s->L.nmined;
         val[T_BKG] += s->L.nbkg;
         positives += s->L.nact;
@@ -394,8 +407,7 @@ static int fsp_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_
     int rc = forward(d, g, rec, &o);
     if (rc)
         return rc;
-    int k_top = T / c->fsp_topk_ratio > 1 ? T / c->fsp_topk_ratio : 1;
-    tal_tensor *qv = tal_topk_mean(g, o.S, k_top, NULL);
+    tal_tensor *qv = tal_topk_mean(g, o.S, top_k(c, T), NULL);
     if (tal_graph_status(g))
         return tal_graph_status(g);
     if (tal_reserve(&s->host, &s->host_cap, (size_t)K * (2 * T + 1), sizeof *s->host))
@@ -476,21 +488,12 @@ static int push_runs(tal_segset *out, const uint8_t *x, size_t step, int T, int 
 static int fsp_pseudo(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *out)
 {
     fsp_state *s = S(d);
-    const tal_det_config *c = &d->cfg;
-    int C = d->num_classes, K = C + 1, T = (int)rec->T;
+    int C = d->num_classes, T = (int)rec->T;
     fsp_out o;
     int rc = forward(d, g, rec, &o);
-    if (rc)
-        return rc;
-    if (tal_reserve(&s->host, &s->host_cap, (size_t)2 * K * T, sizeof *s->host))
-        return TAL_ENOMEM;
-    if ((rc = tal_tensor_download(g, o.fused, s->host)) || (rc = tal_tensor_download(g, o.S, s->host + (size_t)K * T)))
+    if (rc || (rc = label_and_mine(d, g, rec, &o)))
         return rc;
     tal_grid grid = tal_detector_grid(d, rec);
-    tal_fsptal_mine_cfg mc = { c->fsp_mining, c->fsp_gamma_bkg, c->fsp_gamma_act, c->fsp_class_check };
-    if ((rc = tal_fsptal_labels_reset(&s->L, T, C)) || (rc = tal_fsptal_label_points(&s->L, rec, &grid)) ||
-        (rc = tal_fsptal_mine(&s->L, s->host + (size_t)K * T + (size_t)C * T, s->host, &mc)))
-        return rc;
     tal_segset_clear(out);
     for (int k = 0; k < C && !rc; k++)
         rc = push_runs(out, s->L.act + k, (size_t)C, T, k, &grid, rec->duration);
