@@ -9,6 +9,7 @@
 #   make results-nontarget   semi-supervised: learning from non-target classes
 #                        (pipelines/nontarget.sh; QUICK=1 for a smoke run)
 #   make results-ttc     TTC-Loc, weak and semi-weak (pipelines/ttc.sh; QUICK=1 smoke run)
+#   make results-points  FS-PTAL, point supervision (THREADS=n, QUICK=1 smoke run)
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -33,6 +34,7 @@ DESTDIR ?=
 bindir  := $(PREFIX)/bin
 man1dir := $(PREFIX)/share/man/man1
 man5dir := $(PREFIX)/share/man/man5
+man7dir := $(PREFIX)/share/man/man7
 
 CC      ?= cc
 OPT     ?= -O2
@@ -140,7 +142,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt results-supervised results-nontarget results-ttc install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
+.PHONY: all check demo hapt results-supervised results-nontarget results-ttc results-points install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
         bench-cuda check-cuda-sanitize need-cuda
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
@@ -243,6 +245,10 @@ results-nontarget: all
 results-ttc: all
 	@sh pipelines/ttc.sh
 
+# FS-PTAL, point-supervised localization (pipelines/RESULTS-points.md); cost in that file.
+results-points: all
+	@sh pipelines/points.sh
+
 hapt: all
 	@$(MAKE) --no-print-directory -f pipelines/hapt.mk BIN=bin
 
@@ -309,17 +315,19 @@ reference:
 
 # ---- install -----------------------------------------------------------------
 installdirs:
-	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(man5dir)
+	mkdir -p $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(man5dir) $(DESTDIR)$(man7dir)
 
 install: all installdirs
 	install -m 755 $(TOOLS) $(DESTDIR)$(bindir)
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(man1dir)
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(man5dir)
+	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(man7dir)
 
 uninstall:
 	rm -f $(TOOLS:bin/%=$(DESTDIR)$(bindir)/%) \
 	      $(patsubst man/%,$(DESTDIR)$(man1dir)/%,$(wildcard man/*.1)) \
-	      $(patsubst man/%,$(DESTDIR)$(man5dir)/%,$(wildcard man/*.5))
+	      $(patsubst man/%,$(DESTDIR)$(man5dir)/%,$(wildcard man/*.5)) \
+	      $(patsubst man/%,$(DESTDIR)$(man7dir)/%,$(wildcard man/*.7))
 
 clean:
 	rm -rf build bin

@@ -249,6 +249,9 @@ void tcu_layernorm_act_backward(float *dinp, float *dweight, float *dbias, const
                                 const float *inp, const float *weight, const float *bias, const float *mean,
                                 const float *rstd, int B, int C, int T, int act, int acc_inp, int acc_w, int acc_b,
                                 float *ws);
+void tcu_l2norm_forward(float *out, float *norm, const float *inp, int64_t R, int64_t C, float eps);
+void tcu_l2norm_backward(float *dinp, const float *dout, const float *out, const float *norm, int64_t R, int64_t C,
+                         float eps, int acc);
 
 /* cuda_pool.cu */
 void tcu_maxpool1d_forward(float *out, int32_t *idx, const float *inp, int64_t R, int T, int Tout, int K, int S,
@@ -292,6 +295,8 @@ void tcu_ce_backward(float *dx, const float *dout, const float *lsm, const int32
 void tcu_diou_forward(float *out, const float *pred, const float *target, int64_t N, float eps);
 void tcu_diou_backward(float *dpred, const float *dout, const float *pred, const float *target, int64_t N, float eps,
                        int acc);
+void tcu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma);
+void tcu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int acc);
 
 /* cuda_optim.cu */
 void tcu_adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,

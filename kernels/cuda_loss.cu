@@ -1,7 +1,7 @@
 /* cuda_loss.cu — loss primitives, elementwise (the caller reduces): BCE
  * with logits, sigmoid focal, quality focal, cross-entropy, positive-
- * negative learning on a softmax, 1-D DIoU; the twin of
- * lib/backends/cpu_loss.c, formula for formula.
+ * negative learning on a softmax, 1-D DIoU, focal BCE on probabilities;
+ * the twin of lib/backends/cpu_loss.c, formula for formula.
  *
  * Each loss is one fused kernel per pass: the sigmoid, the BCE, the
  * modulating factor and the class weight of the focal loss (or the
@@ -225,4 +225,31 @@ void tcu_diou_backward(float *dpred, const float *dout, const float *pred, const
                        int acc)
 {
     LOSS_LAUNCH(k_diou_back, N, dpred, dout, pred, target, N, eps, acc);
+}
+
+/* ---- focal BCE on probabilities: formulas.h tal_bce_prob -------------------------------- */
+
+__global__ void k_bcep(float *o, const float *p, const float *y, int64_t n, float gamma, int gk)
+{
+    TCU_FOR(i, n) o[i] = tal_bce_prob(p[i], y[i], gamma, gk);
+}
+
+__global__ void k_bcep_back(float *d, const float *g, const float *p, const float *y, int64_t n, float gamma, int gk,
+                            int gk1, int acc)
+{
+    TCU_FOR(i, n) {
+        float v = tal_bce_prob_grad(g[i], p[i], y[i], gamma, gk, gk1);
+        d[i] = acc ? d[i] + v : v;
+    }
+}
+
+void tcu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma)
+{
+    LOSS_LAUNCH(k_bcep, n, out, p, y, (int64_t)n, gamma, tal_pow_kind(gamma));
+}
+
+void tcu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int acc)
+{
+    int k = tal_pow_kind(gamma);
+    LOSS_LAUNCH(k_bcep_back, n, dp, dout, p, y, (int64_t)n, gamma, k, pow_kind1(k), acc);
 }

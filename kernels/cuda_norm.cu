@@ -12,7 +12,11 @@
  * the saved mean and rstd where it needs it, so the LayerNorm + ReLU pairs
  * of the embedding and the heads each save one full read and write of the
  * activations in both passes, and one activation-sized buffer kept from
- * forward to backward. */
+ * forward to backward.
+ *
+ * L2 normalisation of rows (FS-PTAL's embeddings, before their cosine
+ * similarities) is a warp per row: the sum of squares of a row, or its dot
+ * product with the gradient, is one warp sum. */
 #include "cuda_common.cuh"
 
 #define LN_TT 32   /* time steps per block */
@@ -187,4 +191,55 @@ void tcu_layernorm_act_backward(float *dinp, float *dweight, float *dbias, const
 {
     (void)ws;
     ln_backward(dinp, dweight, dbias, dout, out, inp, weight, bias, mean, rstd, B, C, T, act, acc_inp, acc_w, acc_b);
+}
+
+/* ---- L2 normalisation of rows: a warp per row -------------------------------------- */
+
+__global__ void k_l2n_forward(float *out, float *norm, const float *x, int64_t R, int64_t C, float eps)
+{
+    int lane = threadIdx.x & 31;
+    int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
+    for (int64_t r = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5); r < R; r += warps) {
+        const float *xr = x + r * C;
+        float s = 0.0f;
+        for (int64_t c = lane; c < C; c += 32)
+            s += xr[c] * xr[c];
+        float n = tal_l2n_norm(tcu_warp_sum(s), eps), inv = 1.0f / n;
+        for (int64_t c = lane; c < C; c += 32)
+            out[r * C + c] = xr[c] * inv;
+        if (lane == 0)
+            norm[r] = n;
+    }
+}
+
+void tcu_l2norm_forward(float *out, float *norm, const float *inp, int64_t R, int64_t C, float eps)
+{
+    TCU_LAUNCH(k_l2n_forward, tcu_blocks(R * 32, TCU_THREADS), TCU_THREADS, 0, out, norm, inp, R, C, eps);
+}
+
+__global__ void k_l2n_backward(float *d, const float *g, const float *y, const float *norm, int64_t R, int64_t C,
+                               float eps, int acc)
+{
+    int lane = threadIdx.x & 31;
+    int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
+    for (int64_t r = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5); r < R; r += warps) {
+        const float *gr = g + r * C, *yr = y + r * C;
+        float n = norm[r], dot = 0.0f;
+        if (n > eps) {
+            for (int64_t c = lane; c < C; c += 32)
+                dot += yr[c] * gr[c];
+            dot = tcu_warp_sum(dot);
+        }
+        float inv = 1.0f / n;
+        for (int64_t c = lane; c < C; c += 32) {
+            float v = (gr[c] - yr[c] * dot) * inv;
+            d[r * C + c] = acc ? d[r * C + c] + v : v;
+        }
+    }
+}
+
+void tcu_l2norm_backward(float *dinp, const float *dout, const float *out, const float *norm, int64_t R, int64_t C,
+                         float eps, int acc)
+{
+    TCU_LAUNCH(k_l2n_backward, tcu_blocks(R * 32, TCU_THREADS), TCU_THREADS, 0, dinp, dout, out, norm, R, C, eps, acc);
 }

@@ -174,3 +174,20 @@ ids() { talcat -j "$1" | jq -r .id | paste -sd, ; }
     [ ! -e lab.tal ]
     run -1 labelsplit -r 0.5 -o /dev/full val.tal
 }
+
+@test "labelsplit: --point-segments turns each point into a segment of that length, fully supervised" {
+    mkstream val.tal
+    labelsplit -q -r 1 --points-file "$DATA/thumos14/lacp/point_labels.csv" --point-segments 3 -o naive.tal val.tal
+    labelsplit -q -r 1 --points-file "$DATA/thumos14/lacp/point_labels.csv" -o pts.tal val.tal
+    talcat -j naive.tal > n.jsonl
+    talcat -j pts.tal > p.jsonl
+    jq -e -s 'all(.[]; .supervision == "full" and (.points // [] | length) == 0
+                  and all(.segments[]; .pseudo and (.end - .start) <= 3 + 1e-9))' n.jsonl > /dev/null
+    # one segment per point, centred on it where the sequence leaves room
+    [ "$(jq -s '[.[].segments | length] | add' n.jsonl)" -eq "$(jq -s '[.[].points | length] | add' p.jsonl)" ]
+    paste -d ' ' <(jq -r '.segments[] | (.start + .end) / 2' n.jsonl) <(jq -r '.points[].time' p.jsonl) |
+        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6) far++ } END { exit !(far < 30) }'
+    run --separate-stderr labelsplit -r 1 --point-segments 3 -o x.tal val.tal
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--point-segments goes with point supervision"* ]]
+}

@@ -653,6 +653,7 @@ int main(int argc, char **argv)
         }
         /* segments stay in source order: the THUMOS14 kit's matching
          * depends on it, so a stream must keep it to score the same */
+        tal_record_sort_points(&rec);   /* in time order, as lblext needs them */
         if (rec.present & TAL_HAS_SEGMENTS)
             rc = tal_record_labels_from_segments(&rec);
         else if (rec.present & TAL_HAS_POINTS)

@@ -39,6 +39,9 @@ static int usage(FILE *fp, int status)
 "                             (s.d. SPREAD x instance length, default 0.1), or real\n"
 "      --points-file FILE     real point labels (LACP/HR-Pro CSV or SF-Net text)\n"
 "      --fps F                frame rate for point files given in frames\n"
+"      --point-segments W     with point: then each point becomes a segment W seconds\n"
+"                             long centred on it, flagged pseudo, and the part is fully\n"
+"                             supervised (a naive baseline's labels)\n"
 "Outputs:\n"
 "  -o, --labelled FILE        the labelled part (required)\n"
 "  -u, --unlabelled FILE      the unlabelled part: labels removed\n"
@@ -52,12 +55,12 @@ static int usage(FILE *fp, int status)
 }
 
 enum { OPT_STRATIFY = 256, OPT_SHUFFLE, OPT_SPLIT_FILE, OPT_SEED, OPT_SUP, OPT_POINTS, OPT_POINTS_FILE, OPT_FPS, OPT_ORACLE,
-       OPT_VERSION };
+       OPT_VERSION, OPT_POINT_SEGMENTS };
 
 enum { PART_SKIP = 0, PART_LABELLED = 1, PART_UNLABELLED = 2 };
 
 typedef struct {
-    double frac, spread, fps;
+    double frac, spread, fps, point_segments;
     long per_class;
     const char *split_file, *points_file, *lab, *unl, *oracle, *input;
     uint64_t seed;
@@ -187,6 +190,7 @@ static int make_labelled(const options *o, tal_record *r, const tal_annoset *rea
         } else {
             rc = tal_points_from_segments(r, o->points_mode, o->spread, g);
         }
+        tal_record_sort_points(r);
         for (uint32_t i = 0; i < r->npoints && !rc; i++)
             rc = tal_record_add_label(r, r->points[i].cls, 1.0f);
         tal_segset_clear(&r->segs);
@@ -199,6 +203,20 @@ static int make_labelled(const options *o, tal_record *r, const tal_annoset *rea
         break;
     }
     r->supervision = (uint8_t)o->sup;
+    if (!rc && o->sup == TAL_SUP_POINT && o->point_segments > 0) {
+        /* the naive reading of a point: a segment of fixed length around it */
+        tal_segset_clear(&r->segs);
+        for (uint32_t i = 0; i < r->npoints && !rc; i++) {
+            double h = o->point_segments / 2, t = r->points[i].time;
+            tal_segment s = { t - h > 0 ? t - h : 0, r->duration > 0 && t + h > r->duration ? r->duration : t + h, 1.0,
+                              r->points[i].cls, TAL_SEG_PSEUDO, { 0 } };
+            rc = tal_segset_push(&r->segs, &s);
+        }
+        r->present |= TAL_HAS_SEGMENTS;
+        r->present &= ~TAL_HAS_POINTS;
+        r->npoints = 0;
+        r->supervision = TAL_SUP_FULL;
+    }
     return rc;
 }
 
@@ -240,6 +258,7 @@ int main(int argc, char **argv)
         { "seed", required_argument, 0, OPT_SEED }, { "supervision", required_argument, 0, OPT_SUP },
         { "points", required_argument, 0, OPT_POINTS }, { "points-file", required_argument, 0, OPT_POINTS_FILE },
         { "fps", required_argument, 0, OPT_FPS }, { "labelled", required_argument, 0, 'o' },
+        { "point-segments", required_argument, 0, OPT_POINT_SEGMENTS },
         { "unlabelled", required_argument, 0, 'u' }, { "oracle", required_argument, 0, OPT_ORACLE },
         { "level", required_argument, 0, 'l' }, { "force", no_argument, 0, 'f' },
         { "verbose", no_argument, 0, 'v' }, { "quiet", no_argument, 0, 'q' },
@@ -278,6 +297,10 @@ int main(int argc, char **argv)
             break;
         case OPT_POINTS_FILE: o.points_file = optarg; o.real_points = 1; break;
         case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return 2; break;
+        case OPT_POINT_SEGMENTS:
+            if (cli_double("--point-segments", optarg, 1e-6, 1e9, &o.point_segments))
+                return 2;
+            break;
         case 'o': o.lab = optarg; break;
         case 'u': o.unl = optarg; break;
         case OPT_ORACLE: o.oracle = optarg; break;
@@ -304,6 +327,8 @@ int main(int argc, char **argv)
         else
             return cli_usage_error("--points real and --points-file go with --supervision point");
     }
+    if (o.point_segments > 0 && o.sup != TAL_SUP_POINT)
+        return cli_usage_error("--point-segments goes with point supervision (--supervision point or --points-file)");
     if (argc - optind > 1)
         return cli_usage_error("one input at most");
     o.input = optind < argc ? argv[optind] : "-";

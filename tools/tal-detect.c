@@ -26,6 +26,8 @@ static int usage(FILE *fp, int status)
 "      --no-ema            use the last weights instead of their moving average\n"
 "      --dist              also write each snippet's class distribution (and keep the\n"
 "                          features, for pseudolabel)\n"
+"      --pseudo            write the pseudo labels the model mines on each sequence with\n"
+"                          points instead of its segments (FS-PTAL; for inspection)\n"
 "      --keep-features     keep the input features in the output\n"
 "      --drop-features     leave the features out, even with --dist\n"
 "      --threads N         CPU threads [all cores]\n"
@@ -36,7 +38,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_NO_EMA = 256, OPT_DIST, OPT_KEEP, OPT_DROP, OPT_THREADS, OPT_DEVICE, OPT_VERSION };
+enum { OPT_NO_EMA = 256, OPT_DIST, OPT_KEEP, OPT_DROP, OPT_THREADS, OPT_DEVICE, OPT_VERSION, OPT_PSEUDO };
 
 int main(int argc, char **argv)
 {
@@ -44,6 +46,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         { "output", required_argument, 0, 'o' }, { "set", required_argument, 0, 's' },
         { "no-ema", no_argument, 0, OPT_NO_EMA }, { "dist", no_argument, 0, OPT_DIST },
+        { "pseudo", no_argument, 0, OPT_PSEUDO },
         { "keep-features", no_argument, 0, OPT_KEEP }, { "drop-features", no_argument, 0, OPT_DROP },
         { "threads", required_argument, 0, OPT_THREADS },
         { "device", required_argument, 0, OPT_DEVICE }, { "level", required_argument, 0, 'l' },
@@ -51,7 +54,7 @@ int main(int argc, char **argv)
         { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
     const char *out = "-", *sets[64], *device = NULL;
-    int nsets = 0, use_ema = 1, dist = 0, keep = -1, force = 0, c;
+    int nsets = 0, use_ema = 1, dist = 0, keep = -1, force = 0, pseudo = 0, c;
     long threads = 0, level = 0;
     while ((c = getopt_long(argc, argv, "o:s:l:fqh", longopts, NULL)) != -1) {
         switch (c) {
@@ -65,6 +68,7 @@ int main(int argc, char **argv)
             break;
         case OPT_NO_EMA: use_ema = 0; break;
         case OPT_DIST: dist = 1; break;
+        case OPT_PSEUDO: pseudo = 1; break;
         case OPT_KEEP: keep = 1; break;
         case OPT_DROP: keep = 0; break;
         case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
@@ -144,6 +148,14 @@ int main(int argc, char **argv)
             break;
         }
         r.present |= TAL_HAS_DETECTIONS;
+        if (pseudo && r.npoints) {
+            tal_graph_reset(g);
+            if ((rc = tal_detector_pseudo(d, g, &r, &r.segs))) {
+                rc = tal_err_wrap(rc, "'%s': sequence '%s'", tal_stream_name(in), r.id);
+                break;
+            }
+            r.present |= TAL_HAS_SEGMENTS;
+        }
         if (!keep)
             tal_record_drop_features(&r);
         if ((rc = tal_record_write(w, &r)))

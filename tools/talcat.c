@@ -382,6 +382,11 @@ static int merge_into(tal_record *dst, const tal_record *src)
         if (!rc)
             memcpy(dst->dist, src->dist, (size_t)src->dist_T * src->dist_K * 4);
     }
+    if (src->present & TAL_HAS_TIMEMAP) {
+        rc |= tal_record_alloc_timemap(dst, src->ntimemap);
+        if (!rc)
+            memcpy(dst->timemap, src->timemap, (size_t)src->ntimemap * sizeof *src->timemap);
+    }
     for (uint32_t i = 0; i < src->nprov; i++)
         rc |= tal_record_set_prov(dst, src->prov[i].key, src->prov[i].value);
     return rc ? TAL_ENOMEM : 0;

@@ -190,8 +190,12 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
     /* the gate panel: the last column is the threshold of the others */
     int gate = o->gate && have_dist && r->dist_K == ncls + 1;
     double gate_h = gate ? 80 : 0;
-    double height = 34 /* title */ + ROW + 6 /* gt */ + (npts ? ROW : 0) + (lanes ? lanes * (ROW - 4) + 10 : 0) +
-                    curves_h + gate_h + 30 /* axis */ + 22 /* legend */;
+    /* pseudo labels (segments flagged pseudo) of the input record: a row of their own */
+    uint32_t npseudo = 0;
+    for (uint32_t i = 0; i < r->segs.n; i++)
+        npseudo += (r->segs.v[i].flags & TAL_SEG_PSEUDO) != 0;
+    double height = 34 /* title */ + ROW + 6 /* gt */ + (npts ? ROW : 0) + (npseudo ? ROW : 0) +
+                    (lanes ? lanes * (ROW - 4) + 10 : 0) + curves_h + gate_h + 30 /* axis */ + 22 /* legend */;
     if (!fp)
         return height;
     fprintf(fp, "<g transform=\"translate(0,%.2f)\">\n", y0);
@@ -206,6 +210,8 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
     fprintf(fp, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#f4f4f4\"/>\n", LEFT, y, plotw, ROW - 2);
     for (uint32_t i = 0; i < segs->n; i++) {
         const tal_segment *g = &segs->v[i];
+        if (g->flags & TAL_SEG_PSEUDO)
+            continue;
         int amb = g->cls < 0 || (g->flags & TAL_SEG_AMBIGUOUS);
         double x0 = X(g->start), x1 = X(g->end);
         fprintf(fp, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\" fill-opacity=\"%s\"><title>",
@@ -223,6 +229,22 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
                     y + ROW - 4, colour(pts[i].cls));
             xml_text(fp, pts[i].cls >= 0 && (uint32_t)pts[i].cls < ncls ? h->classes.names[pts[i].cls] : "?");
             fprintf(fp, " at %.2f s</title></path>\n", pts[i].time);
+        }
+        y += ROW;
+    }
+    /* pseudo labels: classes in colour, background (class -1) in grey */
+    if (npseudo) {
+        fprintf(fp, "<text x=\"8\" y=\"%.2f\" font-size=\"11\">pseudo labels</text>\n", y + 11);
+        for (uint32_t i = 0; i < r->segs.n; i++) {
+            const tal_segment *g = &r->segs.v[i];
+            if (!(g->flags & TAL_SEG_PSEUDO))
+                continue;
+            int bg = g->cls < 0 || (uint32_t)g->cls >= ncls;
+            double x0 = X(g->start), x1 = X(g->end);
+            fprintf(fp, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\" fill-opacity=\"%s\"><title>",
+                    x0, y + 2, x1 - x0 > 0.5 ? x1 - x0 : 0.5, ROW - 6, bg ? "#888888" : colour(g->cls), bg ? "0.35" : "0.7");
+            xml_text(fp, bg ? "background" : h->classes.names[g->cls]);
+            fprintf(fp, " (pseudo) %.2f-%.2f s</title></rect>\n", g->start, g->end);
         }
         y += ROW;
     }

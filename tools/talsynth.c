@@ -108,7 +108,7 @@ static int read_all(const char *path, tal_header *h, recvec *rv, int keep_featur
 /* Make r ready for generation: no stale features or distributions, the grid's frame rate. */
 static void prepare(tal_record *r, const tal_synth_params *p)
 {
-    r->present &= ~(TAL_HAS_FEATURES | TAL_HAS_DIST);
+    r->present &= ~(TAL_HAS_FEATURES | TAL_HAS_DIST | TAL_HAS_TIMEMAP);   /* new features on the grid */
     r->dist_T = r->dist_K = 0;
     r->fps = p->fps;
 }

@@ -211,6 +211,17 @@ typedef struct tal_backend {
     void (*diou_forward)(float *out, const float *pred, const float *target, int64_t N, float eps);
     void (*diou_backward)(float *dpred, const float *dout, const float *pred, const float *target, int64_t N,
                           float eps, int acc);
+    /* focal BCE on probabilities p (not logits), formulas.h tal_bce_prob:
+     * -[y (1-p)^gamma log p + (1-y) p^gamma log(1-p)] */
+    void (*bcep_forward)(float *out, const float *p, const float *y, size_t n, float gamma);
+    void (*bcep_backward)(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma,
+                          int acc);
+    /* rows of inp (R,C) to unit L2 norm: out = inp / norm, norm (R) =
+     * max(|row|, eps); backward: (dout - out (out . dout)) / norm, or
+     * dout / eps where the norm was eps */
+    void (*l2norm_forward)(float *out, float *norm, const float *inp, int64_t R, int64_t C, float eps);
+    void (*l2norm_backward)(float *dinp, const float *dout, const float *out, const float *norm, int64_t R, int64_t C,
+                            float eps, int acc);
 
     /* ---- optimisers -------------------------------------------------- */
     /* Adam(W) on n parameters; bc1 = 1 - beta1^t, bc2 = 1 - beta2^t.

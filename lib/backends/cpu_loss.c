@@ -1,6 +1,7 @@
 /* cpu_loss.c — loss primitives, elementwise (the caller reduces):
  * BCE with logits, sigmoid focal, quality focal, cross-entropy,
- * positive-negative learning on a softmax, 1-D DIoU.
+ * positive-negative learning on a softmax, 1-D DIoU, focal BCE on
+ * probabilities.
  * Formulas as reference-methods.md §1.4 and torchvision/mmdet state them. */
 #include "cpu.h"
 #include "formulas.h"
@@ -151,6 +152,57 @@ void tal_cpu_qfl_forward(float *out, const float *x, const float *y, size_t n, f
 void tal_cpu_qfl_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float beta, int acc)
 {
     TAL_PAR_CHUNKS(n, lo, hi, qfl_bwd(dx + lo, dout + lo, x + lo, y + lo, hi - lo, beta, acc));
+}
+
+/* focal BCE on probabilities: formulas.h tal_bce_prob */
+ALWAYS_INLINE void bcep_fwd_k(float *restrict o, const float *restrict p, const float *restrict y, size_t n,
+                              float gamma, const int gk)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        o[i] = tal_bce_prob(p[i], y[i], gamma, gk);
+}
+
+TAL_KERNEL static void bcep_fwd(float *restrict o, const float *restrict p, const float *restrict y, size_t n,
+                                float gamma)
+{
+    switch (tal_pow_kind(gamma)) {
+    case 0: bcep_fwd_k(o, p, y, n, gamma, 0); break;
+    case 1: bcep_fwd_k(o, p, y, n, gamma, 1); break;
+    case 2: bcep_fwd_k(o, p, y, n, gamma, 2); break;
+    default: bcep_fwd_k(o, p, y, n, gamma, 3); break;
+    }
+}
+
+ALWAYS_INLINE void bcep_bwd_k(float *restrict d, const float *restrict g, const float *restrict p,
+                              const float *restrict y, size_t n, float gamma, int acc, const int gk, const int gk1)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float v = tal_bce_prob_grad(g[i], p[i], y[i], gamma, gk, gk1);
+        d[i] = acc ? d[i] + v : v;
+    }
+}
+
+TAL_KERNEL static void bcep_bwd(float *restrict d, const float *restrict g, const float *restrict p,
+                                const float *restrict y, size_t n, float gamma, int acc)
+{
+    switch (tal_pow_kind(gamma)) {
+    case 0: bcep_bwd_k(d, g, p, y, n, gamma, acc, 0, 3); break;
+    case 1: bcep_bwd_k(d, g, p, y, n, gamma, acc, 1, 0); break;
+    case 2: bcep_bwd_k(d, g, p, y, n, gamma, acc, 2, 1); break;
+    default: bcep_bwd_k(d, g, p, y, n, gamma, acc, 3, 3); break;
+    }
+}
+
+void tal_cpu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma)
+{
+    TAL_PAR_CHUNKS(n, lo, hi, bcep_fwd(out + lo, p + lo, y + lo, hi - lo, gamma));
+}
+
+void tal_cpu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int acc)
+{
+    TAL_PAR_CHUNKS(n, lo, hi, bcep_bwd(dp + lo, dout + lo, p + lo, y + lo, hi - lo, gamma, acc));
 }
 
 /* ---- cross-entropy ---------------------------------------------------- */

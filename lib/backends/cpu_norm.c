@@ -1,8 +1,9 @@
 /* cpu_norm.c — channel LayerNorm on (B,C,T): each time step normalised
  * over its C channels (biased variance), then scaled and shifted per
- * channel.  Work is split into blocks of time steps so that the loops
+ * channel; and rows scaled to unit L2 norm.  Work is split into blocks of time steps so that the loops
  * over channels run along contiguous time and vectorise. */
 #include "cpu.h"
+#include "formulas.h"
 
 #include <math.h>
 
@@ -194,4 +195,53 @@ void tal_cpu_layernorm_act_backward(float *dinp, float *dweight, float *dbias, c
         }
     tal_cpu_act_backward(dpre, dout, pre, out, n, act, 0);
     tal_cpu_layernorm_backward(dinp, dweight, dbias, dpre, inp, weight, mean, rstd, B, C, T, acc_inp, acc_w, acc_b);
+}
+
+/* ---- L2 normalisation of rows ------------------------------------------------ */
+
+TAL_KERNEL static void l2n_fwd_row(float *restrict o, float *restrict norm, const float *restrict x, int64_t C,
+                                   float eps)
+{
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; c++)
+        s += x[c] * x[c];
+    float n = tal_l2n_norm(s, eps), r = 1.0f / n;
+    *norm = n;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++)
+        o[c] = x[c] * r;
+}
+
+void tal_cpu_l2norm_forward(float *out, float *norm, const float *inp, int64_t R, int64_t C, float eps)
+{
+#pragma omp parallel for schedule(static) if (R * C > TAL_CPU_CHUNK)
+    for (int64_t r = 0; r < R; r++)
+        l2n_fwd_row(out + r * C, norm + r, inp + r * C, C, eps);
+}
+
+/* (g - y (y . g)) / n; a row held at the floor eps is x / eps, linear */
+TAL_KERNEL static void l2n_bwd_row(float *restrict d, const float *restrict g, const float *restrict y, float n,
+                                   int64_t C, float eps, int acc)
+{
+    float dot = 0.0f;
+    if (n > eps) {
+#pragma omp simd reduction(+ : dot)
+        for (int64_t c = 0; c < C; c++)
+            dot += y[c] * g[c];
+    }
+    float r = 1.0f / n;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) {
+        float v = (g[c] - y[c] * dot) * r;
+        d[c] = acc ? d[c] + v : v;
+    }
+}
+
+void tal_cpu_l2norm_backward(float *dinp, const float *dout, const float *out, const float *norm, int64_t R, int64_t C,
+                             float eps, int acc)
+{
+#pragma omp parallel for schedule(static) if (R * C > TAL_CPU_CHUNK)
+    for (int64_t r = 0; r < R; r++)
+        l2n_bwd_row(dinp + r * C, dout + r * C, out + r * C, norm[r], C, eps, acc);
 }

@@ -213,6 +213,47 @@ TAL_HD float tal_act_extra_grad(float g, float x, float y, int kind)
     }
 }
 
+/* ---- BCE on probabilities, focal-weighted (FS-PTAL's video and point losses) ---- */
+
+/* p is clamped to [eps, 1 - eps] inside the logarithms, and gets no
+ * gradient where the clamp bites (a saturated sigmoid product) */
+#define TAL_BCEP_EPS 1e-6f
+
+TAL_HD float tal_bcep_clamp(float p)
+{
+    return p < TAL_BCEP_EPS ? TAL_BCEP_EPS : p > 1.0f - TAL_BCEP_EPS ? 1.0f - TAL_BCEP_EPS : p;
+}
+
+/* -[y (1-p)^gamma log p + (1-y) p^gamma log(1-p)]; gk = kind of gamma */
+TAL_HD float tal_bce_prob(float p, float y, float gamma, int gk)
+{
+    float c = tal_bcep_clamp(p);
+    return -(y * tal_pow_k(1.0f - c, gamma, gk) * TAL_LOGF(c) + (1.0f - y) * tal_pow_k(c, gamma, gk) * TAL_LOGF(1.0f - c));
+}
+
+/* d/dp times g: -y [(1-p)^gamma / p - gamma (1-p)^(gamma-1) log p]
+ *              - (1-y) [gamma p^(gamma-1) log(1-p) - p^gamma / (1-p)];
+ * gk1 = kind of gamma - 1 (unused when gk == 0) */
+TAL_HD float tal_bce_prob_grad(float g, float p, float y, float gamma, int gk, int gk1)
+{
+    float c = tal_bcep_clamp(p), q = 1.0f - c;
+    float lp = TAL_LOGF(c), lq = TAL_LOGF(q);
+    float a = tal_pow_k(q, gamma, gk), b = tal_pow_k(c, gamma, gk);
+    float da = gk == 0 ? 0.0f : gamma * tal_pow_k(q, gamma - 1.0f, gk1);   /* -d/dp (1-p)^gamma */
+    float db = gk == 0 ? 0.0f : gamma * tal_pow_k(c, gamma - 1.0f, gk1);   /* d/dp p^gamma */
+    float d = -y * (a / c - da * lp) - (1.0f - y) * (db * lq - b / q);
+    return c == p ? g * d : 0.0f;
+}
+
+/* ---- L2 normalisation of rows ------------------------------------------------ */
+
+/* the divisor of a row whose squares sum to s: max(|x|, eps) */
+TAL_HD float tal_l2n_norm(float s, float eps)
+{
+    float n = sqrtf(s);
+    return n > eps ? n : eps;
+}
+
 /* ---- optimisers ----------------------------------------------------------- */
 
 /* One Adam(W) step of one parameter: updates the moments in place and

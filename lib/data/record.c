@@ -366,6 +366,7 @@ void tal_record_clear(tal_record *r)
     tal_segset_clear(&r->dets);
     r->npoints = r->nlabels = 0;
     r->dist_T = r->dist_K = 0;
+    r->ntimemap = 0;
     free_kvs(r->prov, r->nprov);
     r->prov = NULL;
     r->nprov = 0;
@@ -386,6 +387,7 @@ void tal_record_free(tal_record *r)
     free(r->points);
     free(r->labels);
     free(r->dist);
+    free(r->timemap);
     free_kvs(r->prov, r->nprov);
     free_raw(r->extra, r->nextra);
     tal_record_init(r);
@@ -458,6 +460,17 @@ void tal_record_drop_features(tal_record *r)
     r->present &= ~TAL_HAS_FEATURES;
 }
 
+int tal_record_alloc_timemap(tal_record *r, uint32_t n)
+{
+    void *v = r->timemap;
+    if (tal_grow(&v, &r->timemap_cap, n ? n : 1, sizeof *r->timemap))
+        return TAL_ENOMEM;
+    r->timemap = v;
+    r->ntimemap = n;
+    r->present |= TAL_HAS_TIMEMAP;
+    return 0;
+}
+
 int tal_segset_push(tal_segset *s, const tal_segment *seg)
 {
     void *v = s->v;
@@ -517,6 +530,23 @@ int tal_record_add_point(tal_record *r, double time, int32_t cls, float weight)
     r->points = v;
     r->points[r->npoints++] = (tal_point){ time, cls, weight };
     r->present |= TAL_HAS_POINTS;
+    return 0;
+}
+
+static int cmp_point(const void *a, const void *b)
+{
+    const tal_point *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    if (x->cls != y->cls)
+        return (x->cls > y->cls) - (x->cls < y->cls);
+    return (x->weight < y->weight) - (x->weight > y->weight);
+}
+
+int tal_record_sort_points(tal_record *r)
+{
+    if (r->npoints > 1)
+        qsort(r->points, r->npoints, sizeof *r->points, cmp_point);
     return 0;
 }
 
@@ -624,6 +654,11 @@ int tal_record_copy(tal_record *dst, const tal_record *src)
             return TAL_ENOMEM;
         memcpy(dst->dist, src->dist, (size_t)src->dist_T * src->dist_K * sizeof(float));
         dst->dist_dtype = src->dist_dtype;
+    }
+    if (src->present & TAL_HAS_TIMEMAP) {
+        if (tal_record_alloc_timemap(dst, src->ntimemap))
+            return TAL_ENOMEM;
+        memcpy(dst->timemap, src->timemap, (size_t)src->ntimemap * sizeof *src->timemap);
     }
     for (uint32_t i = 0; i < src->nprov; i++)
         if (tal_record_set_prov(dst, src->prov[i].key, src->prov[i].value))

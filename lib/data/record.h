@@ -162,6 +162,7 @@ typedef struct {
 #define TAL_HAS_LABELS     0x10u
 #define TAL_HAS_DIST       0x20u
 #define TAL_HAS_PROV       0x40u
+#define TAL_HAS_TIMEMAP    0x80u
 
 typedef struct {
     char *id;            /* sequence id, unique within a stream */
@@ -197,6 +198,12 @@ typedef struct {
     tal_kv *prov;
     uint32_t nprov;
 
+    /* time map (data/timemap.h): the time in the sequence's own seconds of
+     * each snippet of resampled features (lblext) */
+    double *timemap;
+    uint32_t ntimemap;
+    size_t timemap_cap;
+
     tal_raw_section *extra;
     uint32_t nextra;
 } tal_record;
@@ -212,6 +219,8 @@ int tal_record_set_subset(tal_record *r, const char *subset);
 int tal_record_alloc_features(tal_record *r, uint32_t T, uint32_t D);
 int tal_record_alloc_dist(tal_record *r, uint32_t T, uint32_t K);
 void tal_record_drop_features(tal_record *r);
+/* Make room for a time map of n entries (contents undefined); sets the flag. */
+int tal_record_alloc_timemap(tal_record *r, uint32_t n);
 /* Grow a float array to hold n values, keeping its contents. */
 int tal_floats_reserve(float **p, size_t *cap, size_t n);
 
@@ -221,6 +230,10 @@ int tal_segset_copy(tal_segset *dst, const tal_segset *src);
 /* Order by start, then end, class, higher score, flags. */
 void tal_segset_sort(tal_segset *s);
 int tal_record_add_point(tal_record *r, double time, int32_t cls, float weight);
+/* Order the points by time, then class (writers of point labels do, so
+ * that a reader can rely on it: lblext refuses points out of order).
+ * Returns 0. */
+int tal_record_sort_points(tal_record *r);
 /* Adds the tag if the class is not already there (keeps the larger score). */
 int tal_record_add_label(tal_record *r, int32_t cls, float score);
 int tal_record_set_prov(tal_record *r, const char *key, const char *value);

@@ -163,6 +163,16 @@ void tal_json_record(FILE *fp, const tal_record *r, const tal_header *h, int fla
     }
     if (r->dist_T)
         fprintf(fp, ",\"dist_T\":%u,\"dist_K\":%u", r->dist_T, r->dist_K);
+    if (r->present & TAL_HAS_TIMEMAP) {
+        /* where the snippets lie in the sequence's time (lblext) */
+        fputs(",\"timemap\":[", fp);
+        for (uint32_t i = 0; i < r->ntimemap; i++) {
+            if (i)
+                fputc(',', fp);
+            num(fp, r->timemap[i]);
+        }
+        fputc(']', fp);
+    }
     if (r->nprov) {
         fputs(",\"provenance\":{", fp);
         for (uint32_t i = 0; i < r->nprov; i++) {

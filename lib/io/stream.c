@@ -452,6 +452,30 @@ static int read_array_header(cursor *c, uint32_t *T, uint32_t *D, int *dtype)
     return 0;
 }
 
+/* n f64 seconds, the array growing as the bytes arrive (a lying count
+ * costs one bounded step) */
+static int read_timemap(cursor *c, tal_record *r, uint32_t n)
+{
+    unsigned char b[8 * 512];
+    if (tal_record_alloc_timemap(r, 0))
+        return TAL_ENOMEM;
+    for (uint32_t done = 0; done < n;) {
+        uint32_t piece = n - done < 512 ? n - done : 512;
+        int rc;
+        void *v = r->timemap;
+        if (tal_grow(&v, &r->timemap_cap, (size_t)done + piece, sizeof *r->timemap))
+            return TAL_ENOMEM;
+        r->timemap = v;
+        if ((rc = cur_read(c, b, (uint64_t)piece * 8)))
+            return rc;
+        for (uint32_t i = 0; i < piece; i++)
+            r->timemap[done + i] = tal_lef64(b + 8 * i);
+        done += piece;
+        r->ntimemap = done;
+    }
+    return 0;
+}
+
 static int parse_record_section(cursor *c, tal_record *r, uint32_t type, uint32_t flags)
 {
     tal_stream *s = c->s;
@@ -535,6 +559,11 @@ static int parse_record_section(cursor *c, tal_record *r, uint32_t type, uint32_
             return rc;
         r->present |= TAL_HAS_DIST;
         return 0;
+    case TAL_RS_TIMEMAP:
+        c->what = "time map";
+        if ((rc = cur_count(c, &n, 8, TAL_MAX_T)) || (rc = cur_read(c, b, 4)))
+            return rc;
+        return read_timemap(c, r, n);
     case TAL_RS_PROV:
         c->what = "record provenance";
         if ((rc = cur_count(c, &n, 8, 1u << 16)))
@@ -587,7 +616,7 @@ static int read_record_chunk(tal_stream *s, tal_record *r, uint64_t len)
                            (unsigned long long)slen, (unsigned long long)len);
         if (!nsections++ && type != TAL_RS_CORE)
             return corrupt(&c, "the first section is type %u, not the core", type);
-        if (type >= TAL_RS_CORE && type <= TAL_RS_PROV) {
+        if (type >= TAL_RS_CORE && type <= TAL_RS_TIMEMAP) {
             uint32_t bit = 1u << type;
             if (seen & bit)
                 return corrupt(&c, "section type %u appears twice", type);
@@ -709,6 +738,22 @@ int tal_record_validate(const tal_record *r, const tal_header *h)
     for (uint32_t i = 0; i < r->nlabels; i++)
         if (r->labels[i].cls < 0 || r->labels[i].cls >= ncls)
             return tal_err(TAL_EINVAL, "video label %u has class %d outside 0..%d", i, r->labels[i].cls, ncls - 1);
+    if (r->present & TAL_HAS_TIMEMAP) {
+        if (!r->ntimemap)
+            return tal_err(TAL_EINVAL, "empty time map");
+        if ((r->present & TAL_HAS_FEATURES) && r->ntimemap != r->T)
+            return tal_err(TAL_EINVAL, "the time map has %u entries for %u snippets of features", r->ntimemap, r->T);
+        if ((r->present & TAL_HAS_DIST) && r->ntimemap != r->dist_T)
+            return tal_err(TAL_EINVAL, "the time map has %u entries for %u snippets of distributions", r->ntimemap,
+                           r->dist_T);
+        for (uint32_t i = 0; i < r->ntimemap; i++) {
+            if (!isfinite(r->timemap[i]))
+                return tal_err(TAL_EINVAL, "time map entry %u is not a number", i);
+            if (i && !(r->timemap[i] > r->timemap[i - 1]))
+                return tal_err(TAL_EINVAL, "time map entry %u (%.9g s) does not follow entry %u (%.9g s)", i,
+                               r->timemap[i], i - 1, r->timemap[i - 1]);
+        }
+    }
     return 0;
 }
 
@@ -755,8 +800,8 @@ static int encode_header(tal_buf *b, const tal_header *h)
         return TAL_ENOMEM;
     tal_put16(x, TAL_STREAM_VERSION_MAJOR);
     tal_put16(x + 2, TAL_STREAM_VERSION_MINOR);
-    tal_put32(x + 4, 0);    /* compat flags: none defined in 1.0 */
-    tal_put32(x + 8, 0);    /* incompat flags: none defined in 1.0 */
+    tal_put32(x + 4, 0);    /* compat flags: none defined */
+    tal_put32(x + 8, 0);    /* incompat flags: none defined */
     int rc = put_raw(b, x, 12);
 
     at = begin_section(b, TAL_HS_CLASSES, TAL_SEC_CRITICAL);
@@ -921,6 +966,18 @@ static int encode_record_small(tal_buf *b, const tal_record *r)
         rc |= put_u32(b, r->nprov);
         for (uint32_t i = 0; i < r->nprov; i++)
             rc |= put_str(b, r->prov[i].key) | put_str(b, r->prov[i].value);
+        end_section(b, at);
+    }
+    if (r->present & TAL_HAS_TIMEMAP) {
+        /* copy-safe: a tool that does not know it copies it with the features it describes */
+        at = begin_section(b, TAL_RS_TIMEMAP, TAL_SEC_COPYSAFE);
+        memset(x, 0, 8);
+        tal_put32(x, r->ntimemap);
+        rc |= put_raw(b, x, 8);
+        for (uint32_t i = 0; i < r->ntimemap; i++) {
+            tal_putf64(x, r->timemap[i]);
+            rc |= put_raw(b, x, 8);
+        }
         end_section(b, at);
     }
     for (uint32_t i = 0; i < r->nextra; i++) {

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define TAL_STREAM_VERSION_MAJOR 1
-#define TAL_STREAM_VERSION_MINOR 1
+#define TAL_STREAM_VERSION_MINOR 2
 
 /* chunk types */
 enum { TAL_CHUNK_HEADER = 1, TAL_CHUNK_RECORD = 2 };
@@ -38,6 +38,7 @@ enum { TAL_HS_CLASSES = 1, TAL_HS_FEATURES = 2, TAL_HS_GRID = 3, TAL_HS_PROV = 4
 enum {
     TAL_RS_CORE = 1, TAL_RS_FEATURES = 2, TAL_RS_SEGMENTS = 3, TAL_RS_DETECTIONS = 4,
     TAL_RS_POINTS = 5, TAL_RS_LABELS = 6, TAL_RS_DIST = 7, TAL_RS_PROV = 8,
+    TAL_RS_TIMEMAP = 9,   /* since 1.2: written copy-safe, not critical */
 };
 
 /* chunk and section flags */

@@ -12,8 +12,8 @@
       .def = d, .cap = capn, __VA_ARGS__ }
 
 const tal_cfg_field tal_det_schema[] = {
-    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear|ttc-loc",
-      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), the linear per-snippet baseline, or TTC-Loc (video tags, predicted thresholds)"),
+    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear|ttc-loc|fs-ptal",
+      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), the linear per-snippet baseline, TTC-Loc (video tags, predicted thresholds) or FS-PTAL (point supervision)"),
     F("model.input_dim", TAL_CFG_INT, input_dim, "0", .min = 0, .max = 1 << 20,
       .help = "feature dimension; 0 takes the training stream's"),
     F("model.channels", TAL_CFG_INT, channels, "512", .min = 1, .max = 8192),
@@ -66,6 +66,36 @@ const tal_cfg_field tal_det_schema[] = {
       .help = "TTC-Loc: the gate in training compares s with the predicted b, or with (max + min) / 2 of the class's scores in the clip"),
     F("ttc.loc_classes", TAL_CFG_ENUM, ttc_loc_tagged, "all", .choices = "all|tagged",
       .help = "TTC-Loc: L_loc over every class (the paper's eq. 8), or only the classes the clip holds (a diagnostic)"),
+    F("fs_ptal.dropout", TAL_CFG_FLOAT, fsp_dropout, "0.7", .min = 0, .max = 0.99,
+      .help = "FS-PTAL: dropout before the class activation map (LACP's)"),
+    F("fs_ptal.topk_ratio", TAL_CFG_INT, fsp_topk_ratio, "8", .min = 1, .max = 1 << 20,
+      .help = "video scores: mean of the top T/ratio snippets"),
+    F("fs_ptal.point_loss", TAL_CFG_BOOL, fsp_point_loss, "true",
+      .help = "focal BCE at action points (annotated and mined) and background points (eq. 5-7)"),
+    F("fs_ptal.mining", TAL_CFG_ENUM, fsp_mining, "fs-ptal", .choices = "none|fs-ptal|lacp",
+      .help = "pseudo-label mining: none, FS-PTAL's Alg. 2, or LACP's rule"),
+    F("fs_ptal.gamma_bkg", TAL_CFG_FLOAT, fsp_gamma_bkg, "0.85", .min = 0, .max = 1,
+      .help = "background where the background score exceeds this (LACP: 0.95)"),
+    F("fs_ptal.gamma_act", TAL_CFG_FLOAT, fsp_gamma_act, "0.25", .min = 0, .max = 1,
+      .help = "mined action only where the background score is at most this (LACP: 0.1)"),
+    F("fs_ptal.class_check", TAL_CFG_BOOL, fsp_class_check, "true",
+      .help = "FS-PTAL's mining: a mined snippet's top class must be its neighbouring point's"),
+    F("fs_ptal.score_contrast", TAL_CFG_BOOL, fsp_score_contrast, "true", .help = "the score contrast loss (eq. 8-9)"),
+    F("fs_ptal.oic", TAL_CFG_ENUM, fsp_oic, "optimised", .choices = "optimised|original",
+      .help = "outer flanks stop at neighbouring segments of the same class (optimised) or only at the sequence's ends"),
+    F("fs_ptal.delta", TAL_CFG_FLOAT, fsp_delta, "0.25", .min = 0, .max = 10, .help = "outer flank width / segment length"),
+    F("fs_ptal.feature_separation", TAL_CFG_BOOL, fsp_feature_sep, "true",
+      .help = "the embedding, its attention on the features and the feature separation loss (eq. 10-14)"),
+    F("fs_ptal.psi_same", TAL_CFG_FLOAT, fsp_psi_same, "0.9", .min = -1, .max = 1),
+    F("fs_ptal.psi_diff", TAL_CFG_FLOAT, fsp_psi_diff, "0.1", .min = -1, .max = 1),
+    F("fs_ptal.fs_points", TAL_CFG_INT, fsp_fs_points, "256", .min = 2, .max = 1 << 16,
+      .help = "at most this many action and background points each (drawn at random) per sequence in the similarities"),
+    F("fs_ptal.focal_gamma", TAL_CFG_FLOAT, fsp_focal_gamma, "2", .min = 0, .max = 10,
+      .help = "exponent of the point loss's focal weights"),
+    F("fs_ptal.lambda_vid", TAL_CFG_FLOAT, fsp_w_vid, "1", .min = 0, .max = 100),
+    F("fs_ptal.lambda_point", TAL_CFG_FLOAT, fsp_w_point, "1", .min = 0, .max = 100),
+    F("fs_ptal.lambda_score", TAL_CFG_FLOAT, fsp_w_score, "1", .min = 0, .max = 100),
+    F("fs_ptal.lambda_fs", TAL_CFG_FLOAT, fsp_w_fs, "1", .min = 0, .max = 100),
     F("loss.focal_alpha", TAL_CFG_FLOAT, focal_alpha, "0.25", .min = -1, .max = 1, .help = "< 0: no alpha weighting"),
     F("loss.focal_gamma", TAL_CFG_FLOAT, focal_gamma, "2", .min = 0, .max = 10),
     F("loss.reg_weight", TAL_CFG_FLOAT, reg_weight, "1", .min = 0, .max = 100),
@@ -122,12 +152,20 @@ const tal_cfg_field tal_det_schema[] = {
       .help = "TTC-Loc: snippets where s > b are in a segment, or (manual) where s > (max + min) / 2 of the class in the sequence"),
     F("test.ttc_score", TAL_CFG_ENUM, ttc_score, "video-gate", .choices = "video-gate|mean-score",
       .help = "TTC-Loc segment score: video probability x mean gate inside, or sigmoid of the mean class score inside"),
+    F("test.fs_ptal_video_thresh", TAL_CFG_FLOAT, fsp_video_thresh, "0.25", .min = 0, .max = 1,
+      .help = "FS-PTAL: classes whose video score exceeds this are localised (none: the best one)"),
+    L("test.fs_ptal_thresh", TAL_CFG_FLOATS, fsp_thresh, n_fsp_thresh,
+      "[0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9]",
+      TAL_DET_MAX_THRESH, .min = 0, .max = 1, .help = "FS-PTAL: thresholds on the final score; runs above each are proposals"),
+    F("test.fs_ptal_video_weight", TAL_CFG_FLOAT, fsp_video_weight, "0.2", .min = 0, .max = 100,
+      .help = "FS-PTAL: a proposal scores its outer-inner contrast plus this times the class's video score"),
     { .key = NULL },
 };
 
 const char *tal_det_kind_name(int kind)
 {
-    return kind == TAL_DET_SPOT ? "spot" : kind == TAL_DET_LINEAR ? "linear" : kind == TAL_DET_TTC ? "ttc-loc" : "actionformer";
+    return kind == TAL_DET_SPOT ? "spot" : kind == TAL_DET_LINEAR ? "linear" : kind == TAL_DET_TTC ? "ttc-loc"
+         : kind == TAL_DET_FSPTAL ? "fs-ptal" : "actionformer";
 }
 
 int tal_det_config_check(tal_det_config *c)
@@ -158,6 +196,8 @@ int tal_det_config_check(tal_det_config *c)
     if (c->kind == TAL_DET_SPOT && (!c->n_spot_class_thresh || !c->n_spot_mask_thresh))
         return tal_err(TAL_EINVAL, "invalid config: '%s' is empty: SPOT-style inference needs at least one threshold",
                        c->n_spot_class_thresh ? "test.spot_mask_thresh" : "test.spot_class_thresh");
+    if (c->kind == TAL_DET_FSPTAL && !c->n_fsp_thresh)
+        return tal_err(TAL_EINVAL, "invalid config: 'test.fs_ptal_thresh' is empty: FS-PTAL's inference needs at least one threshold");
     return 0;
 }
 

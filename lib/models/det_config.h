@@ -16,7 +16,7 @@
 #define TAL_DET_MAX_LEVELS 16
 #define TAL_DET_MAX_THRESH 32
 
-enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2, TAL_DET_TTC = 3 };
+enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2, TAL_DET_TTC = 3, TAL_DET_FSPTAL = 4 };
 /* TTC-Loc (ttc_loc.h): video-score pooling, gate, threshold regulariser, threshold rule */
 enum { TAL_TTC_POOL_GATED = 0, TAL_TTC_POOL_ATTENTION = 1, TAL_TTC_POOL_TOPK = 2 };
 enum { TAL_TTC_GATE_SIGMOID = 0, TAL_TTC_GATE_SOFTSIGN = 1, TAL_TTC_GATE_BINARY = 2 };
@@ -29,7 +29,7 @@ enum { TAL_SEMI_HARD = 0, TAL_SEMI_SOFT = 1, TAL_SEMI_COMPLEMENTARY = 2, TAL_SEM
 
 typedef struct {
     /* model */
-    int kind;                    /* actionformer | spot | linear | ttc-loc */
+    int kind;                    /* actionformer | spot | linear | ttc-loc | fs-ptal */
     int input_dim;               /* 0: the stream's feature dimension */
     int channels, embd_layers, stem_blocks, branch_blocks, heads, window, mlp_ratio, kernel, head_layers;
     double drop_path, layer_scale, prior;
@@ -46,6 +46,11 @@ typedef struct {
     /* TTC-Loc */
     double ttc_dropout, ttc_bg_weight, ttc_lambda, ttc_eta;
     int ttc_pool, ttc_topk_ratio, ttc_gate, ttc_reg, ttc_train_threshold, ttc_loc_tagged;
+    /* FS-PTAL (point supervision; fsptal.h, man fs-ptal) */
+    double fsp_dropout, fsp_gamma_bkg, fsp_gamma_act, fsp_delta, fsp_psi_same, fsp_psi_diff, fsp_focal_gamma;
+    int fsp_topk_ratio, fsp_point_loss, fsp_mining, fsp_class_check, fsp_score_contrast, fsp_oic, fsp_feature_sep;
+    int fsp_fs_points;
+    double fsp_w_vid, fsp_w_point, fsp_w_score, fsp_w_fs;
     /* losses */
     double focal_alpha, focal_gamma, reg_weight, init_loss_norm, loss_norm_momentum, label_smoothing;
     /* training */
@@ -70,6 +75,9 @@ typedef struct {
     double spot_class_thresh[TAL_DET_MAX_THRESH], spot_mask_thresh[TAL_DET_MAX_THRESH];
     int n_spot_class_thresh, n_spot_mask_thresh, spot_top_k;
     int ttc_test_threshold, ttc_score;   /* TTC-Loc inference */
+    /* FS-PTAL inference: classes by video score, runs of the final score above each threshold */
+    double fsp_video_thresh, fsp_video_weight, fsp_thresh[TAL_DET_MAX_THRESH];
+    int n_fsp_thresh;
 } tal_det_config;
 
 extern const tal_cfg_field tal_det_schema[];

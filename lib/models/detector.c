@@ -1,6 +1,7 @@
 /* detector.c — the detector interface: construction and dispatch (see detector.h). */
 #include "detector.h"
 #include "../util/crc32.h"
+#include "../data/timemap.h"
 #include "../util/error.h"
 #include "../util/mem.h"
 
@@ -19,6 +20,8 @@ const tal_det_ops *tal_det_ops_for(int kind)
         return &tal_det_linear_ops;
     case TAL_DET_TTC:
         return &tal_det_ttc_ops;
+    case TAL_DET_FSPTAL:
+        return &tal_det_fsptal_ops;
     }
     return NULL;
 }
@@ -68,7 +71,58 @@ tal_tensor *tal_detector_loss(tal_detector *d, tal_graph *g, const tal_record *c
                               tal_loss_log *log)
 {
     memset(log, 0, sizeof *log);
+    for (int i = 0; i < n && !d->ops->reads_timemap; i++)
+        if (batch[i]->present & TAL_HAS_TIMEMAP) {
+            tal_err(TAL_EINVAL, "sequence '%s' has a time map (resampled by lblext): the %s model places labels on "
+                    "the grid and cannot train on it", batch[i]->id, d->ops->name);
+            return NULL;
+        }
     return d->ops->loss(d, g, batch, n, r, log);
+}
+
+/* A record with a time map (lblext): the model sees its snippets as if
+ * they lay on the grid (a sequence as long as they span), and each
+ * detection goes back through the grid to snippet positions and through
+ * the map to the sequence's own seconds. */
+static int detect_mapped(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist,
+                         int pseudo)
+{
+    if (rec->ntimemap != rec->T)
+        return tal_err(TAL_EINVAL, "record '%s' has a time map of %u entries for %u snippets", rec->id, rec->ntimemap,
+                       rec->T);
+    tal_grid grid = tal_detector_grid(d, rec);
+    tal_record view = *rec;   /* shares rec's buffers; only read */
+    view.present &= ~TAL_HAS_TIMEMAP;
+    view.duration = ((rec->T - 1) * grid.stride + grid.clip) / grid.fps;
+    /* the points, too, on the grid the model sees */
+    tal_point *pts = NULL;
+    if (pseudo && rec->npoints) {
+        if (!(pts = tal_malloc(rec->npoints * sizeof *pts)))
+            return TAL_ENOMEM;
+        for (uint32_t i = 0; i < rec->npoints; i++) {
+            pts[i] = rec->points[i];
+            pts[i].time = tal_grid_to_sec(&grid, tal_record_sec_to_pos(rec, &grid, rec->points[i].time));
+        }
+        view.points = pts;
+    }
+    int rc = pseudo ? d->ops->pseudo(d, g, &view, dets) : d->ops->detect(d, g, &view, dets, dist);
+    free(pts);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < dets->n; i++) {
+        tal_segment *s = &dets->v[i];
+        double a = tal_record_pos_to_sec(rec, &grid, tal_grid_from_sec(&grid, s->start));
+        double b = tal_record_pos_to_sec(rec, &grid, tal_grid_from_sec(&grid, s->end));
+        a = a < 0 ? 0 : a;
+        b = b < 0 ? 0 : b;
+        if (rec->duration > 0) {
+            a = a > rec->duration ? rec->duration : a;
+            b = b > rec->duration ? rec->duration : b;
+        }
+        s->start = a;
+        s->end = b;
+    }
+    return 0;
 }
 
 int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
@@ -77,7 +131,22 @@ int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, ta
         return tal_err(TAL_EINVAL, "record '%s' has no features", rec->id);
     if (rec->D != (uint32_t)d->input_dim)
         return tal_err(TAL_EINVAL, "record '%s' has %u-d features, the model %d-d", rec->id, rec->D, d->input_dim);
-    return d->ops->detect(d, g, rec, dets, dist);
+    if (!(rec->present & TAL_HAS_TIMEMAP))
+        return d->ops->detect(d, g, rec, dets, dist);
+    return detect_mapped(d, g, rec, dets, dist, 0);
+}
+
+int tal_detector_pseudo(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *out)
+{
+    if (!d->ops->pseudo)
+        return tal_err(TAL_EINVAL, "the %s model mines no pseudo labels", d->ops->name);
+    if (!(rec->present & TAL_HAS_FEATURES))
+        return tal_err(TAL_EINVAL, "record '%s' has no features", rec->id);
+    if (rec->D != (uint32_t)d->input_dim)
+        return tal_err(TAL_EINVAL, "record '%s' has %u-d features, the model %d-d", rec->id, rec->D, d->input_dim);
+    if (!(rec->present & TAL_HAS_TIMEMAP))
+        return d->ops->pseudo(d, g, rec, out);
+    return detect_mapped(d, g, rec, out, NULL, 1);
 }
 
 void tal_detector_free(tal_detector *d)

@@ -48,6 +48,8 @@ typedef struct {
      * segments and/or distributions) mixed into its batches, as the
      * config's semi.* settings say (tal-train --unlabelled) */
     int semi;
+    int reads_timemap;           /* the loss places labels through a record's time map
+                                    (data/timemap.h); else such records are refused */
     /* declare the parameters in d->P (allocation follows) */
     int (*define)(tal_detector *d);
     int (*init)(tal_detector *d, tal_rng *r);
@@ -59,6 +61,9 @@ typedef struct {
     /* detections of one record in seconds, suppressed; optionally the
      * snippet class distributions (T x (C+1), last column background) */
     int (*detect)(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist);
+    /* optional: the pseudo labels the model mines on a record with points,
+     * as segments in seconds flagged TAL_SEG_PSEUDO (class -1: background) */
+    int (*pseudo)(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *out);
     void (*free)(tal_detector *d);
 } tal_det_ops;
 
@@ -88,6 +93,9 @@ tal_tensor *tal_detector_loss(tal_detector *d, tal_graph *g, const tal_record *c
                               tal_loss_log *log);
 int tal_detector_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist);
 void tal_detector_free(tal_detector *d);
+/* The pseudo labels of a record with points (models with ops->pseudo;
+ * others: an error naming the kind), in the record's own seconds. */
+int tal_detector_pseudo(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *out);
 
 /* Can records of h be used with this detector?  Same class count and
  * feature width, and (kinds that keep it, after a checkpoint is loaded)
@@ -117,5 +125,6 @@ extern const tal_det_ops tal_det_actionformer_ops;
 extern const tal_det_ops tal_det_spot_ops;
 extern const tal_det_ops tal_det_linear_ops;
 extern const tal_det_ops tal_det_ttc_ops;
+extern const tal_det_ops tal_det_fsptal_ops;
 
 #endif

@@ -41,6 +41,10 @@ tal_tensor *tal_layernorm(tal_graph *g, tal_tensor *x, tal_tensor *w, tal_tensor
  * them, and without keeping the LayerNorm's output for backward */
 tal_tensor *tal_layernorm_act(tal_graph *g, tal_tensor *x, tal_tensor *w, tal_tensor *b, float eps, int act);
 
+/* each row of the last dimension scaled to unit Euclidean norm:
+ * x / max(|x|, eps) (cosine similarities are products of such rows) */
+tal_tensor *tal_l2_normalize(tal_graph *g, tal_tensor *x, float eps);
+
 /* ---- activations (ops_act.c) ------------------------------------------------ */
 
 tal_tensor *tal_relu(tal_graph *g, tal_tensor *x);
@@ -151,5 +155,10 @@ tal_tensor *tal_cross_entropy(tal_graph *g, tal_tensor *x, const int32_t *target
 tal_tensor *tal_softmax_pn(tal_graph *g, tal_tensor *x, tal_tensor *wpos, tal_tensor *wneg);
 /* 1-D DIoU of (left, right) distances: pred, target (N,2) -> (N) */
 tal_tensor *tal_diou_1d(tal_graph *g, tal_tensor *pred, tal_tensor *target);
+/* focal BCE on probabilities p in [0,1] (a product of sigmoids, say), not
+ * logits: -[y (1-p)^gamma log p + (1-y) p^gamma log(1-p)]; gamma 0 is
+ * plain BCE.  p is clamped to [1e-6, 1 - 1e-6] inside the logarithms and
+ * gets no gradient where the clamp bites.  y has p's shape, no gradient. */
+tal_tensor *tal_bce_prob(tal_graph *g, tal_tensor *p, tal_tensor *y, float gamma);
 
 #endif

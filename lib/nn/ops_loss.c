@@ -2,7 +2,7 @@
 #include "nn/graph_impl.h"
 #include "nn/ops.h"
 
-enum { L_BCE, L_FOCAL, L_QFL };
+enum { L_BCE, L_FOCAL, L_QFL, L_BCEP };
 
 static void pointwise_backward(tal_graph *g, tal_node *n)
 {
@@ -20,8 +20,11 @@ static void pointwise_backward(tal_graph *g, tal_node *n)
     case L_FOCAL:
         be->focal_backward(d, go, x, y, ne, n->f[0], n->f[1], acc);
         break;
-    default:
+    case L_QFL:
         be->qfl_backward(d, go, x, y, ne, n->f[0], acc);
+        break;
+    default:
+        be->bcep_backward(d, go, x, y, ne, n->f[0], acc);
         break;
     }
 }
@@ -46,8 +49,10 @@ static tal_tensor *pointwise(tal_graph *g, tal_tensor *x, tal_tensor *y, int kin
         be->bce_forward(o->data, x->data, y->data, ne);
     else if (kind == L_FOCAL)
         be->focal_forward(o->data, x->data, y->data, ne, a, b);
-    else
+    else if (kind == L_QFL)
         be->qfl_forward(o->data, x->data, y->data, ne, a);
+    else
+        be->bcep_forward(o->data, x->data, y->data, ne, a);
     tal_tensor *in[2] = { x, y };
     tal_node *n = tal__record(g, name, pointwise_backward, o, 2, in);
     if (n) {
@@ -125,6 +130,13 @@ tal_tensor *tal_softmax_pn(tal_graph *g, tal_tensor *x, tal_tensor *wpos, tal_te
         n->i[3] = wneg != NULL;
     }
     return o;
+}
+
+tal_tensor *tal_bce_prob(tal_graph *g, tal_tensor *p, tal_tensor *y, float gamma)
+{
+    if (!(gamma >= 0.0f))
+        return tal__fail(g, TAL_EINVAL, "bce_prob: gamma %g is negative", gamma);
+    return pointwise(g, p, y, L_BCEP, gamma, 0, "bce_prob");
 }
 
 /* ---- cross-entropy ------------------------------------------------------------ */

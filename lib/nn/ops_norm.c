@@ -1,4 +1,4 @@
-/* ops_norm.c — channel LayerNorm. */
+/* ops_norm.c — channel LayerNorm; L2 normalisation of rows. */
 #include "nn/graph_impl.h"
 #include "nn/ops.h"
 
@@ -96,6 +96,42 @@ tal_tensor *tal_layernorm_act(tal_graph *g, tal_tensor *x, tal_tensor *w, tal_te
         n->i[3] = act;
         n->save[0] = mean;
         n->save[1] = rstd;
+    }
+    return o;
+}
+
+/* ---- L2 normalisation ------------------------------------------------------------ */
+
+static void l2norm_backward(tal_graph *g, tal_node *n)
+{
+    int acc;
+    float *d = tal__grad(g, n->in[0], &acc);
+    if (d)
+        tal__be(g)->l2norm_backward(d, n->out->grad, n->out->data, n->save[0], n->i[0], n->i[1], n->f[0], acc);
+}
+
+tal_tensor *tal_l2_normalize(tal_graph *g, tal_tensor *x, float eps)
+{
+    if (tal__bad(g, 1, x))
+        return NULL;
+    char s1[96];
+    if (x->ndim < 1 || x->shape[x->ndim - 1] < 1 || !(eps > 0.0f))
+        return tal__fail(g, TAL_EINVAL, "l2_normalize: input %s with eps %g not supported",
+                         tal_shape_str(x, s1, sizeof s1), eps);
+    if (!(x = tal__contig(g, x)))
+        return NULL;
+    int64_t C = x->shape[x->ndim - 1], R = tal_numel(x) / C;
+    tal_tensor *o = tal__out(g, x->ndim, x->shape);
+    float *norm = tal__save(g, sizeof(float) * (size_t)(R ? R : 1));
+    if (!o || !norm)
+        return NULL;
+    tal__be(g)->l2norm_forward(o->data, norm, x->data, R, C, eps);
+    tal_node *n = tal__record(g, "l2_normalize", l2norm_backward, o, 1, &x);
+    if (n) {
+        n->i[0] = R;
+        n->i[1] = C;
+        n->f[0] = eps;
+        n->save[0] = norm;
     }
     return o;
 }

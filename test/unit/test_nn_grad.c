@@ -672,6 +672,60 @@ static int b_loss(gc_case *c, int v, tal_rng *r)
 
 TEST(nn_grad_losses) { RUN_BUILDER(b_loss); }
 
+/* ---- FS-PTAL's ops: focal BCE on probabilities, L2 normalisation ---------------- */
+
+static tal_tensor *f_bcep(tal_graph *g, tal_tensor **in, const gc_case *c)
+{
+    return tal_bce_prob(g, in[0], in[1], c->fa[0]);
+}
+
+static int b_bcep(gc_case *c, int v, tal_rng *r)
+{
+    static const float gammas[] = { 0.0f, 2.0f, 1.5f, 1.0f };
+    if (v > 3)
+        return 1;
+    snprintf(c->name, sizeof c->name, "bce_prob gamma=%g %s", gammas[v], v % 2 ? "binary" : "soft");
+    c->fn = f_bcep;
+    c->fa[0] = gammas[v];
+    int64_t N = rnd(r, 1, 7), K = rnd(r, 1, 6);
+    gc_in(c, 0, GC_UNIT, 1, GC_SH(N, K));
+    gc_in(c, 1, v % 2 ? GC_BINARY : GC_UNIT, 0, GC_SH(N, K));
+    c->h = 2e-3f;   /* p stays inside (0, 1) */
+    return 0;
+}
+
+static tal_tensor *f_l2n(tal_graph *g, tal_tensor **in, const gc_case *c)
+{
+    return tal_l2_normalize(g, in[0], c->fa[0]);
+}
+
+/* row 0 far below the floor eps (the linear part) */
+static void fix_l2n_floor(float **x, const gc_case *c)
+{
+    int64_t C = c->shape[0][c->ndim[0] - 1];
+    for (int64_t i = 0; i < C; i++)
+        x[0][i] *= 0.01f;
+}
+
+static int b_l2n(gc_case *c, int v, tal_rng *r)
+{
+    if (v > 2)
+        return 1;
+    snprintf(c->name, sizeof c->name, "l2_normalize v%d", v);
+    c->fn = f_l2n;
+    c->fa[0] = v == 2 ? 0.5f : 1e-12f;
+    if (v == 1)
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(rnd(r, 1, 3), rnd(r, 1, 4), rnd(r, 1, 40)));
+    else
+        gc_in(c, 0, GC_NORMAL, 1, GC_SH(rnd(r, 1, 6), rnd(r, 2, 70)));
+    if (v == 2)
+        c->fix = fix_l2n_floor;
+    return 0;
+}
+
+TEST(nn_grad_bce_prob) { RUN_BUILDER(b_bcep); }
+TEST(nn_grad_l2_normalize) { RUN_BUILDER(b_l2n); }
+
 /* ---- every builder, for the CUDA parity suite (test_cuda.c) ------------------------ */
 
 const gc_builder gc_builders[] = {
@@ -679,7 +733,8 @@ const gc_builder gc_builders[] = {
     { "layernorm_act", b_lnact }, { "activations", b_act }, { "softmax", b_softmax },   { "maxpool", b_maxpool },
     { "topk_mean", b_topk },  { "gather", b_gather },       { "attention", b_attn },    { "regularisers", b_reg },
     { "shapes", b_shape },    { "broadcast", b_bin },       { "affine_clamp", b_unary }, { "reductions", b_reduce },
-    { "resample", b_resample }, { "losses", b_loss },       { "step_st", b_step },      { NULL, NULL },
+    { "resample", b_resample }, { "losses", b_loss },       { "step_st", b_step },      { "bce_prob", b_bcep },
+    { "l2_normalize", b_l2n },  { NULL, NULL },
 };
 
 /* ---- planted bugs: the check must fail -------------------------------------------- */

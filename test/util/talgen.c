@@ -3,6 +3,9 @@
  *   talgen npy FILE T D [f4|f8|f2|>f4|i4] [VERSION]   value t*1000+d at [t][d]
  *   talgen npy-random DIR N T D SEED                    N files DIR/seq_%04d.npy,
  *                                                       T +-10%, N(0,1) float32
+ *   talgen reverse-points IN.tal OUT.tal                every record's points in
+ *                                                       reverse order (as a writer
+ *                                                       that does not sort them)
  * The .npy writer is deliberately separate from the library's reader, so
  * that a test of one is not a test of itself.
  */
@@ -90,6 +93,29 @@ int main(int argc, char **argv)
         free(v);
         return 0;
     }
-    fprintf(stderr, "usage: talgen npy FILE T D [dtype] [version] | talgen npy-random DIR N T D SEED\n");
+    if (argc == 4 && !strcmp(argv[1], "reverse-points")) {
+        tal_stream *in = tal_stream_open(argv[2]), *out = in ? tal_stream_create(argv[3], tal_stream_header(in), NULL) : NULL;
+        tal_record r;
+        tal_record_init(&r);
+        int rc = out ? 0 : -1;
+        while (!rc && (rc = tal_record_read(in, &r)) > 0) {
+            for (uint32_t i = 0; i < r.npoints / 2; i++) {
+                tal_point t = r.points[i];
+                r.points[i] = r.points[r.npoints - 1 - i];
+                r.points[r.npoints - 1 - i] = t;
+            }
+            rc = tal_record_write(out, &r);
+        }
+        rc = rc ? rc : tal_stream_finish(out);
+        if (rc) {
+            fprintf(stderr, "talgen: %s\n", tal_errmsg());
+            tal_stream_abort(out);
+        }
+        tal_stream_close(in);
+        tal_record_free(&r);
+        return rc ? 1 : 0;
+    }
+    fprintf(stderr, "usage: talgen npy FILE T D [dtype] [version] | talgen npy-random DIR N T D SEED |\n"
+                    "       talgen reverse-points IN.tal OUT.tal\n");
     return 2;
 }

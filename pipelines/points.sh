@@ -1,0 +1,298 @@
+#!/bin/sh
+# points.sh — `make results-points`: FS-PTAL, point-supervised temporal
+# action localization (man fs-ptal, man lblext), measured.
+#
+# Reproduces pipelines/RESULTS-points.md:
+#   - the ablation of the paper's Table 2 (baseline; + label extension;
+#     + pseudo-label mining; + score contrast; + feature separation; all)
+#     on synthetic THUMOS14 (talsynth default preset on the real layout,
+#     LACP's real points on the 200 validation videos, tested on the 212
+#     test videos) and on UCI HAPT (real recordings, points drawn by
+#     labelsplit --points gaussian), mean and s.d. over 3 seeds (features
+#     or points, and training); GTEA and BEOID layouts (SF-Net's points):
+#     the baseline and the full model, 3 seeds;
+#   - variants on THUMOS14, seed 0: LACP's mining rule, the original OIC,
+#     SF-Net's manual points against LACP's automatic ones (Table 6), and
+#     tau1/tau2, psi_same, psi_diff of Table 3;
+#   - side by side on the same sequences: the ActionFormer-style detector
+#     on the full segments (the upper bound) and on segments of fixed
+#     length around each point (labelsplit --point-segments: the naive
+#     baseline), THUMOS14 and HAPT seed 0;
+#   - the error analysis (tal-map --diagnose) of the full model against the
+#     baseline, the quality of the pseudo labels mining finds (tal-detect
+#     --pseudo, pipelines/pseudo-quality.jq), a talplot timeline of one
+#     test sequence (points, pseudo labels, detections), and the dev curve
+#     the epochs were chosen on (40 of the 200 THUMOS14 training videos
+#     held out with their ground truth; the test set is never looked at).
+# mAP at tIoU 0.1:0.1:0.7, ActivityNet protocol, with the averages over
+# 0.1:0.5, 0.3:0.7 and 0.1:0.7.
+#
+# Cost: see the results file (measured with THREADS=1 on a shared 2-core
+# machine).  Writes under data/build/points/.  THREADS=n threads per tool
+# [2]; QUICK=1 a smoke run of every stage (one seed, a few epochs, results
+# in data/build/points-quick/RESULTS-points.md, not in pipelines/).
+# Finished runs are kept: a rerun only does what is missing.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PATH=$top/bin:$PATH
+export LC_ALL=C
+threads=${THREADS:-2}
+quick=${QUICK:-0}
+if [ "$quick" = 1 ]; then
+    out=data/build/points-quick res=data/build/points-quick/RESULTS-points.md seeds=0
+else
+    out=data/build/points res=pipelines/RESULTS-points.md seeds="0 1 2"
+fi
+mkdir -p "$out"
+cfg=pipelines/configs
+start_all=$(date +%s)
+
+say() { printf '== %s\n' "$*" >&2; }
+# epochs: the config's, or a handful in a smoke run
+epochs() { [ "$quick" = 1 ] && echo "$2" || sed -n 's/^ *epochs: //p' "$cfg/$1.yaml"; }
+
+# ---- data --------------------------------------------------------------------
+make -s hapt >/dev/null
+# make_synth NAME SEED ANNOTATIONS TRAIN_SUBSET TEST_SUBSET POINTS [talsynth options]
+make_synth() {
+    name=$1 seed=$2 anno=$3 tr=$4 te=$5 points=$6
+    shift 6
+    d=$out/$name-$seed
+    [ -f "$d/ext.tal" ] && return 0
+    mkdir -p "$d"
+    say "$name seed $seed: synthetic features, points, label extension"
+    featpack -q -a "$anno" -s "$tr" -o - | talsynth -q --seed "$seed" "$@" -o "$d/train.tal"
+    featpack -q -a "$anno" -s "$te" -o - | talsynth -q --seed "$seed" "$@" -o "$d/test.tal"
+    labelsplit -q -r 1 --points-file "$points" -o "$d/pts.tal" "$d/train.tal"
+    lblext -q "$d/pts.tal" -o "$d/ext.tal"
+}
+for s in $seeds; do
+    make_synth thumos "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv
+    make_synth gtea "$s" data/gtea/gt_full.json training validation data/gtea/sfnet/GTEA1.txt --stride 8 --clip 8
+    make_synth beoid "$s" data/beoid/gt_full.json training validation data/beoid/sfnet/BEOID1.txt --stride 8 --clip 8
+    d=$out/hapt-$s
+    if [ ! -f "$d/ext.tal" ]; then
+        mkdir -p "$d"
+        say "hapt seed $s: points drawn by labelsplit, label extension"
+        ln -sf "$top/data/build/hapt-train.tal" "$d/train.tal"
+        ln -sf "$top/data/build/hapt-test.tal" "$d/test.tal"
+        labelsplit -q -r 1 --supervision point --points gaussian --seed "$s" -o "$d/pts.tal" "$d/train.tal"
+        lblext -q "$d/pts.tal" -o "$d/ext.tal"
+    fi
+done
+th0=$out/thumos-0
+# manual points (SF-Net's first annotator) and Table 3's sampling weights, seed 0
+if [ ! -f "$th0/ext-sfnet.tal" ]; then
+    labelsplit -q -r 1 --points-file data/thumos14/sfnet/THUMOS1.txt -o "$th0/pts-sfnet.tal" "$th0/train.tal"
+    lblext -q "$th0/pts-sfnet.tal" -o "$th0/ext-sfnet.tal"
+fi
+for tau in 2.5:2 2.5:1.5 2:1.67 3:1.67; do
+    f=$th0/ext-tau-$tau.tal
+    [ -f "$f" ] || lblext -q --tau1 "${tau%:*}" --tau2 "${tau#*:}" "$th0/pts.tal" -o "$f"
+done
+
+# ---- one run: train, detect, evaluate ----------------------------------------------
+# run NAME CONFIG TRAIN TEST SEED EPOCHS [tal-train options]: $out/NAME.json, .time
+run() {
+    name=$1 config=$2 train=$3 test=$4 seed=$5 ep=$6
+    shift 6
+    [ -f "$out/$name.json" ] && return 0
+    say "$name"
+    /usr/bin/time -f '%e %U %S' -o "$out/$name.train-time" tal-train -q --threads "$threads" -c "$cfg/$config.yaml" \
+        --seed "$seed" -s train.epochs="$ep" "$@" --metrics "$out/$name.metrics" "$train" -o "$out/$name.ckpt"
+    /usr/bin/time -f '%e %U %S' -o "$out/$name.detect-time" tal-detect -q --threads "$threads" "$out/$name.ckpt" \
+        "$test" -o "$out/$name-dets.tal"
+    tal-map --json --gt "$test" --tiou 0.1:0.1:0.7 "$out/$name-dets.tal" > "$out/$name.json.part"
+    mv "$out/$name.json.part" "$out/$name.json"
+    # wall seconds of training and of detection, epochs, CPU seconds of both
+    read -r tw tu ts < "$out/$name.train-time"
+    read -r dw du ds < "$out/$name.detect-time"
+    echo "$tw $dw $ep $(echo "$tu + $ts + $du + $ds" | bc -l)" > "$out/$name.time"
+}
+
+# the modules as tal-train settings; A is lblext's output as the training stream
+OFF="-s fs_ptal.mining=none -s fs_ptal.score_contrast=false -s fs_ptal.feature_separation=false"
+ablation() {   # ablation BENCH SEED CONFIG EPOCHS
+    b=$1 s=$2 c=$3 e=$4 d=$out/$1-$2
+    # shellcheck disable=SC2086
+    {
+        run "$b-$s-base" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" $OFF
+        run "$b-$s-all" "$c" "$d/ext.tal" "$d/test.tal" "$s" "$e"
+        [ "$b" = gtea ] || [ "$b" = beoid ] && return 0
+        run "$b-$s-A" "$c" "$d/ext.tal" "$d/test.tal" "$s" "$e" $OFF
+        run "$b-$s-B" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.score_contrast=false \
+            -s fs_ptal.feature_separation=false
+        run "$b-$s-C" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.feature_separation=false
+        run "$b-$s-D" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.score_contrast=false
+    }
+}
+
+ep_th=$(epochs fs-ptal-synth 3)
+for s in $seeds; do ablation thumos "$s" fs-ptal-synth "$ep_th"; done
+
+# ---- the same layout without action look-alikes in the background --------------------------
+# talsynth puts a look-alike of the neighbouring action's class (weight 0.65)
+# on each side of half the instances: background that mining and label
+# extension take for action.  The baseline, mining alone and the full model
+# on features made without them (--lookalike-rate 0), same seeds.
+for s in $seeds; do
+    make_synth thumos-nolook "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv \
+        --lookalike-rate 0
+    d=$out/thumos-nolook-$s
+    # shellcheck disable=SC2086
+    run "thumos-nolook-$s-base" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" $OFF
+    run "thumos-nolook-$s-B" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" -s fs_ptal.score_contrast=false \
+        -s fs_ptal.feature_separation=false
+    run "thumos-nolook-$s-all" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th"
+done
+
+# ---- variants, THUMOS14 seed 0 --------------------------------------------------------
+t0d=$th0/test.tal
+run thumos-0-lacp-mining fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.mining=lacp \
+    -s fs_ptal.gamma_bkg=0.95 -s fs_ptal.gamma_act=0.1
+run thumos-0-original-oic fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.oic=original
+run thumos-0-sfnet fs-ptal-synth "$th0/ext-sfnet.tal" "$t0d" 0 "$ep_th"
+for tau in 2.5:2 2.5:1.5 2:1.67 3:1.67; do
+    run "thumos-0-tau-$tau" fs-ptal-synth "$th0/ext-tau-$tau.tal" "$t0d" 0 "$ep_th"
+done
+for p in 0.75 0.8 0.85 0.95; do
+    run "thumos-0-psi_same-$p" fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.psi_same="$p"
+done
+for p in 0.05 0.15 0.2 0.25; do
+    run "thumos-0-psi_diff-$p" fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.psi_diff="$p"
+done
+
+# ---- side by side: the segment detector on full labels, and on points widened --------
+# The width of the naive segments comes from the points alone: half the
+# median gap between consecutive points of a sequence, over the training set.
+width() {
+    talcat -j "$1" | jq -s '[.[] | .points | map(.time) | unique | [range(1; length) as $i | .[$i] - .[$i - 1]][]]
+                            | sort | .[length / 2 | floor] / 2 * 100 | round / 100'
+}
+for b in thumos hapt; do
+    d=$out/$b-0
+    c=$([ "$b" = hapt ] && echo actionformer-hapt || echo actionformer-synth)
+    e=$(epochs "$c" 1)
+    w=$(width "$d/pts.tal")
+    echo "$w" > "$out/$b-0-naive.width"
+    [ -f "$d/naive.tal" ] || labelsplit -q -r 1 --points real --supervision point --point-segments "$w" \
+        -o "$d/naive.tal" "$d/pts.tal"
+    run "$b-0-af-full" "$c" "$d/train.tal" "$d/test.tal" 0 "$e"
+    run "$b-0-af-naive" "$c" "$d/naive.tal" "$d/test.tal" 0 "$e"
+done
+
+# ---- HAPT, GTEA, BEOID ------------------------------------------------------------------------
+ep_ha=$(epochs fs-ptal-hapt 8)
+for s in $seeds; do ablation hapt "$s" fs-ptal-hapt "$ep_ha"; done
+# the paper's video loss on HAPT, whose every recording holds every class
+# (the config leaves it out; man fs-ptal)
+for s in $seeds; do
+    d=$out/hapt-$s
+    # shellcheck disable=SC2086
+    [ "$s" = 0 ] || continue   # a diagnostic: one seed
+    run "hapt-$s-base-vid" fs-ptal-hapt "$d/pts.tal" "$d/test.tal" "$s" "$ep_ha" $OFF -s fs_ptal.lambda_vid=1
+    run "hapt-$s-all-vid" fs-ptal-hapt "$d/ext.tal" "$d/test.tal" "$s" "$ep_ha" -s fs_ptal.lambda_vid=1
+done
+ep_gt=$(epochs fs-ptal-gtea 10) ep_be=$(epochs fs-ptal-beoid 6)
+for s in $seeds; do
+    ablation gtea "$s" fs-ptal-gtea "$ep_gt"
+    ablation beoid "$s" fs-ptal-beoid "$ep_be"
+done
+
+# ---- diagnostics ---------------------------------------------------------------------------
+# error analysis of the full model and the baseline, THUMOS14 seed 0
+for m in all base; do
+    f=$out/thumos-0-$m.diagnose
+    [ -f "$f" ] || tal-map --gt "$t0d" --tiou 0.1:0.1:0.7 --diagnose "$out/thumos-0-$m-dets.tal" > "$f"
+done
+# pseudo labels mined on the training videos by the full model, LACP's rule
+# and the baseline's scores (each model mining with its own rule; the
+# baseline, which does not mine, with FS-PTAL's), against their ground truth
+quality() {   # quality NAME CKPT TRAIN GT [tal-detect settings]: NAME.quality (JSON)
+    f=$out/$1.quality
+    [ -f "$f" ] && return 0
+    tal-detect -q --threads "$threads" --pseudo "$2" "$3" -o "$out/$1-pseudo.tal"
+    talcat -j "$out/$1-pseudo.tal" > "$out/$1-pseudo.jsonl"
+    talcat -j "$4" > "$out/$1-gt.jsonl"
+    jq -n -f pipelines/pseudo-quality.jq --slurpfile p "$out/$1-pseudo.jsonl" --slurpfile g "$out/$1-gt.jsonl" > "$f"
+}
+for b in thumos hapt; do
+    quality "$b-0-all" "$out/$b-0-all.ckpt" "$out/$b-0/ext.tal" "$out/$b-0/train.tal"
+    quality "$b-0-B" "$out/$b-0-B.ckpt" "$out/$b-0/pts.tal" "$out/$b-0/train.tal"
+done
+quality thumos-0-lacp-mining "$out/thumos-0-lacp-mining.ckpt" "$th0/ext.tal" "$th0/train.tal"
+quality thumos-nolook-0-all "$out/thumos-nolook-0-all.ckpt" "$out/thumos-nolook-0/ext.tal" "$out/thumos-nolook-0/train.tal"
+quality thumos-nolook-0-B "$out/thumos-nolook-0-B.ckpt" "$out/thumos-nolook-0/pts.tal" "$out/thumos-nolook-0/train.tal"
+# the background score b on the training videos, inside and outside their
+# instances: why a threshold on it finds the background, or does not
+bscore() {   # bscore NAME CKPT TRAIN: NAME.bscore, "in|out count median share>0.85 share<=0.25"
+    f=$out/$1.bscore
+    [ -f "$f" ] && return 0
+    tal-detect -q --threads "$threads" --dist "$2" "$3" -o "$out/$1-dist.tal"
+    grid=$(talcat -H --json "$3" | jq -c '[.fps, .stride, .clip]')
+    talcat -j --features "$out/$1-dist.tal" | jq -r --argjson g "$grid" '
+        .segments as $s | .dist as $d | range(0; .dist_T) as $t | (($t * $g[1] + $g[2] / 2) / $g[0]) as $c
+        | (if any($s[] | select(.ambiguous | not); .start <= $c and .end >= $c) then "in" else "out" end) + " \($d[$t][-1])"' |
+        sort -k1,1 -k2,2g | awk '{ v[$1, ++n[$1]] = $2; hi[$1] += $2 > 0.85; lo[$1] += $2 <= 0.25 } END {
+            for (k in n) printf "%s %d %.3f %.4f %.4f\n", k, n[k], v[k, int(n[k] * 0.5) + 1], hi[k] / n[k], lo[k] / n[k] }' |
+        sort > "$f.part"
+    mv "$f.part" "$f"
+}
+bscore thumos-0-all "$out/thumos-0-all.ckpt" "$th0/train.tal"
+bscore thumos-0-base "$out/thumos-0-base.ckpt" "$th0/train.tal"
+# one test sequence: its points (drawn as LACP's: near the centre), what the
+# full model mines there, and its detections, over the ground truth
+fig=$out/timeline.svg
+if [ ! -f "$fig" ]; then
+    vid=video_test_0000173
+    echo "$vid" > "$out/fig.ids"
+    talcat -q --ids "$out/fig.ids" "$t0d" -o "$out/fig-gt.tal"
+    labelsplit -q -r 1 --supervision point --points gaussian:0.035 -o "$out/fig-pts.tal" "$out/fig-gt.tal"
+    tal-detect -q --threads "$threads" --pseudo --dist "$out/thumos-0-all.ckpt" "$out/fig-pts.tal" -o "$out/fig.tal"
+    talplot --gt "$out/fig-gt.tal" -n 12 -o "$fig" "$out/fig.tal"
+fi
+
+# ---- the dev curves the epochs were chosen on -------------------------------------------------
+# Part of the training sequences (seed 0) with points, the rest held out
+# with their ground truth; mAP every few epochs, full model and baseline.
+# The runs resume from their checkpoints, so each curve is one run.
+# devcurve BENCH CONFIG FRACTION EVERY STEPS [labelsplit options for the points]
+devcurve() {
+    b=$1 c=$2 frac=$3 every=$4 steps=$5 dev=$out/dev-$1
+    shift 5
+    [ -f "$dev/done" ] && return 0
+    [ "$quick" = 1 ] && steps=2 every=2
+    mkdir -p "$dev"
+    labelsplit -q -r "$frac" --seed 0 "$@" -o "$dev/train.tal" --oracle "$dev/test.tal" "$out/$b-0/train.tal"
+    lblext -q "$dev/train.tal" -o "$dev/ext.tal"
+    for m in all base; do
+        tr=$dev/ext.tal opts=""
+        [ "$m" = base ] && tr=$dev/train.tal opts=$OFF
+        rm -f "$dev/$m.curve" "$dev/$m.ckpt"
+        i=1
+        while [ "$i" -le "$steps" ]; do
+            # shellcheck disable=SC2086
+            if [ "$i" = 1 ]; then
+                tal-train -q --threads "$threads" -c "$cfg/$c.yaml" --seed 0 $opts -s train.epochs=$((steps * every)) \
+                    -s train.checkpoint_every="$every" --stop-after-epochs "$every" "$tr" -o "$dev/$m.ckpt"
+            else
+                tal-train -q --threads "$threads" --resume --stop-after-epochs "$every" "$tr" -o "$dev/$m.ckpt"
+            fi
+            tal-detect -q --threads "$threads" "$dev/$m.ckpt" "$dev/test.tal" -o "$dev/$m-dets.tal"
+            echo "$((i * every)) $(tal-map --json --gt "$dev/test.tal" --tiou 0.1:0.1:0.7 "$dev/$m-dets.tal" |
+                                   jq -r '.average')" >> "$dev/$m.curve"
+            i=$((i + 1))
+        done
+    done
+    touch "$dev/done"
+}
+devcurve thumos fs-ptal-synth 0.8 10 15 --points-file data/thumos14/lacp/point_labels.csv
+devcurve hapt fs-ptal-hapt 0.75 40 10 --supervision point --points gaussian
+end_all=$(date +%s)
+echo $((end_all - start_all)) > "$out/last-run.seconds"
+
+# ---- the results file ------------------------------------------------------------------------
+sh pipelines/points-report.sh "$out" "$threads" "$quick" > "$res.part"
+mv "$res.part" "$res"
+cat "$res"
