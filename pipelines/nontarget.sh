@@ -253,8 +253,8 @@ row10() { # BENCH MODEL NAME: mean ± sd row at 10 % over the seeds
 row() { # BENCH MODEL FRAC NAME
     f=$out/$1-$2-$3-0/$4.json
     set -- $(ap "$f") "$(avg "$f")" "$(cost "${f%.json}.cost")" "$3" "$4"
-    printf '| %s | %s %% (seed 0) | %s | %s | %s | %s | %s | **%.2f** | %s |\n' "$(method_name "${10}")" "$9" \
-        "$1" "$2" "$3" "$4" "$5" "$6" "$7 $8"
+    printf '| %s | %s %% (seed 0) | %s | %s | %s | %s | %s | **%.2f** | %s |\n' "$(method_name "$9")" "$8" \
+        "$1" "$2" "$3" "$4" "$5" "$6" "$7"
 }
 diag_rows() { # DIR: the pseudo labels of every round there
     for j in "$1"/diag-pseudo*.json; do
