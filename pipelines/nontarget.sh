@@ -251,8 +251,9 @@ row10() { # BENCH MODEL NAME: mean ± sd row at 10 % over the seeds
         "$([ "$nseeds" = 1 ] && echo "seed 0" || echo "$nseeds seeds")" "$1" "$2" "$3" "$4" "$5" "$a" "$c"
 }
 row() { # BENCH MODEL FRAC NAME
-    f=$out/$1-$2-$3-0/$4.json
-    set -- $(ap "$f") "$(avg "$f")" "$(cost "${f%.json}.cost")" "$3" "$4"
+    rowf=$out/$1-$2-$3-0/$4.json   # not f: the callers loop over f
+    [ -f "$rowf" ] || return 0
+    set -- $(ap "$rowf") "$(avg "$rowf")" "$(cost "${rowf%.json}.cost")" "$3" "$4"
     printf '| %s | %s %% (seed 0) | %s | %s | %s | %s | %s | **%.2f** | %s |\n' "$(method_name "$9")" "$8" \
         "$1" "$2" "$3" "$4" "$5" "$6" "$7"
 }
