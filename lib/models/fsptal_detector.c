@@ -466,16 +466,10 @@ static int fsp_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_
 static int push_runs(tal_segset *out, const uint8_t *x, size_t step, int T, int cls, const tal_grid *grid,
                      double duration)
 {
-    for (int t = 0; t < T;) {
-        if (!x[(size_t)t * step]) {
-            t++;
-            continue;
-        }
-        int a = t;
-        while (t < T && x[(size_t)t * step])
-            t++;
+    tal_run run;
+    for (int t = 0; tal_run_next_set(x, (ptrdiff_t)step, T, &t, &run);) {
         tal_segment seg = { 0, 0, 1.0, cls, TAL_SEG_PSEUDO, { 0 } };
-        tal_run_to_sec(grid, (tal_run){ a, t }, duration, &seg.start, &seg.end);
+        tal_run_to_sec(grid, run, duration, &seg.start, &seg.end);
         int rc = tal_segset_push(out, &seg);
         if (rc)
             return rc;

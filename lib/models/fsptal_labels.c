@@ -3,6 +3,7 @@
  * flanks (see fsptal.h). */
 #include "fsptal.h"
 #include "../data/timemap.h"
+#include "../post/runs.h"
 #include "../util/error.h"
 #include "../util/mem.h"
 
@@ -262,17 +263,11 @@ int tal_fsptal_segments(const tal_fsptal_labels *L, double delta, int oic, tal_f
     int T = L->T, C = L->C, n = 0;
     for (int c = 0; c < C; c++) {
         int first = n;
-        for (int t = 0; t < T;) {
-            if (!L->act[(size_t)t * C + c]) {
-                t++;
-                continue;
-            }
-            int s = t;
-            while (t < T && L->act[(size_t)t * C + c])
-                t++;
+        tal_run run;
+        for (int t = 0; tal_run_next_set(L->act + c, C, T, &t, &run);) {
             if (tal_reserve(v, cap, (size_t)n + 1, sizeof **v))
                 return TAL_ENOMEM;
-            int e = t - 1, w = tal_fsptal_flank(e - s + 1, delta);
+            int s = run.start, e = run.end - 1, w = tal_fsptal_flank(e - s + 1, delta);
             (*v)[n++] = (tal_fsptal_seg){ c, s, e, s - w < 0 ? 0 : s - w, s - 1, e + 1, e + w > T - 1 ? T - 1 : e + w };
         }
         if (oic == TAL_FSPTAL_OIC_OPTIMISED)

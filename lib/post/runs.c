@@ -25,6 +25,23 @@ int tal_runs_above(tal_runs *out, const float *x, ptrdiff_t step, int T, double 
     return n;
 }
 
+int tal_run_next_set(const uint8_t *x, ptrdiff_t step, int T, int *t, tal_run *r)
+{
+    int a = *t;
+    while (a < T && !x[(ptrdiff_t)a * step])
+        a++;
+    if (a >= T) {
+        *t = T;
+        return 0;
+    }
+    int e = a;
+    while (e < T && x[(ptrdiff_t)e * step])
+        e++;
+    *r = (tal_run){ a, e };
+    *t = e;
+    return 1;
+}
+
 void tal_runs_free(tal_runs *r)
 {
     free(r->v);

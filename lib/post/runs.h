@@ -29,6 +29,11 @@ typedef struct {
 int tal_runs_above(tal_runs *out, const float *x, ptrdiff_t step, int T, double thresh);
 void tal_runs_free(tal_runs *r);
 
+/* The next maximal run of t in [*t, T) with x[t * step] != 0 (a mask of
+ * labelled snippets): returns 1 with the run in *r and *t just past it, or
+ * 0 when there is none left.  Allocates nothing: for loops on a hot path. */
+int tal_run_next_set(const uint8_t *x, ptrdiff_t step, int T, int *t, tal_run *r);
+
 /* The run's extent in seconds on grid g, clamped to [0, duration]
  * (duration <= 0: only at 0). */
 void tal_run_to_sec(const tal_grid *g, tal_run r, double duration, double *start, double *end);
