@@ -35,8 +35,9 @@
 # hapt-spot: where the ablations run; empty for none),
 # QUICK=1 (a smoke run: HAPT with the SPOT-style detector, 10 %, one
 # seed, short schedules, written to data/build/nontarget-quick/).
-# Cost: about 2.5 hours on 2 cores (see the file's cost section); writes
-# under data/build/nontarget/ (about 2 GB).
+# Cost: measured in the results file's cost section (its last run: 205
+# minutes of training stages on 2 cores shared with other jobs); writes
+# under data/build/nontarget/ (about 2.7 GB).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
