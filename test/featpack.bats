@@ -445,3 +445,166 @@ A="$FIXTURES/anno"
     run talcat --stats g.tal
     [ "${lines[0]}" = "1 sequences, 1 instances, 1 classes" ]
 }
+
+# ---- the time grid -----------------------------------------------------------
+
+# The user of issue 17: I3D-like features of two videos, 164 snippets for
+# 24 s and 89 for 11 s, packed without saying the grid.
+misfit_case() {
+    mkdir -p feats
+    write_npy feats/vid_a.npy 164 8 f8
+    write_npy feats/vid_b.npy 89 8 f8
+    cat > gt.json <<'JSON'
+{"database": {
+ "vid_a": {"subset": "validation", "duration": 24.0, "fps": 30,
+           "annotations": [{"label": "Jump", "segment": [3.0, 7.5]}]},
+ "vid_b": {"subset": "validation", "duration": 11.0, "fps": 30,
+           "annotations": [{"label": "Run", "segment": [1.0, 4.0]}, {"label": "Jump", "segment": [6.0, 9.0]}]}}}
+JSON
+}
+
+@test "featpack: features that do not fit the duration get a warning naming the stride that fits" {
+    misfit_case
+    run --separate-stderr featpack -q -a gt.json -F feats -o x.tal
+    [ "$status" -eq 0 ]
+    [ -s x.tal ]
+    [[ "$stderr" == *"'vid_a': 164 snippets on the grid (30 fps, stride 1, clip 1) span 5.47 s but the sequence lasts 24.00 s; stride 4.39 would fit (--stride 4.39, or --stride auto"* ]]
+    [[ "$stderr" == *"'vid_b': 89 snippets"*"stride 3.708 would fit"* ]]
+    [[ "$stderr" == *"2 of 2 sequences do not fit their time grid"* ]]
+    # tal-train says the same at start-up of a stream packed earlier
+    run --separate-stderr tal-train -q --threads 1 -c "$TOP/pipelines/configs/linear-synth.yaml" -s train.epochs=1 \
+        x.tal -o m.ckpt
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"'x.tal': sequence 'vid_a': 164 snippets"*"stride 4.39 would fit (repack it with featpack"* ]]
+    # the stride it names silences it (one stride cannot fit both here)
+    run --separate-stderr featpack -a gt.json -F feats --stride 4.39 --ids <(echo vid_a) -o y.tal
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    # and a grid that fits says nothing: a THUMOS14-like layout
+    write_npy feats/vid_a.npy 177 8
+    run --separate-stderr featpack -a gt.json -F feats --grid thumos-i3d --ids <(echo vid_a) -o z.tal
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+}
+
+@test "featpack --strict: a grid that does not fit is an error, and nothing is written" {
+    misfit_case
+    run --separate-stderr featpack --strict -a gt.json -F feats -o x.tal
+    [ "$status" -eq 1 ]
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    [[ "$stderr" == "featpack: 'vid_a': 164 snippets on the grid"*"stride 4.39 would fit (--stride 4.39, or --stride auto)" ]]
+    [ ! -e x.tal ]
+    [ -z "$(ls -A)" ] || [ "$(ls)" = "$(printf 'feats\ngt.json')" ]
+    # no frame rate at all: said, and an error under --strict
+    jq 'del(.database[].fps)' gt.json > nofps.json
+    run --separate-stderr featpack --strict -a nofps.json -F feats -o x.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"'vid_a' has no frame rate"*"(give --fps or --grid)" ]]
+    [ ! -e x.tal ]
+}
+
+@test "featpack: --grid presets and --resize set the grid; usage errors" {
+    misfit_case
+    featpack -q -a gt.json -F feats --grid thumos-i3d -o t.tal 2> /dev/null
+    talcat -H --json t.tal | jq -e '.fps == 30 and .stride == 4 and .clip == 16' > /dev/null
+    talcat -H --json t.tal | jq -e '.meta["featpack.grid"] == "thumos-i3d"' > /dev/null
+    # anet-tsp-192: 15 fps, 16-frame clips every 16 frames, resized to 192 over the same span
+    featpack -q -a gt.json -F feats --grid anet-tsp-192 -o a.tal 2> /dev/null
+    talcat -j a.tal | jq -e -s 'map(select(.id == "vid_a"))[0] | .T == 192 and .fps == 15 and
+        (.stride - 164 * 16 / 192 | fabs) < 1e-9 and .clip == .stride' > /dev/null
+    # an explicit option wins over the preset
+    featpack -q -a gt.json -F feats --grid thumos-i3d --fps 25 -o f.tal 2> /dev/null
+    talcat -H --json f.tal | jq -e '.fps == 25 and .stride == 4' > /dev/null
+    run featpack -a gt.json -F feats --grid nope -o x.tal
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"unknown --grid 'nope'"* ]]
+    run featpack -a gt.json -F feats --grid fixed:0 -o x.tal
+    [ "$status" -eq 2 ]
+    run featpack -a gt.json -F feats --stride auto --clip 3 -o x.tal
+    [ "$status" -eq 2 ]
+    run featpack -a gt.json --resize 100 -o x.tal
+    [ "$status" -eq 2 ]
+    run featpack --sample-rate 50 --window 10 --grid thumos-i3d -F feats -o x.tal
+    [ "$status" -eq 2 ]
+    [ ! -e x.tal ]
+    # --stride auto needs durations
+    jq 'del(.database[].duration)' gt.json > nodur.json
+    run --separate-stderr featpack -a nodur.json -F feats --stride auto -o x.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == "featpack: --stride auto needs the duration of 'vid_a'"* ]]
+    [ ! -e x.tal ]
+}
+
+# Fixed-length features as BMN and G-TAD ship them: T rows per video in a
+# CSV with a header, whatever the duration.  Each row is the one-hot class
+# (background last) of the time at its centre, (t + 1/2) * duration / T.
+onehot_csv() {   # FILE DURATION T "start end class; ..."
+    awk -v dur="$2" -v T="$3" -v segs="$4" 'BEGIN {
+        n = split(segs, s, ";")
+        print "c0,c1,bg"
+        for (t = 0; t < T; t++) {
+            c = (t + 0.5) * dur / T; k = 2
+            for (i = 1; i <= n; i++) { split(s[i], f, " "); if (c >= f[1] && c <= f[2]) k = f[3] }
+            printf "%d,%d,%d\n", k == 0, k == 1, k == 2
+        }
+    }' > "$1"
+}
+
+fixed_length_case() {
+    mkdir -p csv
+    onehot_csv csv/v_s1.csv 37.0 100 "3.1 9.8 0;20.2 30.5 1"
+    onehot_csv csv/v_s2.csv 52.5 100 "10.0 25.0 1;40.3 47.9 0"
+    onehot_csv csv/v_s3.csv 121.0 100 "5.5 40.0 0;60.0 70.7 1;90.0 110.0 0"
+    onehot_csv csv/v_s4.csv 80.0 100 "30.0 50.0 1"
+    cat > gt.json <<'JSON'
+{"database": {
+ "s1": {"subset": "training", "duration": 37.0,
+        "annotations": [{"label": "A", "segment": [3.1, 9.8]}, {"label": "B", "segment": [20.2, 30.5]}]},
+ "s2": {"subset": "training", "duration": 52.5,
+        "annotations": [{"label": "B", "segment": [10.0, 25.0]}, {"label": "A", "segment": [40.3, 47.9]}]},
+ "s3": {"subset": "training", "duration": 121.0,
+        "annotations": [{"label": "A", "segment": [5.5, 40.0]}, {"label": "B", "segment": [60.0, 70.7]},
+                        {"label": "A", "segment": [90.0, 110.0]}]},
+ "s4": {"subset": "training", "duration": 80.0, "annotations": [{"label": "B", "segment": [30.0, 50.0]}]}}}
+JSON
+}
+
+@test "featpack --stride auto: fixed-length features get their own grid, labels and detections in the right seconds" {
+    fixed_length_case
+    run --separate-stderr featpack -a gt.json -F csv --parts 'v_{}' --feature-ext csv --grid fixed -o auto.tal
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    # no frame rate in ActivityNet JSON: the grid counts in snippets, stride = duration * fps / T
+    talcat -j auto.tal | jq -e -s 'length == 4 and all(.[]; .T == 100 and
+        (.stride / .fps - .duration / 100 | fabs) < 1e-12 and .clip == .stride)' > /dev/null
+    # trained and run on it, the per-snippet classifier gives back the annotated seconds
+    tal-train -q --threads 1 -c "$TOP/pipelines/configs/linear-synth.yaml" auto.tal -o m.ckpt
+    tal-detect -q --threads 1 m.ckpt auto.tal -o d.tal
+    map=$(tal-map --json --tiou 0.7 d.tal | jq '.mAP[0]')
+    echo "mAP@0.7 with the sequence's own grid: $map"
+    awk -v m="$map" 'BEGIN { exit !(m > 0.95) }'
+    # each instance comes back within half a snippet at either end
+    talcat -j d.tal | jq -e -s 'all(.[]; .duration as $d | . as $r | all(.segments[];
+        . as $g | any($r.detections[]; .label == $g.label and .score > 0.3 and
+            ((.start - $g.start) | fabs) <= $d / 200 + 1e-6 and ((.end - $g.end) | fabs) <= $d / 200 + 1e-6)))' > /dev/null
+    # the same features on one stride for all: warned, and the detections are wrong
+    run --separate-stderr featpack -a gt.json -F csv --parts 'v_{}' --feature-ext csv --fps 30 -o one.tal
+    [[ "$stderr" == *"4 of 4 sequences do not fit their time grid"* ]]
+    tal-train -q --threads 1 -c "$TOP/pipelines/configs/linear-synth.yaml" one.tal -o m1.ckpt 2> /dev/null
+    tal-detect -q --threads 1 m1.ckpt one.tal -o d1.tal
+    bad=$(tal-map --json --tiou 0.7 d1.tal | jq '.mAP[0]')
+    echo "mAP@0.7 with a wrong grid: $bad"
+    awk -v m="$bad" 'BEGIN { exit !(m < 0.2) }'
+}
+
+@test "featpack --resize with --stride auto (fixed:N) resamples over the duration" {
+    fixed_length_case
+    featpack -q -a gt.json -F csv --parts 'v_{}' --feature-ext csv --grid fixed:40 -o r.tal
+    talcat -j r.tal | jq -e -s 'all(.[]; .T == 40 and (.stride / .fps - .duration / 40 | fabs) < 1e-12)' > /dev/null
+    talcat -H --json r.tal | jq -e '.meta["featpack.grid"] == "fixed:40, stride auto, resize 40"' > /dev/null
+    # linear interpolation with half-snippet alignment, 100 -> 40: row i samples the CSV at
+    # x = (i + 1/2) * 2.5 - 1/2; in s1, CSV rows 8-25 are class A: row 3 (x = 8.25) is A,
+    # row 10 (x = 25.75) a quarter A, three quarters background
+    talcat -j --features r.tal | jq -e -s 'map(select(.id == "s1"))[0].features |
+        .[2] == [0, 0, 1] and .[3] == [1, 0, 0] and .[10] == [0.25, 0, 0.75]' > /dev/null
+}

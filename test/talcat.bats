@@ -42,11 +42,11 @@ B="$FIXTURES/broken"
 @test "talcat --header, as text and JSON, one per input" {
     mkstream val.tal
     run talcat --header val.tal
-    [[ "${lines[0]}" == "stream       val.tal (format 1.2)" ]]
+    [[ "${lines[0]}" == "stream       val.tal (format 1.3)" ]]
     [[ "$output" == *"classes      20"* ]]
     [[ "$output" == *"provenance   featpack "* ]]
     run sh -c 'talcat -H --json val.tal val.tal | jq -c "[.version, .feature_dim, (.classes|length), .classes[0].label]"'
-    [ "${lines[0]}" = '["1.2",0,20,"BaseballPitch"]' ]
+    [ "${lines[0]}" = '["1.3",0,20,"BaseballPitch"]' ]
     [ "${#lines[@]}" -eq 2 ]
 }
 

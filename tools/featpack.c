@@ -10,9 +10,19 @@
  * a sliding window turning samples into snippet statistics (--window,
  * --hop; data/series.h).  Labels then come from a segment table in
  * samples (--segment-table; io/anno_table.h).
+ *
+ * The time grid (fps, stride, clip) places snippets in seconds.  Each
+ * sequence's features are checked against its annotated duration
+ * (data/gridfit.h): a grid that does not fit is named with the stride
+ * that would, as a warning or, with --strict, an error.  --stride auto
+ * gives each sequence its own stride from its duration (features at a
+ * fixed length per video), --resize N resamples them to N snippets
+ * (data/resize.h); both store the record's own grid (stream 1.3).
  */
 #include "common/cli.h"
 #include "data/annoset.h"
+#include "data/gridfit.h"
+#include "data/resize.h"
 #include "data/select.h"
 #include "io/anno.h"
 #include "io/anno_table.h"
@@ -61,10 +71,18 @@ static int usage(FILE *fp, int status)
 "      --segment-table FILE  segments in samples, one per line (HAPT labels.txt)\n"
 "      --table-id TMPL     sequence id from columns: {N}, {N:0W} [{1}]\n"
 "      --table-columns S,E,C  columns of start sample, end sample, class [2,3,4]\n"
-"Time grid (snippet t spans frames [t*stride, t*stride+clip) at fps):\n"
+"Time grid (snippet t spans frames [t*stride, t*stride+clip) at fps; man featpack, TIME GRID):\n"
+"      --grid NAME         a known layout: thumos-i3d (30 fps, stride 4, clip 16),\n"
+"                          anet-tsp (15 fps, stride 16, clip 16), anet-tsp-192 (the\n"
+"                          same resized to 192), fixed (one stride per sequence from\n"
+"                          its duration), fixed:N (resized to N, then the same)\n"
 "      --fps F             frame rate of every sequence (default: from the annotations)\n"
-"      --stride N          feature stride in frames [1]\n"
+"      --stride N|auto     feature stride in frames [1]; auto: duration*fps/snippets,\n"
+"                          per sequence\n"
 "      --clip N            frames per snippet [the stride]\n"
+"      --resize N          resample each sequence's features to N snippets (linear)\n"
+"      --strict            features that do not fit the duration are an error, not a\n"
+"                          warning\n"
 "Output:\n"
 "      --role ROLE         train or test for every record (default: test if the\n"
 "                          subset name is test/testing, else train)\n"
@@ -82,6 +100,7 @@ enum {
     OPT_TH14 = 256, OPT_VIDEO_INFO, OPT_IGNORE_UNKNOWN, OPT_IDS, OPT_EXT, OPT_SKIP_MISSING, OPT_FPS,
     OPT_STRIDE, OPT_CLIP, OPT_ROLE, OPT_SUPERVISION, OPT_DTYPE, OPT_VERSION,
     OPT_PARTS, OPT_SAMPLE_RATE, OPT_WINDOW, OPT_HOP, OPT_MAGNITUDE, OPT_SEGTABLE, OPT_TABLE_ID, OPT_TABLE_COLS,
+    OPT_GRID, OPT_RESIZE, OPT_STRICT,
 };
 
 #define MAX_PARTS 16
@@ -93,6 +112,9 @@ typedef struct {
     const char *classes, *subsets, *ids, *features, *ext, *output;
     int ignore_unknown, skip_missing, role, supervision, dtype, level, force;
     double fps, stride, clip;
+    int stride_auto, strict;   /* --stride auto, --strict */
+    long resize;               /* --resize N; 0: keep the features' length */
+    const char *grid;          /* --grid NAME, for the header's META */
     /* time series */
     char *parts[MAX_PARTS];
     int nparts;
@@ -421,6 +443,109 @@ static int parse_parts(char *s, options *o)
     return o->nparts ? 0 : -1;
 }
 
+/* ---- time grid ---------------------------------------------------------------- */
+
+/* The layouts feature releases ship in (man featpack, TIME GRID, says
+ * where each comes from).  Options given explicitly win over a preset. */
+typedef struct {
+    const char *name;
+    double fps, stride, clip;   /* 0: not set by the preset */
+    long resize;
+    int stride_auto;
+} grid_preset;
+
+static const grid_preset grid_presets[] = {
+    { "thumos-i3d", 30, 4, 16, 0, 0 },     /* ActionFormer's THUMOS14 I3D release */
+    { "anet-tsp", 15, 16, 16, 0, 0 },      /* ActionFormer's ActivityNet TSP release */
+    { "anet-tsp-192", 15, 16, 16, 192, 0 },/* ... resized to 192 (force_upsampling) */
+    { "fixed", 0, 0, 0, 0, 1 },            /* BMN/G-TAD: a fixed length per video */
+};
+
+/* "fixed:100" or a name from grid_presets; -1 if unknown. */
+static int parse_grid(const char *s, grid_preset *out)
+{
+    if (!strncmp(s, "fixed:", 6)) {
+        char *end;
+        long n = strtol(s + 6, &end, 10);
+        if (end == s + 6 || *end || n < 1 || n > (long)TAL_MAX_T || s[6] == '+' || s[6] == '-')
+            return -1;
+        *out = (grid_preset){ s, 0, 0, 0, n, 1 };
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof grid_presets / sizeof *grid_presets; i++)
+        if (!strcmp(s, grid_presets[i].name)) {
+            *out = grid_presets[i];
+            return 0;
+        }
+    return -1;
+}
+
+/* Resample the record's features to n snippets; the time they span stays
+ * (ActionFormer's force_upsampling): the new stride is that span / n. */
+static int resize_features(tal_record *r, uint32_t n, scratch *sc)
+{
+    size_t want;
+    if (tal_mul_size(n, r->D, &want) || want > TAL_MAX_ELEMENTS)
+        return tal_err(TAL_EINVAL, "features of '%s' resized to %u snippets would be too large", r->id, n);
+    int rc = tal_floats_reserve(&sc->join, &sc->join_cap, want);
+    if (rc)
+        return rc;
+    tal_features_resize(sc->join, n, r->feat, r->T, r->D);
+    uint32_t D = r->D;
+    if ((rc = tal_record_alloc_features(r, n, D)))
+        return rc;
+    memcpy(r->feat, sc->join, want * sizeof(float));
+    return 0;
+}
+
+/* Give the record its own grid (--stride auto, --resize) or check it
+ * against the stream's.  T0: snippets before any resize.  Returns 0, or
+ * an error under --strict; counts sequences that do not fit. */
+static int place_on_grid(const options *o, tal_record *r, const tal_header *h, uint32_t T0, scratch *sc,
+                         long *misfits)
+{
+    tal_grid g = tal_record_grid(r, h);
+    int rc;
+    if (o->stride_auto) {
+        if (!(r->duration > 0))
+            return tal_err(TAL_EINVAL, "--stride auto needs the duration of '%s': its annotations have none "
+                           "(give --video-info, or a fixed --stride)", r->id);
+        if (o->resize && (rc = resize_features(r, (uint32_t)o->resize, sc)))
+            return rc;
+        if (!(g.fps > 0))   /* no frame rate known: count in snippets */
+            r->fps = r->T / r->duration, g.fps = r->fps;
+        r->stride = r->clip = r->duration * g.fps / r->T;
+        return 0;
+    }
+    if (!(g.fps > 0)) {
+        if (!(r->present & TAL_HAS_FEATURES))
+            return 0;
+        if (o->strict)
+            return tal_err(TAL_EINVAL, "'%s' has no frame rate: its snippets cannot be placed in time "
+                           "(give --fps or --grid)", r->id);
+        if (!(*misfits)++)
+            tal_warn_wrong("'%s' has no frame rate: its snippets cannot be placed in time (give --fps or --grid)", r->id);
+        return 0;
+    }
+    tal_gridfit f;
+    if (tal_grid_check(&g, T0, r->duration, &f) == 0) {
+        char what[320];
+        tal_gridfit_describe(what, sizeof what, &g, T0, &f);
+        if (o->strict)
+            return tal_err(TAL_EINVAL, "'%s': %s (--stride %.4g, or --stride auto)", r->id, what, f.fit_stride);
+        if ((*misfits)++ < 3)
+            tal_warn_wrong("'%s': %s (--stride %.4g, or --stride auto; --strict makes this an error)", r->id, what,
+                     f.fit_stride);
+    }
+    if (o->resize) {
+        double span = (T0 - 1) * g.stride + g.clip;
+        if ((rc = resize_features(r, (uint32_t)o->resize, sc)))
+            return rc;
+        r->stride = r->clip = span / r->T;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli_init("featpack", argc, argv);
@@ -456,11 +581,15 @@ int main(int argc, char **argv)
         { "segment-table", required_argument, 0, OPT_SEGTABLE },
         { "table-id", required_argument, 0, OPT_TABLE_ID },
         { "table-columns", required_argument, 0, OPT_TABLE_COLS },
+        { "grid", required_argument, 0, OPT_GRID },
+        { "resize", required_argument, 0, OPT_RESIZE },
+        { "strict", no_argument, 0, OPT_STRICT },
         { 0, 0, 0, 0 },
     };
     options o = { .ext = "npy", .output = "-", .role = -1, .supervision = -1, .stride = 1,
                   .parts = { "{}" }, .nparts = 1, .tcols = { 2, 3, 4 } };
-    int c, grid_given = 0;
+    int c, grid_given = 0, fps_given = 0, stride_given = 0, clip_given = 0, resize_given = 0;
+    grid_preset preset = { 0 };
     long lv;
     while ((c = getopt_long(argc, argv, "a:p:c:s:F:l:o:fqh", longopts, NULL)) != -1) {
         switch (c) {
@@ -475,10 +604,31 @@ int main(int argc, char **argv)
         case 'F': o.features = optarg; break;
         case OPT_EXT: o.ext = optarg; break;
         case OPT_SKIP_MISSING: o.skip_missing = 1; break;
-        case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); break;
-        case OPT_SAMPLE_RATE: if (cli_double("--sample-rate", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); break;
-        case OPT_STRIDE: if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride)) return done(&o, 2); grid_given = 1; break;
-        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return done(&o, 2); grid_given = 1; break;
+        case OPT_FPS: if (cli_double("--fps", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); fps_given = 1; break;
+        case OPT_SAMPLE_RATE: if (cli_double("--sample-rate", optarg, 1e-6, 1e9, &o.fps)) return done(&o, 2); fps_given = 1; break;
+        case OPT_STRIDE:
+            if (!strcmp(optarg, "auto"))
+                o.stride_auto = 1, o.stride = 1;
+            else if (cli_double("--stride", optarg, 1e-6, 1e9, &o.stride))
+                return done(&o, 2);
+            else
+                o.stride_auto = 0;
+            grid_given = stride_given = 1;
+            break;
+        case OPT_CLIP: if (cli_double("--clip", optarg, 1e-6, 1e9, &o.clip)) return done(&o, 2); grid_given = clip_given = 1; break;
+        case OPT_GRID:
+            if (parse_grid(optarg, &preset))
+                return done(&o, cli_usage_error("unknown --grid '%s' (thumos-i3d, anet-tsp, anet-tsp-192, fixed or "
+                                                "fixed:N)", optarg));
+            o.grid = optarg;
+            grid_given = 1;
+            break;
+        case OPT_RESIZE:
+            if (cli_int("--resize", optarg, 1, (long)TAL_MAX_T, &o.resize))
+                return done(&o, 2);
+            grid_given = resize_given = 1;
+            break;
+        case OPT_STRICT: o.strict = 1; break;
         case OPT_PARTS:
             free(o.parts_buf);
             if (!(o.parts_buf = strdup(optarg)))
@@ -529,9 +679,26 @@ int main(int argc, char **argv)
         return done(&o, cli_usage_error("unexpected argument '%s' (inputs are given with options)", argv[optind]));
     if (o.hop && !o.window)
         return done(&o, cli_usage_error("--hop needs --window"));
+    if (o.grid) {   /* what the preset sets, unless given explicitly */
+        if (!fps_given && preset.fps > 0)
+            o.fps = preset.fps;
+        if (!stride_given && preset.stride > 0)
+            o.stride = preset.stride;
+        if (!stride_given && preset.stride_auto)
+            o.stride_auto = 1;
+        if (!clip_given && preset.clip > 0)
+            o.clip = preset.clip;
+        if (!resize_given && preset.resize)
+            o.resize = preset.resize;
+    }
+    if (o.stride_auto && clip_given)
+        return done(&o, cli_usage_error("--stride auto sets the clip to the stride: do not give --clip with it"));
+    if (o.resize && !o.features)
+        return done(&o, cli_usage_error("--resize needs --features DIR"));
     if (o.window) {
         if (grid_given)
-            return done(&o, cli_usage_error("--window sets the time grid: do not give --stride or --clip with it"));
+            return done(&o, cli_usage_error("--window sets the time grid: do not give --stride, --clip, --grid or "
+                                            "--resize with it"));
         if (!o.hop)
             o.hop = o.window;
         o.stride = (double)o.hop;
@@ -620,18 +787,28 @@ int main(int argc, char **argv)
     }
     h.stride = o.stride;
     h.clip = o.clip;
+    if (o.grid || o.stride_auto || o.resize) {   /* how the grid was chosen, for talcat --header */
+        char g[128];
+        int at = snprintf(g, sizeof g, "%s", o.grid ? o.grid : "");
+        if (o.stride_auto)
+            at += snprintf(g + at, sizeof g - (size_t)at, "%sstride auto", at ? ", " : "");
+        if (o.resize)
+            snprintf(g + at, sizeof g - (size_t)at, "%sresize %ld", at ? ", " : "", o.resize);
+        rc = tal_header_set_meta(&h, "featpack.grid", g) ? TAL_ENOMEM : 0;
+    }
     h.fps = a.v[0].fps;
     for (uint32_t i = 1; i < a.n; i++)
         if (fabs(a.v[i].fps - h.fps) > 1e-9)
             h.fps = 0;   /* frame rates differ: each record keeps its own */
     h.feat_dtype = o.dtype > 0 ? (uint8_t)o.dtype : TAL_DTYPE_F32;
     /* the feature dimension comes from the first feature file */
-    rc = cli_add_prov(&h);
+    if (!rc)
+        rc = cli_add_prov(&h);
 
     tal_progress prog;
     tal_progress_start(&prog, "sequences", a.n);
     uint64_t bytes = 0;
-    long skipped = 0;
+    long skipped = 0, misfits = 0;
     scratch sc = { 0 };
     for (uint32_t i = 0; i < a.n && !rc; i++) {
         tal_record *r = &a.v[i];
@@ -647,8 +824,10 @@ int main(int argc, char **argv)
                 continue;
             }
             double fps = rec.fps > 0 ? rec.fps : h.fps;
-            if (rec.duration <= 0 && fps > 0)
+            if (rec.duration <= 0 && fps > 0 && !o.stride_auto)   /* nothing to check it against */
                 rec.duration = o.window ? samples / fps : ((rec.T - 1) * h.stride + h.clip) / fps;
+            if (!o.window && (rc = place_on_grid(&o, &rec, &h, rec.T, &sc, &misfits)))
+                break;
             bytes += (uint64_t)rec.T * rec.D * 4;
         }
         /* segments stay in source order: the THUMOS14 kit's matching
@@ -692,6 +871,9 @@ int main(int argc, char **argv)
     }
     if (skipped)
         tal_warn("%ld sequences without feature files were left out", skipped);
+    if (misfits > 1)
+        tal_warn_wrong("%ld of %u sequences do not fit their time grid: check --fps, --stride and --clip (man featpack, "
+                 "TIME GRID)", misfits, a.n);
     if ((rc = tal_stream_finish(w))) {
         w = NULL;
         goto fail;

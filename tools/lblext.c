@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     uint64_t nrec = 0, next = 0, before = 0, after = 0, points_in = 0, points_out = 0;
     while ((rc = tal_record_read(in, &r)) > 0) {
         if (r.supervision == TAL_SUP_POINT) {
-            tal_grid g = { tal_record_fps(&r, ih), ih->stride, ih->clip > 0 ? ih->clip : ih->stride };
+            tal_grid g = tal_record_grid(&r, ih);
             uint32_t T = r.T, np = r.npoints;
             if (!(g.fps > 0))
                 rc = tal_err(TAL_EINVAL, "no frame rate (neither the record nor the header has one)");

@@ -7,6 +7,7 @@
  * atomically to -o.
  */
 #include "common/cli.h"
+#include "data/gridfit.h"
 #include "data/recset.h"
 #include "models/trainer.h"
 #include "util/strmap.h"
@@ -216,6 +217,8 @@ int main(int argc, char **argv)
     if (skipped)
         tal_warn("%u sequences without %s supervision are left out of training", skipped,
                  tal_det_trains_on_names(ops));
+    tal_grid_warn_records(set.v, set.n, &set.hdr, argv[optind],
+                          "repack it with featpack's --stride, --clip and --fps, or --stride auto");
     recs = malloc(set.n * sizeof *recs);
     for (uint32_t i = 0; recs && i < set.n; i++) {
         if ((rc = tal_det_check_training_record(ops, &set.v[i], argv[optind])))

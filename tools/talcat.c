@@ -349,6 +349,10 @@ static int merge_into(tal_record *dst, const tal_record *src)
         dst->duration = src->duration;
     if (dst->fps <= 0)
         dst->fps = src->fps;
+    if (dst->stride <= 0 && dst->clip <= 0) {
+        dst->stride = src->stride;
+        dst->clip = src->clip;
+    }
     if (dst->supervision == TAL_SUP_NONE)
         dst->supervision = src->supervision;
     if (dst->role == TAL_ROLE_UNSET)

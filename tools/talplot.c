@@ -10,6 +10,7 @@
 #include "common/cli.h"
 #include "common/input.h"
 #include "data/annoset.h"
+#include "data/timemap.h"
 #include "util/text.h"
 
 #include <errno.h>
@@ -117,11 +118,14 @@ static int cmp_score_desc(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* the centre of snippet t of n in seconds: on the stream's grid, or spread
- * over the duration when there is none */
-static double snippet_sec(const tal_header *h, double fps, double dur, uint32_t n, uint32_t t)
+/* the centre of snippet t of n in seconds: through the record's time map
+ * or on its grid, or spread over the duration when it has neither */
+static double snippet_sec(const tal_header *h, const tal_record *r, double dur, uint32_t n, uint32_t t)
 {
-    return fps > 0 && h->stride > 0 ? (t * h->stride + h->clip / 2) / fps : (t + 0.5) * dur / n;
+    tal_grid g = tal_record_grid(r, h);
+    if ((r->present & TAL_HAS_TIMEMAP) || (g.fps > 0 && (h->stride > 0 || r->stride > 0)))
+        return tal_record_pos_to_sec(r, &g, t);
+    return (t + 0.5) * dur / n;
 }
 
 /* Height of one sequence's panel; draws it at y0 when fp is not NULL. */
@@ -144,8 +148,8 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
         if (pts[i].time > dur)
             dur = pts[i].time;
     int have_dist = r->dist_T > 0 && r->dist_K > 0 && r->dist;
-    if (have_dist && fps > 0 && h->stride > 0) {
-        double last = ((r->dist_T - 1) * h->stride + h->clip / 2) / fps;
+    if (have_dist && ((r->present & TAL_HAS_TIMEMAP) || (fps > 0 && h->stride > 0))) {
+        double last = snippet_sec(h, r, dur, r->dist_T, r->dist_T - 1);
         if (last > dur)
             dur = last;
     }
@@ -315,7 +319,7 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
             fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.2\" points=\"", colour((int32_t)best));
             for (uint32_t t = 0; t < r->dist_T; t++) {
                 double v = r->dist[(size_t)t * r->dist_K + best];
-                fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, fps, dur, r->dist_T, t)),
+                fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, r, dur, r->dist_T, t)),
                         top + hgt - hgt * (v - lo) / (hi - lo));
             }
             fprintf(fp, "\"><title>");
@@ -326,7 +330,7 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
         if (gate) {
             fprintf(fp, "<polyline fill=\"none\" stroke=\"#222\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\" points=\"");
             for (uint32_t t = 0; t < r->dist_T; t++)
-                fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, fps, dur, r->dist_T, t)),
+                fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, r, dur, r->dist_T, t)),
                         top + hgt - hgt * (r->dist[(size_t)t * r->dist_K + ncls] - lo) / (hi - lo));
             fprintf(fp, "\"><title>threshold (background)</title></polyline>\n");
             fprintf(fp, "<text x=\"8\" y=\"%.2f\" font-size=\"9\" fill=\"#777\">dashed: threshold</text>\n", y + 23);
@@ -352,7 +356,7 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
                 for (uint32_t t = 0; t < r->dist_T; t++) {
                     double pc = r->dist[(size_t)t * r->dist_K + c], pb = r->dist[(size_t)t * r->dist_K + ncls];
                     double v = pc + pb > 0 ? pc / (pc + pb) : 0.5;
-                    fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, fps, dur, r->dist_T, t)),
+                    fprintf(fp, "%s%.2f,%.2f", t ? " " : "", X(snippet_sec(h, r, dur, r->dist_T, t)),
                             gt0 + gh - gh * v);
                 }
                 fprintf(fp, "\"><title>gate of ");

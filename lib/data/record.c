@@ -356,7 +356,7 @@ void tal_record_clear(tal_record *r)
         r->id[0] = 0;
     if (r->subset)
         r->subset[0] = 0;
-    r->duration = r->fps = 0;
+    r->duration = r->fps = r->stride = r->clip = 0;
     r->supervision = TAL_SUP_NONE;
     r->role = TAL_ROLE_UNSET;
     r->flags = r->present = 0;
@@ -619,8 +619,19 @@ tal_grid tal_header_grid(const tal_header *h)
 
 tal_grid tal_record_grid(const tal_record *r, const tal_header *h)
 {
-    tal_grid g = tal_header_grid(h);
-    g.fps = tal_record_fps(r, h);
+    return tal_grid_for_record(tal_header_grid(h), r);
+}
+
+tal_grid tal_grid_for_record(tal_grid g, const tal_record *r)
+{
+    if (r->fps > 0)
+        g.fps = r->fps;
+    if (r->stride > 0) {
+        g.stride = r->stride;
+        g.clip = r->clip > 0 ? r->clip : r->stride;
+    } else if (r->clip > 0) {
+        g.clip = r->clip;
+    }
     return g;
 }
 
@@ -631,6 +642,8 @@ int tal_record_copy(tal_record *dst, const tal_record *src)
         return TAL_ENOMEM;
     dst->duration = src->duration;
     dst->fps = src->fps;
+    dst->stride = src->stride;
+    dst->clip = src->clip;
     dst->supervision = src->supervision;
     dst->role = src->role;
     dst->flags = src->flags;

@@ -169,6 +169,8 @@ typedef struct {
     char *subset;        /* subset name in the source ("validation"), may be "" */
     double duration;     /* seconds; 0 if unknown */
     double fps;          /* frames per second of this sequence; 0: the header's */
+    double stride, clip; /* this sequence's own grid in frames (1.3, featpack
+                            --stride auto); 0: the header's */
     uint8_t supervision; /* tal_supervision */
     uint8_t role;        /* tal_role */
     uint32_t flags;      /* reserved */
@@ -251,6 +253,10 @@ double tal_record_fps(const tal_record *r, const tal_header *h);
  * clip of 0 as the stride), and one record's: the same with its own
  * frame rate when it has one. */
 tal_grid tal_header_grid(const tal_header *h);
+/* The grid a record's snippets lie on: the header's, with the record's
+ * own fps, stride and clip where it has them (stream 1.3). */
 tal_grid tal_record_grid(const tal_record *r, const tal_header *h);
+/* The same from a grid held elsewhere (a detector keeps its stream's). */
+tal_grid tal_grid_for_record(tal_grid g, const tal_record *r);
 
 #endif

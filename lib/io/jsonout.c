@@ -127,6 +127,13 @@ void tal_json_record(FILE *fp, const tal_record *r, const tal_header *h, int fla
     num(fp, r->duration);
     fputs(",\"fps\":", fp);
     num(fp, tal_record_fps(r, h));
+    if (r->stride > 0 || r->clip > 0) {   /* the record's own grid (1.3) */
+        tal_grid g = tal_record_grid(r, h);
+        fputs(",\"stride\":", fp);
+        num(fp, g.stride);
+        fputs(",\"clip\":", fp);
+        num(fp, g.clip);
+    }
     if (r->T)
         fprintf(fp, ",\"T\":%u,\"D\":%u", r->T, r->D);
     if (r->present & TAL_HAS_SEGMENTS)

@@ -497,6 +497,15 @@ static int parse_record_section(cursor *c, tal_record *r, uint32_t type, uint32_
         r->flags = tal_le32(b + 20);
         if (!isfinite(r->duration) || r->duration < 0 || !isfinite(r->fps) || r->fps < 0)
             return corrupt(c, "duration and fps must be finite and not negative");
+        /* 1.3: the record's own stride and clip follow when it has them */
+        if (c->left >= 16) {
+            if ((rc = cur_read(c, b, 16)))
+                return rc;
+            r->stride = tal_lef64(b);
+            r->clip = tal_lef64(b + 8);
+            if (!isfinite(r->stride) || r->stride < 0 || !isfinite(r->clip) || r->clip < 0)
+                return corrupt(c, "stride and clip must be finite and not negative");
+        }
         return 0;
     case TAL_RS_FEATURES:
         c->what = "features";
@@ -720,6 +729,8 @@ int tal_record_validate(const tal_record *r, const tal_header *h)
         return tal_err(TAL_EINVAL, "a record has an empty id");
     if (!isfinite(r->duration) || r->duration < 0 || !isfinite(r->fps) || r->fps < 0)
         return tal_err(TAL_EINVAL, "duration and fps must be finite and not negative");
+    if (!isfinite(r->stride) || r->stride < 0 || !isfinite(r->clip) || r->clip < 0)
+        return tal_err(TAL_EINVAL, "stride and clip must be finite and not negative");
     if (r->supervision >= TAL_SUP_COUNT || r->role >= TAL_ROLE_COUNT)
         return tal_err(TAL_EINVAL, "unknown supervision kind %u or role %u", r->supervision, r->role);
     if ((r->present & TAL_HAS_FEATURES) && (!r->T || !r->D))
@@ -934,6 +945,11 @@ static int encode_record_small(tal_buf *b, const tal_record *r)
     x[17] = r->role;
     tal_put32(x + 20, r->flags);
     rc |= put_raw(b, x, 24);
+    if (r->stride > 0 || r->clip > 0) {   /* only then: other streams stay as 1.2 wrote them */
+        tal_putf64(x, r->stride);
+        tal_putf64(x + 8, r->clip);
+        rc |= put_raw(b, x, 16);
+    }
     end_section(b, at);
 
     if (r->present & TAL_HAS_SEGMENTS)

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define TAL_STREAM_VERSION_MAJOR 1
-#define TAL_STREAM_VERSION_MINOR 2
+#define TAL_STREAM_VERSION_MINOR 3
 
 /* chunk types */
 enum { TAL_CHUNK_HEADER = 1, TAL_CHUNK_RECORD = 2 };

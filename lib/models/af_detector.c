@@ -190,10 +190,10 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
         goto done;
     int Tmax = 1;
     double lo = c->n_crop_ratio == 2 ? c->crop_ratio[0] : 1, hi = c->n_crop_ratio == 2 ? c->crop_ratio[1] : 1;
-    tal_grid g0 = d->grid;
-    double offset = 0.5 * g0.clip / g0.stride;   /* half a clip, in snippets */
     for (int b = 0; b < B; b++) {
         const tal_record *rec = batch[b];
+        tal_grid g0 = tal_detector_grid(d, rec);
+        double offset = 0.5 * g0.clip / g0.stride;   /* half a clip, in snippets */
         size_t sz = (size_t)1 + rec->segs.n;
         if (record_segments(d, rec, &nseg[b]) || !(segs[b] = tal_malloc(sz * sizeof **segs)) ||
             !(cand[b] = tal_malloc(sz * sizeof **cand)))

@@ -208,8 +208,5 @@ const char *tal_det_trains_on_names(const tal_det_ops *ops)
 
 tal_grid tal_detector_grid(const tal_detector *d, const tal_record *r)
 {
-    tal_grid g = d->grid;
-    if (r->fps > 0)
-        g.fps = r->fps;
-    return g;
+    return tal_grid_for_record(d->grid, r);
 }

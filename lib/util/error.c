@@ -79,15 +79,30 @@ const char *tal_progname(void) { return progname; }
 void tal_set_quiet(int q) { quiet = q; }
 int tal_quiet(void) { return quiet; }
 
+static void warn_v(const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s: warning: ", progname);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void tal_warn(const char *fmt, ...)
 {
     if (quiet)
         return;
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "%s: warning: ", progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    warn_v(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+void tal_warn_wrong(const char *fmt, ...)
+{
+    if (quiet > 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    warn_v(fmt, ap);
+    va_end(ap);
 }

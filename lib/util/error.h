@@ -57,6 +57,10 @@ const char *tal_progname(void);
 
 /* Warnings go to stderr at once as "prog: warning: ..." unless silenced. */
 void tal_warn(const char *fmt, ...) TAL_PRINTF(1, 2);
+/* The same for input that will give wrong results without an error (a
+ * time grid that does not fit the features): -q (quiet 1) keeps it,
+ * only quiet 2 silences it. */
+void tal_warn_wrong(const char *fmt, ...) TAL_PRINTF(1, 2);
 void tal_set_quiet(int quiet);
 int tal_quiet(void);
 

@@ -49,7 +49,7 @@ TEST(timemap_stream_roundtrip_bit_exact)
         CHECK_MSG(tal_stream_finish(w) == 0, "%s", tal_errmsg());
         tal_stream *s = tal_stream_open(path);
         CHECK(s);
-        CHECK_EQ_INT(tal_stream_header(s)->version_minor, 2);
+        CHECK_EQ_INT(tal_stream_header(s)->version_minor, TAL_STREAM_VERSION_MINOR);
         tal_record_init(&back);
         CHECK_EQ_INT(tal_record_read(s, &back), 1);
         CHECK(back.present & TAL_HAS_TIMEMAP);
