@@ -608,3 +608,18 @@ JSON
     talcat -j --features r.tal | jq -e -s 'map(select(.id == "s1"))[0].features |
         .[2] == [0, 0, 1] and .[3] == [1, 0, 0] and .[10] == [0.25, 0, 0.75]' > /dev/null
 }
+
+@test "README: 'Your own features' runs as written, warns at step 1 and scores at step 3" {
+    awk '/^## Your own features/ {on=1} on && /^```sh/ {code=1; next} code && /^```/ {exit} code {print}' \
+        "$TOP/README.md" > walk.sh
+    [ "$(wc -l < walk.sh)" -gt 10 ]
+    ln -s "$TOP/data" data
+    ln -s "$TOP/pipelines" pipelines
+    run --separate-stderr bash -e -o pipefail walk.sh
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"featpack: warning: 'video_validation_0000051': 1270 snippets on the grid (30 fps, stride 1, clip 1) span 42.33 s but the sequence lasts 169.79 s; stride 4 would fit"* ]]
+    [[ "$stderr" == *"30 of 30 sequences do not fit their time grid"* ]]
+    map=$(printf '%s\n' "$output" | awk '/^average 0.3:0.7/ {print $3}')
+    echo "average mAP: $map"
+    awk -v m="$map" 'BEGIN { exit !(m > 20) }'
+}

@@ -195,3 +195,30 @@ B="$FIXTURES/broken"
     run script -qec "talcat -f $TMP/val.tal | head -c 4 | od -An -tx1" /dev/null
     [[ "$output" == *"8a 54 41 4c"* ]]
 }
+
+@test "talcat --npy: features back as .npy files that featpack reads to the same stream" {
+    mkstream gt.tal
+    talcat -q -n 3 gt.tal | talsynth -q -p easy -d 16 -o syn.tal
+    run --separate-stderr talcat --npy out syn.tal
+    [ "$status" -eq 0 ]
+    [ "$(ls out | wc -l)" -eq 3 ]
+    id=$(talcat -j syn.tal | jq -r .id | head -1)
+    head -c 6 "out/$id.npy" | od -An -c | grep -q 'N   U   M   P   Y'
+    # the data starts at a multiple of 64 bytes, as NumPy writes it
+    T=$(talcat -j syn.tal | jq -r .T | head -1)
+    [ $(( ($(stat -c %s "out/$id.npy") - T * 16 * 4) % 64 )) -eq 0 ]
+    featpack -q -a "$DATA/thumos14/gt_full.json" -F out --skip-missing --stride 16 --clip 16 -o back.tal
+    cmp <(talcat -j --features syn.tal | jq -c '[.id, .features]') <(talcat -j --features back.tal | jq -c '[.id, .features]')
+    # records without features are counted; a bad id is one line, exit 1
+    run --separate-stderr talcat --npy none gt.tal
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"200 records without features: no .npy for them"* ]]
+    echo '{"database": {"a/b": {"subset": "x", "duration": 20, "fps": 30, "annotations": [{"label": "Run", "segment": [2, 5]}]}}}' > slash.json
+    featpack -q -a slash.json -o - | talsynth -q -d 4 -o slash.tal
+    run --separate-stderr talcat --npy bad slash.tal
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "talcat: sequence id 'a/b' is not a file name: --npy cannot name its file" ]
+    [ ! -e bad/a ]
+    run --separate-stderr talcat --npy out --header syn.tal
+    [ "$status" -eq 2 ]
+}

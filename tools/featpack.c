@@ -787,7 +787,7 @@ int main(int argc, char **argv)
     }
     h.stride = o.stride;
     h.clip = o.clip;
-    if (o.grid || o.stride_auto || o.resize) {   /* how the grid was chosen, for talcat --header */
+    if (o.features && (o.grid || o.stride_auto || o.resize)) {   /* how the grid was chosen, for talcat --header */
         char g[128];
         int at = snprintf(g, sizeof g, "%s", o.grid ? o.grid : "");
         if (o.stride_auto)
@@ -872,8 +872,8 @@ int main(int argc, char **argv)
     if (skipped)
         tal_warn("%ld sequences without feature files were left out", skipped);
     if (misfits > 1)
-        tal_warn_wrong("%ld of %u sequences do not fit their time grid: check --fps, --stride and --clip (man featpack, "
-                 "TIME GRID)", misfits, a.n);
+        tal_warn_wrong("%ld of %lu sequences do not fit their time grid: check --fps, --stride and --clip (man featpack, "
+                 "TIME GRID)", misfits, (unsigned long)(a.n - skipped));
     if ((rc = tal_stream_finish(w))) {
         w = NULL;
         goto fail;

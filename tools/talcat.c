@@ -2,20 +2,24 @@
  *
  * Default: the records of every input, selected, written as one stream.
  * --header, --jsonl, --stats, --anet-json and --results-json print text
- * instead.  Records are handled one at a time, except with --merge,
- * which holds every record until the inputs are read.
+ * instead; --npy writes each record's features as a .npy file.  Records
+ * are handled one at a time, except with --merge, which holds every record
+ * until the inputs are read.
  */
 #include "common/cli.h"
 #include "data/annoset.h"
 #include "data/select.h"
 #include "io/jsonout.h"
+#include "io/npy_write.h"
 #include "util/strmap.h"
 #include "util/text.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int usage(FILE *fp, int status)
 {
@@ -34,6 +38,7 @@ static int usage(FILE *fp, int status)
 "  -R, --results-json      detections as ActivityNet results ({\"results\": ...})\n"
 "      --merge             join records with the same id across inputs\n"
 "      --check             read and verify everything, print nothing (exit 0 if whole)\n"
+"      --npy DIR           each record's features as DIR/<id>.npy (float32, T x D)\n"
 "Selection:\n"
 "      --ids FILE          only the ids listed (one per line)\n"
 "  -s, --subset LIST       only these subsets (comma-separated)\n"
@@ -51,13 +56,14 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS, MODE_CHECK };
-enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK };
+enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS, MODE_CHECK, MODE_NPY };
+enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK, OPT_NPY };
 
 typedef struct {
     int mode, json, features, merge, drop, dtype, level, force;
     long head;
     const char *output;
+    const char *npy_dir;   /* --npy DIR */
     tal_select sel;
 } options;
 
@@ -406,7 +412,7 @@ typedef struct {
     FILE *txt;
     tal_output *txt_out;
     stats st;
-    long emitted;
+    long emitted, featureless;   /* featureless: records --npy had nothing to write for */
     int first_anet;
     tal_annoset merged;
 } state;
@@ -416,6 +422,11 @@ static int open_outputs(state *s)
     options *o = s->o;
     if (o->mode == MODE_CHECK)
         return 0;
+    if (o->mode == MODE_NPY) {
+        if (mkdir(o->npy_dir, 0777) && errno != EEXIST)
+            return tal_err(TAL_EIO, "cannot create '%s': %s", o->npy_dir, strerror(errno));
+        return 0;
+    }
     if (o->mode == MODE_STREAM) {
         tal_write_opts wo = { .level = o->level, .force = o->force, .feat_dtype = o->dtype };
         if (o->drop)
@@ -431,6 +442,25 @@ static int open_outputs(state *s)
     else if (o->mode == MODE_RESULTS)
         fputs("{\"version\":\"talcore\",\"results\":{", s->txt);
     return 0;
+}
+
+/* DIR/<id>.npy; an id that is not a plain file name is refused. */
+static int write_npy(state *s, const tal_record *r)
+{
+    if (!(r->present & TAL_HAS_FEATURES)) {
+        s->featureless++;
+        return 0;
+    }
+    if (strchr(r->id, '/') || !strcmp(r->id, ".") || !strcmp(r->id, ".."))
+        return tal_err(TAL_EINVAL, "sequence id '%s' is not a file name: --npy cannot name its file", r->id);
+    size_t n = strlen(s->o->npy_dir) + strlen(r->id) + 6;
+    char *path = malloc(n);
+    if (!path)
+        return tal_err(TAL_ENOMEM, "out of memory");
+    snprintf(path, n, "%s/%s.npy", s->o->npy_dir, r->id);
+    int rc = tal_npy_write(path, r->feat, r->T, r->D);
+    free(path);
+    return rc;
 }
 
 static int emit(state *s, tal_record *r)
@@ -452,6 +482,8 @@ static int emit(state *s, tal_record *r)
         return stats_add(&s->st, r, s->out_hdr.classes.n);
     case MODE_CHECK:
         return 0;
+    case MODE_NPY:
+        return write_npy(s, r);
     case MODE_ANET:
     case MODE_RESULTS:
         anet_record(s->txt, r, &s->out_hdr, o->mode == MODE_RESULTS, s->first_anet);
@@ -541,6 +573,7 @@ int main(int argc, char **argv)
         { "json", no_argument, 0, OPT_JSON }, { "anet-json", no_argument, 0, 'A' },
         { "results-json", no_argument, 0, 'R' }, { "merge", no_argument, 0, OPT_MERGE },
         { "check", no_argument, 0, OPT_CHECK },
+        { "npy", required_argument, 0, OPT_NPY },
         { "ids", required_argument, 0, OPT_IDS }, { "subset", required_argument, 0, 's' },
         { "role", required_argument, 0, OPT_ROLE }, { "supervision", required_argument, 0, OPT_SUP },
         { "head", required_argument, 0, 'n' }, { "output", required_argument, 0, 'o' },
@@ -562,6 +595,7 @@ int main(int argc, char **argv)
         case 'A': o.mode = MODE_ANET; modes++; break;
         case 'R': o.mode = MODE_RESULTS; modes++; break;
         case OPT_CHECK: o.mode = MODE_CHECK; modes++; break;
+        case OPT_NPY: o.mode = MODE_NPY; o.npy_dir = optarg; modes++; break;
         case OPT_FEATURES: o.features = 1; break;
         case OPT_JSON: o.json = 1; break;
         case OPT_MERGE: o.merge = 1; break;
@@ -591,7 +625,8 @@ int main(int argc, char **argv)
         }
     }
     if (modes > 1)
-        return cli_usage_error("--header, --jsonl, --stats, --anet-json, --results-json and --check exclude each other");
+        return cli_usage_error("--header, --jsonl, --stats, --anet-json, --results-json, --check and --npy exclude each "
+                               "other");
     if (o.features && o.mode != MODE_JSONL)
         return cli_usage_error("--features goes with --jsonl");
     if (o.json && o.mode != MODE_STATS && o.mode != MODE_HEADER)
@@ -621,6 +656,8 @@ int main(int argc, char **argv)
     if (!rc) {
         if (o.mode == MODE_STATS)
             print_stats(s.txt, &s.st, &s.out_hdr, o.json);
+        else if (o.mode == MODE_NPY && s.featureless)
+            tal_warn("%ld records without features: no .npy for them", s.featureless);
         else if (o.mode == MODE_ANET || o.mode == MODE_RESULTS)
             fputs("}}\n", s.txt);
         if (s.w) {

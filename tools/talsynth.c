@@ -182,9 +182,10 @@ static int report(const tal_synth *s, const tal_synth_params *p, const char *pre
                     break;
                 cur = &r;
             } else {
-                fps = tal_record_fps(cur, h);
-                stride = h->stride;
-                clip = h->clip;
+                tal_grid g = tal_record_grid(cur, h);   /* the record's own when it has one */
+                fps = g.fps;
+                stride = g.stride;
+                clip = g.clip;
                 if (!(cur->present & TAL_HAS_FEATURES) || cur->D != D || !(fps > 0)) {
                     rc = tal_err(TAL_EINVAL, "'%s' has no %u-d features on a known grid", cur->id, D);
                     break;

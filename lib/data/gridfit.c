@@ -22,6 +22,13 @@ int tal_grid_check(const tal_grid *g, uint32_t T, double duration, tal_gridfit *
         f->fit_stride = (frames - g->clip) / (T - 1);
     if (!(f->fit_stride > 0))
         f->fit_stride = frames / T;
+    /* extractors step by whole frames: name the whole stride when it fits */
+    double whole = round(f->fit_stride);
+    if (whole >= 1 && whole != f->fit_stride) {
+        double clip = g->clip == g->stride ? whole : g->clip;
+        if (fabs(((T - 1) * whole + clip) / g->fps - duration) <= whole / g->fps + 0.02 * duration)
+            f->fit_stride = whole;
+    }
     return fabs(f->span - duration) <= f->tolerance;
 }
 

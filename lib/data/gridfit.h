@@ -25,7 +25,8 @@ typedef struct {
     double span;        /* seconds the snippets cover on the grid */
     double duration;    /* what the annotation says */
     double tolerance;   /* seconds */
-    double fit_stride;  /* the stride (frames) that would make them agree */
+    double fit_stride;  /* the stride (frames) that would make them agree:
+                           a whole number of frames when one does */
 } tal_gridfit;
 
 /* 1: the T snippets fit `duration` on g; 0: they do not (*f says how);
