@@ -66,6 +66,7 @@ if [ "${SAN:-0}" != 1 ] && [ -z "${TESTS:-}" ] && command -v clang >/dev/null 2>
             # those that go through a file)
             case $name in
             fuzz_npy) runs=500000 ;;
+            fuzz_npz) runs=200000 ;;
             fuzz_stream) runs=100000 ;;
             *) runs=20000 ;;
             esac

@@ -128,7 +128,7 @@ tiny() {
     # one snippet at 3e38 (finite in float32) overflows the first layer
     mkdir f
     awk 'BEGIN { for (t = 0; t < 64; t++) { for (d = 0; d < 16; d++) printf "%s%s", (d ? "," : ""), (t == 10 ? "3e38" : "0.5"); print "" } }' > f/v1.csv
-    printf '{"database":{"v1":{"subset":"validation","duration":40,"fps":30,"annotations":[{"label":"A","segment":[5,10]}]}}}' > a.json
+    printf '{"database":{"v1":{"subset":"validation","duration":34.1,"fps":30,"annotations":[{"label":"A","segment":[5,10]}]}}}' > a.json
     featpack -q -a a.json -F f --feature-ext csv --stride 16 --clip 16 -o huge.tal
     run --separate-stderr tal-train -c "$CFG" -s model.max_seq_len=64 huge.tal -o m.ckpt
     [ "$status" -eq 1 ]

@@ -6,6 +6,15 @@
 #   mkstream NAME [featpack options]   a small ground-truth stream in $TMP
 #   assert_line_count N FILE           FILE has N lines
 #   write_npy FILE T D [dtype] [ver]   a .npy array of T x D values t*1000+d
+#   write_npy_fortran FILE T D [dtype] [ver]
+#                                      the same array in Fortran (column-major)
+#                                      order
+#   write_npz FILE T D [layout] [member...]
+#                                      an .npz of .npy members (default one,
+#                                      arr_0.npy), each that f4 array; layout
+#                                      stored (np.savez) or deflated
+#                                      (np.savez_compressed), then +dd (data
+#                                      descriptor) and +z64 (zip64 directory)
 #   assert_cuda_refused TOOL OUT       after `run --separate-stderr TOOL --device
 #                                      cuda ...`: one error line, exit 1, no OUT
 #                                      (skips where a GPU is usable)
@@ -60,6 +69,15 @@ TALGEN="${TALGEN:-$TOP/build/rel/test/talgen}"
 case $TALGEN in /*) ;; *) TALGEN="$TOP/$TALGEN" ;; esac
 write_npy() {
     "$TALGEN" npy "$@"
+}
+
+write_npy_fortran() {
+    "$TALGEN" npy "$1" "$2" "$3" "${4:-f4}" "${5:-1}" F
+}
+
+# The zip layouts NumPy writes (see talgen npz).
+write_npz() {
+    "$TALGEN" npz "$@"
 }
 
 selftrain_fixture() {

@@ -28,6 +28,7 @@
 #include "io/anno_table.h"
 #include "data/series.h"
 #include "io/npy.h"
+#include "io/npz.h"
 #include "io/numtable.h"
 #include "util/strmap.h"
 #include "util/text.h"
@@ -58,7 +59,8 @@ static int usage(FILE *fp, int status)
 "      --ids FILE          keep these sequence ids (one per line)\n"
 "Features:\n"
 "  -F, --features DIR      one file per sequence: DIR/<id>.<ext>\n"
-"      --feature-ext EXT   npy (default), or csv, txt, csv.gz, txt.gz (numeric table)\n"
+"      --feature-ext EXT   npy (default), npz (one array), or csv, txt, csv.gz, txt.gz\n"
+"                          (numeric table)\n"
 "      --skip-missing      leave out sequences without a feature file (default: error)\n"
 "Time series (one row per sample; man featpack, TIME SERIES):\n"
 "      --parts LIST        file names per sequence, {} = id, joined column-wise in\n"
@@ -217,8 +219,11 @@ static char *part_path(const options *o, const char *tmpl, const char *id)
 
 static int read_table(const options *o, const char *path, float **data, size_t *cap, uint32_t *rows, uint32_t *cols)
 {
-    return !strcmp(o->ext, "npy") ? tal_npy_read(path, data, cap, rows, cols)
-                                  : tal_numtable_read(path, data, cap, rows, cols);
+    if (!strcmp(o->ext, "npy"))
+        return tal_npy_read(path, data, cap, rows, cols);
+    if (!strcmp(o->ext, "npz"))
+        return tal_npz_read(path, data, cap, rows, cols);
+    return tal_numtable_read(path, data, cap, rows, cols);
 }
 
 /* Buffers reused from one sequence to the next. */
@@ -720,8 +725,9 @@ int main(int argc, char **argv)
     if (o.ignore_unknown && !o.classes)
         return done(&o, cli_usage_error("--ignore-unknown-classes needs --classes"));
     const char *ext = o.ext;
-    if (strcmp(ext, "npy") && strcmp(ext, "csv") && strcmp(ext, "txt") && strcmp(ext, "csv.gz") && strcmp(ext, "txt.gz"))
-        return done(&o, cli_usage_error("invalid --feature-ext '%s' (npy, csv, txt, csv.gz or txt.gz)", ext));
+    if (strcmp(ext, "npy") && strcmp(ext, "npz") && strcmp(ext, "csv") && strcmp(ext, "txt") && strcmp(ext, "csv.gz") &&
+        strcmp(ext, "txt.gz"))
+        return done(&o, cli_usage_error("invalid --feature-ext '%s' (npy, npz, csv, txt, csv.gz or txt.gz)", ext));
 
     /* ---- gather annotations ---- */
     tal_annoset a;

@@ -3,7 +3,8 @@
  * Layout: "\x93NUMPY", major u8, minor u8, header length (u16 for 1.x,
  * u32 for 2.x and 3.x), then a Python dict literal such as
  *   {'descr': '<f4', 'fortran_order': False, 'shape': (1269, 2048), }
- * padded with spaces and a newline, then the raw array.
+ * padded with spaces and a newline, then the raw array: row after row in
+ * C order, column after column (value [t][d] at d*T + t) in Fortran order.
  */
 #include "npy.h"
 #include "stream.h"
@@ -20,8 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define NPY_MAX_HEADER ((size_t)1 << 20)
 
 typedef struct {
     const char *p, *end, *name;
@@ -123,7 +122,7 @@ int tal_npy_parse_header(const unsigned char *buf, size_t n, const char *name, t
         return tal_err(TAL_EUNSUP, "unsupported .npy file: '%s': format version %d.%d (1.0-3.0 are read)",
                        name, info->major, info->minor);
     }
-    if (hlen > NPY_MAX_HEADER)
+    if (hlen > TAL_NPY_MAX_HEADER)
         return tal_err(TAL_ECORRUPT, "bad .npy file: '%s': header of %zu bytes is too long", name, hlen);
     if (n < pre + hlen)
         return TAL_ETRUNC;
@@ -182,8 +181,7 @@ int tal_npy_parse_header(const unsigned char *buf, size_t n, const char *name, t
         return tal_err(TAL_EUNSUP, "unsupported .npy file: '%s': big-endian dtype '%s' (convert with astype('<f4'))", name, d);
     else
         return tal_err(TAL_EUNSUP, "unsupported .npy file: '%s': dtype '%s' (float32, float64 or float16 are read)", name, d);
-    if (fortran)
-        return tal_err(TAL_EUNSUP, "unsupported .npy file: '%s': Fortran order (save a C-ordered copy)", name);
+    info->fortran = fortran;
     if (info->ndim < 1 || info->ndim > 2)
         return tal_err(TAL_EUNSUP, "unsupported .npy file: '%s': %d-dimensional array (1 or 2 are read)", name, info->ndim);
     if (info->ndim == 1)
@@ -214,6 +212,43 @@ static void convert(float *dst, const unsigned char *src, size_t count, size_t i
     }
 }
 
+/* The same into every `stride`-th float: one stored column of a Fortran
+ * array becomes one column of the row-major output. */
+static void convert_strided(float *dst, size_t stride, const unsigned char *src, size_t count, size_t itemsize)
+{
+    for (size_t i = 0; i < count; i++, src += itemsize) {
+        if (itemsize == 4) {
+            memcpy(&dst[i * stride], src, 4);
+        } else if (itemsize == 2) {
+            uint16_t h;
+            memcpy(&h, src, 2);
+            dst[i * stride] = tal_f16_to_f32(h);
+        } else {
+            double v;
+            memcpy(&v, src, 8);
+            dst[i * stride] = (float)v;
+        }
+    }
+}
+
+void tal_npy_convert(const tal_npy_info *info, float *dst, uint64_t first, const unsigned char *src, size_t n)
+{
+    if (!info->fortran || info->shape[1] == 1) {   /* a single column reads the same either way */
+        convert(dst + first, src, n, info->itemsize);
+        return;
+    }
+    /* stored value k is [k % T][k / T]: walk the piece column by column */
+    uint64_t T = info->shape[0], D = info->shape[1];
+    while (n) {
+        uint64_t t = first % T, d = first / T;
+        size_t run = T - t < n ? (size_t)(T - t) : n;
+        convert_strided(dst + t * D + d, (size_t)D, src, run, info->itemsize);
+        src += run * info->itemsize;
+        first += run;
+        n -= run;
+    }
+}
+
 int tal_npy_decode(const unsigned char *buf, size_t n, const char *name,
                    float **data, size_t *cap, uint32_t *T, uint32_t *D)
 {
@@ -233,7 +268,7 @@ int tal_npy_decode(const unsigned char *buf, size_t n, const char *name,
                        (unsigned long long)(n - info.data_offset - bytes));
     if ((rc = tal_floats_reserve(data, cap, (size_t)count)))
         return rc;
-    convert(*data, buf + info.data_offset, (size_t)count, info.itemsize);
+    tal_npy_convert(&info, *data, 0, buf + info.data_offset, (size_t)count);
     *T = (uint32_t)info.shape[0];
     *D = (uint32_t)info.shape[1];
     return 0;
@@ -311,7 +346,7 @@ int tal_npy_read(const char *path, float **data, size_t *cap, uint32_t *T, uint3
     if (pre > bytes)
         pre = (size_t)bytes;
     uint64_t done = 0;    /* values converted */
-    if (info.itemsize == 4) {
+    if (info.itemsize == 4 && !info.fortran) {   /* straight into place */
         memcpy(*data, head + info.data_offset, pre);
         if (read_exact(fd, (unsigned char *)*data + pre, (size_t)bytes - pre, &got) || got != bytes - pre) {
             rc = tal_err(TAL_ETRUNC, "truncated .npy file: '%s': %llu data bytes expected", path, (unsigned long long)bytes);
@@ -336,7 +371,7 @@ int tal_npy_read(const char *path, float **data, size_t *cap, uint32_t *T, uint3
                     goto out;
                 }
             }
-            convert(*data + done, stage, want_vals, info.itemsize);
+            tal_npy_convert(&info, *data, done, stage, want_vals);
             done += want_vals;
             carry = 0;
         }

@@ -99,7 +99,6 @@ TEST(npy_refuses_what_it_cannot_read)
     npy_refused("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", 16, TAL_EUNSUP, "big-endian dtype '>f4'");
     npy_refused("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }", 32, TAL_EUNSUP, "dtype '<i8'");
     npy_refused("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", 16, TAL_EUNSUP, "dtype '|O'");
-    npy_refused("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", 16, TAL_EUNSUP, "Fortran order");
     npy_refused("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2), }", 32, TAL_EUNSUP, "3-dimensional");
     npy_refused("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 2), }", 0, TAL_EINVAL, "empty .npy array");
     npy_refused("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }", 16, TAL_ETRUNC, "32 data bytes expected, 16 present");
