@@ -5,6 +5,7 @@
 #include "fixtures.h"
 #include "tal.h"
 #include "data/gridfit.h"
+#include "data/lblext.h"
 #include "data/resize.h"
 #include "data/snippets.h"
 #include "data/timemap.h"
@@ -187,4 +188,39 @@ TEST(resize_matches_a_direct_computation)
     }
     tal_features_resize(dst, T, src, T, D);   /* same length: the identity */
     CHECK(!memcmp(dst, src, sizeof src));
+}
+
+/* lblext's time map starts from the record's own grid: with unit weights
+ * nothing moves and entry t is snippet t's centre, (t + 1/2) * dur / T,
+ * not where the header's grid would put it. */
+TEST(lblext_maps_a_record_on_its_own_grid)
+{
+    tal_header h;
+    fixture_header(&h, 3, 2);   /* 30 fps, stride 4, clip 16 */
+    tal_record r;
+    const uint32_t T = 100;
+    const double dur = 61.7;
+    auto_record(&r, T, dur, 30);
+    r.supervision = TAL_SUP_POINT;
+    tal_record_add_point(&r, 12.3, 1, 1.0f);
+    tal_record_add_point(&r, 40.0, 0, 1.0f);
+    tal_grid g = tal_record_grid(&r, &h);
+    tal_lblext_ws *w = tal_lblext_ws_new();
+    tal_lblext_opts unit = { 1, 1, 1 }, dflt = TAL_LBLEXT_DEFAULTS;
+    CHECK_MSG(tal_lblext_record(w, &r, &g, &unit) == 0, "%s", tal_errmsg());
+    CHECK_EQ_INT(r.T, T);
+    for (uint32_t t = 0; t < T; t++)
+        CHECK_NEAR(r.timemap[t], (t + 0.5) * dur / T, 1e-9);
+    /* extended for real, the map still spans the sequence's own seconds */
+    tal_record_free(&r);
+    auto_record(&r, T, dur, 30);
+    r.supervision = TAL_SUP_POINT;
+    tal_record_add_point(&r, 12.3, 1, 1.0f);
+    CHECK_MSG(tal_lblext_record(w, &r, &g, &dflt) == 0, "%s", tal_errmsg());
+    CHECK(r.T > T);
+    CHECK(r.timemap[0] >= 0 && r.timemap[r.T - 1] <= dur);
+    CHECK(r.timemap[r.T - 1] > dur - dur / T);
+    tal_lblext_ws_free(w);
+    tal_record_free(&r);
+    tal_header_free(&h);
 }
