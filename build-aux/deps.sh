@@ -31,6 +31,8 @@ probe_lib yaml.h "-lyaml" libyaml-dev
 probe_lib jansson.h "-ljansson" libjansson-dev
 openblas_flags=$(pkg-config --cflags --libs openblas 2>/dev/null || echo -lopenblas)
 probe_lib cblas.h "$openblas_flags" libopenblas-dev
+# matrix products (BLAS=auto uses it when present; OpenBLAS otherwise)
+probe_lib oneapi/dnnl/dnnl.h "-ldnnl" libdnnl-dev
 
 case $what in
 check|bench)
