@@ -35,6 +35,9 @@
 # each round the script waits for other work to leave the machine idle
 # (see quiet() below); rows it could not measure quietly are marked.
 #
+# Per op: build/<variant>/bench/core-bench --profile ROW [REPEATS] prints where
+# one step of a row goes, op by op (nn/profile.h).
+#
 # Environment: REPEATS (default 9; 5 for the THUMOS network), ROUNDS, QUIET_WAIT, ROWS
 # (a subset), CORE_BENCH (the talcore binary), OUT (where the raw lines go,
 # default .bench/core-results.txt).

@@ -1,5 +1,6 @@
 /* graph.c — arena, gradient pool, tape and backward (see graph.h). */
 #include "nn/graph_impl.h"
+#include "nn/profile.h"
 #include "util/mem.h"
 
 #include <stdarg.h>
@@ -523,6 +524,8 @@ int tal_tensor_download(tal_graph *g, const tal_tensor *t, float *host)
 
 tal_node *tal__record(tal_graph *g, const char *op, tal_backward_fn fn, tal_tensor *out, int nin, tal_tensor **in)
 {
+    if (tal_profile_enabled)
+        tal_profile_forward(op);
     if (!g->grad_on || !out)
         return NULL;
     int need = 0;
@@ -647,7 +650,13 @@ run:
         tal_tensor *o = nd->out;
         if (!o->grad || !o->grad_valid)
             continue;
-        nd->backward(g, nd);
+        if (tal_profile_enabled) {
+            double t0 = tal_profile_now();
+            nd->backward(g, nd);
+            tal_profile_backward(nd->op, tal_profile_now() - t0);
+        } else {
+            nd->backward(g, nd);
+        }
         if (g->status)
             return tal_err_wrap(g->status, "backward of %s", nd->op);
         if (!(o->flags & (TAL_T_PARAM | TAL_T_RETAIN_GRAD))) {

@@ -19,6 +19,7 @@
  */
 #include "tal.h"
 #include "backends/cpu.h"
+#include "nn/profile.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -348,15 +349,65 @@ static int gemm_floor(int reps)
     return 0;
 }
 
+/* Per op: where one step of a row goes (nn/profile.h), averaged over
+ * reps steps after two warm-up steps. */
+static int profile_row(const char *name, int reps)
+{
+    row r = { .name = name };
+    if (setup(&r))
+        return 1;
+    int model = !strncmp(name, "model_", 6);
+    tal_graph *g = tal_graph_new(NULL);
+    float *gy = NULL;
+    tal_rng sr = tal_rng_split(&rng, 11);
+    for (int it = 0; it < 2; it++)
+        if (step(g, &r, model, &sr, &gy))
+            return 1;
+    tal_cpu_gemm_account(1, NULL);
+    tal_profile(1);
+    double t0 = now();
+    for (int it = 0; it < reps; it++) {
+        tal_profile_mark();
+        if (step(g, &r, model, &sr, &gy))
+            return 1;
+    }
+    double t = (now() - t0) / reps;
+    tal_profile(0);
+    tal_cpu_gemm_stats st;
+    tal_cpu_gemm_account(0, &st);
+    tal_profile_row rows[128];
+    int n = tal_profile_rows(rows, 128);
+    double fsum = 0, bsum = 0;
+    printf("profile: %s: %.1f ms per step (%d steps), %.1f ms of it in matrix products (%.0f GFLOP/s)\n", name,
+           1e3 * t, reps, 1e3 * st.seconds / reps, st.flops / st.seconds / 1e9);
+    printf("%-22s %10s %10s %10s %7s %8s\n", "op", "fwd_ms", "bwd_ms", "total_ms", "share", "calls");
+    for (int i = 0; i < n; i++) {
+        double f = 1e3 * rows[i].fwd / reps, b = 1e3 * rows[i].bwd / reps;
+        fsum += f, bsum += b;
+        printf("%-22s %10.2f %10.2f %10.2f %6.1f%% %8.0f\n", rows[i].op, f, b, f + b, 100 * (f + b) / (1e3 * t),
+               (double)(rows[i].nfwd + rows[i].nbwd) / reps);
+    }
+    printf("%-22s %10.2f %10.2f %10.2f %6.1f%%\n", "(all ops)", fsum, bsum, fsum + bsum,
+           100 * (fsum + bsum) / (1e3 * t));
+    tal_graph_free(g);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: core-bench ROW [REPEATS] | core-bench --gemm-floor [REPEATS]\n");
+        fprintf(stderr, "usage: core-bench ROW [REPEATS] | core-bench --gemm-floor [REPEATS] | core-bench --profile ROW [REPEATS]\n");
         return 2;
     }
     tal_set_progname("core-bench");
     tal_cpu_set_threads(2);
     tal_rng_seed(&rng, 1);
+    if (!strcmp(argv[1], "--profile") && argc > 2) {
+        int rc = profile_row(argv[2], argc > 3 ? atoi(argv[3]) : 3);
+        if (rc)
+            fprintf(stderr, "core-bench: --profile: %s\n", tal_errmsg());
+        return rc;
+    }
     if (!strcmp(argv[1], "--gemm-floor")) {
         int rc = gemm_floor(argc > 2 ? atoi(argv[2]) : 3);
         if (rc)

@@ -7,6 +7,7 @@
 #include "nn/ema.h"
 #include "nn/init.h"
 #include "nn/params.h"
+#include "nn/profile.h"
 #include "nn/sched.h"
 #include "tal.h"
 
@@ -411,4 +412,40 @@ TEST(nn_release_keeps_values_and_frees_the_rest)
     free(want_v);
     free(got);
     tal_graph_free(g);
+}
+
+/* The profiler charges each op that recorded itself, forward and backward,
+ * and changes nothing about what the graph computes. */
+TEST(nn_profile_counts_each_op)
+{
+    tal_params *P = tal_params_new();
+    tal_tensor *w = tal_param(P, "w", 0, 1, (int64_t[]){ 4 });
+    CHECK(!tal_params_alloc(P, NULL));
+    for (int i = 0; i < 4; i++)
+        w->data[i] = (float)i;
+    tal_graph *g = tal_graph_new(NULL);
+    tal_params_zero_grad(P);
+    tal_profile(1);
+    for (int pass = 0; pass < 3; pass++) {
+        tal_graph_reset(g);
+        tal_profile_mark();
+        CHECK(!tal_backward(g, tal_sum_all(g, tal_mul(g, w, w))));
+    }
+    tal_profile(0);
+    tal_profile_row rows[8];
+    int n = tal_profile_rows(rows, 8), seen = 0;
+    for (int i = 0; i < n; i++) {
+        CHECK(rows[i].fwd >= 0 && rows[i].bwd >= 0);
+        if (!strcmp(rows[i].op, "mul")) {
+            seen++;
+            CHECK_EQ_INT(rows[i].nfwd, 3);
+            CHECK_EQ_INT(rows[i].nbwd, 3);
+        }
+    }
+    CHECK_EQ_INT(seen, 1);
+    tal_params_finish_grads(P);
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(w->grad[i], 6.0 * i, 0);   /* three passes of d/dw = 2w */
+    tal_graph_free(g);
+    tal_params_free(P);
 }
