@@ -697,7 +697,7 @@ int main(int argc, char **argv)
             o.resize = preset.resize;
     }
     if (o.stride_auto && clip_given)
-        return done(&o, cli_usage_error("--stride auto sets the clip to the stride: do not give --clip with it"));
+        return done(&o, cli_usage_error("--stride auto (or --grid fixed) sets the clip to the stride: do not give --clip with it"));
     if (o.resize && !o.features)
         return done(&o, cli_usage_error("--resize needs --features DIR"));
     if (o.window) {
