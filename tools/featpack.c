@@ -517,8 +517,10 @@ static int place_on_grid(const options *o, tal_record *r, const tal_header *h, u
                            "(give --video-info, or a fixed --stride)", r->id);
         if (o->resize && (rc = resize_features(r, (uint32_t)o->resize, sc)))
             return rc;
-        if (!(g.fps > 0))   /* no frame rate known: count in snippets */
-            r->fps = r->T / r->duration, g.fps = r->fps;
+        if (!(g.fps > 0)) {   /* no frame rate known: count in snippets */
+            r->fps = r->T / r->duration;
+            g.fps = r->fps;
+        }
         r->stride = r->clip = r->duration * g.fps / r->T;
         return 0;
     }

@@ -118,14 +118,21 @@ static int cmp_score_desc(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Can the record's snippets be placed in seconds: a time map, or a grid
+ * with a frame rate and a stride (the stream's or its own)? */
+static int placed_in_time(const tal_header *h, const tal_record *r)
+{
+    return (r->present & TAL_HAS_TIMEMAP) || (tal_record_fps(r, h) > 0 && (h->stride > 0 || r->stride > 0));
+}
+
 /* the centre of snippet t of n in seconds: through the record's time map
  * or on its grid, or spread over the duration when it has neither */
 static double snippet_sec(const tal_header *h, const tal_record *r, double dur, uint32_t n, uint32_t t)
 {
+    if (!placed_in_time(h, r))
+        return (t + 0.5) * dur / n;
     tal_grid g = tal_record_grid(r, h);
-    if ((r->present & TAL_HAS_TIMEMAP) || (g.fps > 0 && (h->stride > 0 || r->stride > 0)))
-        return tal_record_pos_to_sec(r, &g, t);
-    return (t + 0.5) * dur / n;
+    return tal_record_pos_to_sec(r, &g, t);
 }
 
 /* Height of one sequence's panel; draws it at y0 when fp is not NULL. */
@@ -136,7 +143,6 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
     const tal_point *pts = gt && gt->npoints ? gt->points : r->points;
     uint32_t npts = gt && gt->npoints ? gt->npoints : r->npoints;
     double W = o->width, plotw = W - LEFT - RIGHT;
-    double fps = tal_record_fps(r, h);
     double dur = r->duration > 0 ? r->duration : gt && gt->duration > 0 ? gt->duration : 0;
     for (uint32_t i = 0; i < segs->n; i++)
         if (segs->v[i].end > dur)
@@ -148,7 +154,7 @@ static double timeline(FILE *fp, double y0, const options *o, const tal_header *
         if (pts[i].time > dur)
             dur = pts[i].time;
     int have_dist = r->dist_T > 0 && r->dist_K > 0 && r->dist;
-    if (have_dist && ((r->present & TAL_HAS_TIMEMAP) || (fps > 0 && h->stride > 0))) {
+    if (have_dist && placed_in_time(h, r)) {
         double last = snippet_sec(h, r, dur, r->dist_T, r->dist_T - 1);
         if (last > dur)
             dur = last;

@@ -5,13 +5,18 @@
 #include <math.h>
 #include <stdio.h>
 
+/* seconds T snippets cover on a grid, and how far from the duration
+ * they may end: one snippet plus 2 % */
+static double span(double fps, double stride, double clip, uint32_t T) { return ((T - 1) * stride + clip) / fps; }
+static double tolerance(double fps, double stride, double duration) { return stride / fps + 0.02 * duration; }
+
 int tal_grid_check(const tal_grid *g, uint32_t T, double duration, tal_gridfit *f)
 {
     if (!T || !(duration > 0) || !(g->fps > 0) || !(g->stride > 0) || !isfinite(duration))
         return -1;
     f->duration = duration;
-    f->span = ((T - 1) * g->stride + g->clip) / g->fps;
-    f->tolerance = g->stride / g->fps + 0.02 * duration;
+    f->span = span(g->fps, g->stride, g->clip, T);
+    f->tolerance = tolerance(g->fps, g->stride, duration);
     /* A clip equal to the stride (snippets tile the time) scales with it;
      * a clip of its own (I3D's 16 frames) stays and the stride takes the
      * rest.  One snippet: only the clip can fit. */
@@ -26,7 +31,7 @@ int tal_grid_check(const tal_grid *g, uint32_t T, double duration, tal_gridfit *
     double whole = round(f->fit_stride);
     if (whole >= 1 && whole != f->fit_stride) {
         double clip = g->clip == g->stride ? whole : g->clip;
-        if (fabs(((T - 1) * whole + clip) / g->fps - duration) <= whole / g->fps + 0.02 * duration)
+        if (fabs(span(g->fps, whole, clip, T) - duration) <= tolerance(g->fps, whole, duration))
             f->fit_stride = whole;
     }
     return fabs(f->span - duration) <= f->tolerance;

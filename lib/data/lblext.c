@@ -1,5 +1,6 @@
 /* lblext.c — label extension (see lblext.h). */
 #include "lblext.h"
+#include "resize.h"
 #include "timemap.h"
 #include "../util/error.h"
 #include "../util/mem.h"
@@ -125,24 +126,6 @@ static void positions(tal_lblext_ws *w, uint32_t T, double S, uint32_t n)
     }
 }
 
-static void interpolate(float *out, const float *f, uint32_t T, uint32_t D, const double *x, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        float *o = out + (size_t)i * D;
-        double p = x[i], fl = floor(p);
-        if (p <= 0 || p >= T - 1 || p == fl) {
-            uint32_t k = p <= 0 ? 0 : p >= T - 1 ? T - 1 : (uint32_t)fl;
-            memcpy(o, f + (size_t)k * D, (size_t)D * sizeof *o);
-            continue;
-        }
-        uint32_t k = (uint32_t)fl;
-        double a = p - fl;
-        const float *f0 = f + (size_t)k * D, *f1 = f0 + D;
-        for (uint32_t d = 0; d < D; d++)
-            o[d] = (float)((1 - a) * f0[d] + a * f1[d]);
-    }
-}
-
 /* each point copied to the new positions within theta of its snippet */
 static int spread_points(tal_lblext_ws *w, const tal_record *r, uint32_t n, double theta, uint32_t *np)
 {
@@ -221,7 +204,8 @@ int tal_lblext_record(tal_lblext_ws *w, tal_record *r, const tal_grid *g, const 
     for (uint32_t i = 1; i < n; i++)
         if (!(w->map[i] > w->map[i - 1]))
             return tal_err(TAL_EINVAL, "new positions %u and %u fall on the same time %.17g s", i - 1, i, w->map[i]);
-    interpolate(w->feat, r->feat, T, D, w->x, n);
+    for (uint32_t i = 0; i < n; i++)
+        tal_features_at(w->feat + (size_t)i * D, r->feat, T, D, w->x[i]);
     uint32_t np;
     if ((rc = spread_points(w, r, n, o->theta, &np)))
         return rc;

@@ -1,6 +1,7 @@
 /* graph.c — arena, gradient pool, tape and backward (see graph.h). */
 #include "nn/graph_impl.h"
 #include "nn/profile.h"
+#include "util/progress.h"
 #include "util/mem.h"
 
 #include <stdarg.h>
@@ -651,9 +652,9 @@ run:
         if (!o->grad || !o->grad_valid)
             continue;
         if (tal_profile_enabled) {
-            double t0 = tal_profile_now();
+            double t0 = tal_now();
             nd->backward(g, nd);
-            tal_profile_backward(nd->op, tal_profile_now() - t0);
+            tal_profile_backward(nd->op, tal_now() - t0);
         } else {
             nd->backward(g, nd);
         }

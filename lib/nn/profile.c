@@ -1,9 +1,9 @@
 /* profile.c — see profile.h. */
 #include "profile.h"
+#include "util/progress.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { MAX_OPS = 128 };
 
@@ -12,24 +12,17 @@ static tal_profile_row rows[MAX_OPS];
 static int nrows;
 static double last;
 
-double tal_profile_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 void tal_profile(int on)
 {
     if (on) {
         nrows = 0;
         memset(rows, 0, sizeof rows);
-        last = tal_profile_now();
+        last = tal_now();
     }
     tal_profile_enabled = on;
 }
 
-void tal_profile_mark(void) { last = tal_profile_now(); }
+void tal_profile_mark(void) { last = tal_now(); }
 
 /* ops name themselves with string literals: the same pointer, or at
  * least the same text, each time */
@@ -46,11 +39,11 @@ static tal_profile_row *row_for(const char *op)
 
 void tal_profile_forward(const char *op)
 {
-    double t = tal_profile_now();
+    double t = tal_now();
     tal_profile_row *r = row_for(op);
     r->fwd += t - last;
     r->nfwd++;
-    last = tal_profile_now();
+    last = tal_now();
 }
 
 void tal_profile_backward(const char *op, double seconds)

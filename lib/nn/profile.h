@@ -26,7 +26,6 @@ void tal_profile_mark(void);
 /* Called by graph.c. */
 void tal_profile_forward(const char *op);
 void tal_profile_backward(const char *op, double seconds);
-double tal_profile_now(void);
 /* The rows so far, largest forward + backward first; returns how many
  * (at most max). */
 int tal_profile_rows(tal_profile_row *out, int max);

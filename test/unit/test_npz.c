@@ -263,10 +263,16 @@ TEST(npy_fortran_file_reader_across_pieces)
 
 /* ---- .npz ------------------------------------------------------------------- */
 
+/* layouts 0-7: bit 0 deflated, bit 1 data descriptors, bit 2 zip64 */
+static zip_opts layout_opts(int layout)
+{
+    return (zip_opts){ .deflated = layout & 1, .descriptor = (layout >> 1) & 1, .zip64 = (layout >> 2) & 1 };
+}
+
 TEST(npz_stored_and_deflated_in_each_layout)
 {
     for (int layout = 0; layout < 8; layout++) {
-        zip_opts o = { .deflated = layout & 1, .descriptor = (layout >> 1) & 1, .zip64 = (layout >> 2) & 1 };
+        zip_opts o = layout_opts(layout);
         zip_map map;
         tal_buf z = { 0 };
         npz_one(&z, &o, &map);
@@ -381,7 +387,7 @@ TEST(npz_truncated_at_every_length)
     for (int layout = 0; layout < 8; layout += 3) {
         tal_buf z = { 0 };
         zip_map map;
-        zip_opts o = { .deflated = layout & 1, .descriptor = (layout >> 1) & 1, .zip64 = (layout >> 2) & 1 };
+        zip_opts o = layout_opts(layout);
         npz_one(&z, &o, &map);
         size_t n = z.len;
         for (size_t k = 0; k < n; k++) {
@@ -455,7 +461,7 @@ TEST(npz_survives_every_byte_flipped)
     for (int layout = 0; layout < 8; layout += 7) {
         tal_buf z = { 0 };
         zip_map map;
-        zip_opts o = { .deflated = layout & 1, .descriptor = (layout >> 1) & 1, .zip64 = (layout >> 2) & 1 };
+        zip_opts o = layout_opts(layout);
         npz_one(&z, &o, &map);
         for (size_t k = 0; k < z.len; k++)
             for (int bit = 0; bit < 8; bit += 3) {
