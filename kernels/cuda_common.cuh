@@ -295,8 +295,9 @@ void tcu_ce_backward(float *dx, const float *dout, const float *lsm, const int32
 void tcu_diou_forward(float *out, const float *pred, const float *target, int64_t N, float eps);
 void tcu_diou_backward(float *dpred, const float *dout, const float *pred, const float *target, int64_t N, float eps,
                        int acc);
-void tcu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma);
-void tcu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int acc);
+void tcu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma, int quality);
+void tcu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int quality,
+                       int acc);
 
 /* cuda_optim.cu */
 void tcu_adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,

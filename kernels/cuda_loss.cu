@@ -229,27 +229,28 @@ void tcu_diou_backward(float *dpred, const float *dout, const float *pred, const
 
 /* ---- focal BCE on probabilities: formulas.h tal_bce_prob -------------------------------- */
 
-__global__ void k_bcep(float *o, const float *p, const float *y, int64_t n, float gamma, int gk)
+__global__ void k_bcep(float *o, const float *p, const float *y, int64_t n, float gamma, int gk, int quality)
 {
-    TCU_FOR(i, n) o[i] = tal_bce_prob(p[i], y[i], gamma, gk);
+    TCU_FOR(i, n) o[i] = tal_bce_prob(p[i], y[i], gamma, gk, quality);
 }
 
 __global__ void k_bcep_back(float *d, const float *g, const float *p, const float *y, int64_t n, float gamma, int gk,
-                            int gk1, int acc)
+                            int gk1, int quality, int acc)
 {
     TCU_FOR(i, n) {
-        float v = tal_bce_prob_grad(g[i], p[i], y[i], gamma, gk, gk1);
+        float v = tal_bce_prob_grad(g[i], p[i], y[i], gamma, gk, gk1, quality);
         d[i] = acc ? d[i] + v : v;
     }
 }
 
-void tcu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma)
+void tcu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma, int quality)
 {
-    LOSS_LAUNCH(k_bcep, n, out, p, y, (int64_t)n, gamma, tal_pow_kind(gamma));
+    LOSS_LAUNCH(k_bcep, n, out, p, y, (int64_t)n, gamma, tal_pow_kind(gamma), quality);
 }
 
-void tcu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int acc)
+void tcu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int quality,
+                       int acc)
 {
     int k = tal_pow_kind(gamma);
-    LOSS_LAUNCH(k_bcep_back, n, dp, dout, p, y, (int64_t)n, gamma, k, pow_kind1(k), acc);
+    LOSS_LAUNCH(k_bcep_back, n, dp, dout, p, y, (int64_t)n, gamma, k, pow_kind1(k), quality, acc);
 }

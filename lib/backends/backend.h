@@ -212,10 +212,11 @@ typedef struct tal_backend {
     void (*diou_backward)(float *dpred, const float *dout, const float *pred, const float *target, int64_t N,
                           float eps, int acc);
     /* focal BCE on probabilities p (not logits), formulas.h tal_bce_prob:
-     * -[y (1-p)^gamma log p + (1-y) p^gamma log(1-p)] */
-    void (*bcep_forward)(float *out, const float *p, const float *y, size_t n, float gamma);
+     * -[y (1-p)^gamma log p + (1-y) p^gamma log(1-p)]; quality: both
+     * terms weighted by |y - p|^gamma */
+    void (*bcep_forward)(float *out, const float *p, const float *y, size_t n, float gamma, int quality);
     void (*bcep_backward)(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma,
-                          int acc);
+                          int quality, int acc);
     /* rows of inp (R,C) to unit L2 norm: out = inp / norm, norm (R) =
      * max(|row|, eps); backward: (dout - out (out . dout)) / norm, or
      * dout / eps where the norm was eps */

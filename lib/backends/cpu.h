@@ -120,8 +120,9 @@ void tal_cpu_bce_backward(float *dx, const float *dout, const float *x, const fl
 void tal_cpu_focal_forward(float *out, const float *x, const float *y, size_t n, float alpha, float gamma);
 void tal_cpu_focal_backward(float *dx, const float *dout, const float *x, const float *y, size_t n, float alpha,
                             float gamma, int acc);
-void tal_cpu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma);
-void tal_cpu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int acc);
+void tal_cpu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma, int quality);
+void tal_cpu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma,
+                           int quality, int acc);
 void tal_cpu_l2norm_forward(float *out, float *norm, const float *inp, int64_t R, int64_t C, float eps);
 void tal_cpu_l2norm_backward(float *dinp, const float *dout, const float *out, const float *norm, int64_t R, int64_t C,
                              float eps, int acc);

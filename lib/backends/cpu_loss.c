@@ -154,55 +154,78 @@ void tal_cpu_qfl_backward(float *dx, const float *dout, const float *x, const fl
     TAL_PAR_CHUNKS(n, lo, hi, qfl_bwd(dx + lo, dout + lo, x + lo, y + lo, hi - lo, beta, acc));
 }
 
-/* focal BCE on probabilities: formulas.h tal_bce_prob */
+/* focal BCE on probabilities: formulas.h tal_bce_prob (quality: its
+ * quality-focal form) */
 ALWAYS_INLINE void bcep_fwd_k(float *restrict o, const float *restrict p, const float *restrict y, size_t n,
-                              float gamma, const int gk)
+                              float gamma, const int gk, const int quality)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++)
-        o[i] = tal_bce_prob(p[i], y[i], gamma, gk);
+        o[i] = tal_bce_prob(p[i], y[i], gamma, gk, quality);
 }
 
 TAL_KERNEL static void bcep_fwd(float *restrict o, const float *restrict p, const float *restrict y, size_t n,
-                                float gamma)
+                                float gamma, int quality)
 {
-    switch (tal_pow_kind(gamma)) {
-    case 0: bcep_fwd_k(o, p, y, n, gamma, 0); break;
-    case 1: bcep_fwd_k(o, p, y, n, gamma, 1); break;
-    case 2: bcep_fwd_k(o, p, y, n, gamma, 2); break;
-    default: bcep_fwd_k(o, p, y, n, gamma, 3); break;
+    int k = tal_pow_kind(gamma);
+    if (quality) {
+        switch (k) {
+        case 0: bcep_fwd_k(o, p, y, n, gamma, 0, 1); break;
+        case 1: bcep_fwd_k(o, p, y, n, gamma, 1, 1); break;
+        case 2: bcep_fwd_k(o, p, y, n, gamma, 2, 1); break;
+        default: bcep_fwd_k(o, p, y, n, gamma, 3, 1); break;
+        }
+        return;
+    }
+    switch (k) {
+    case 0: bcep_fwd_k(o, p, y, n, gamma, 0, 0); break;
+    case 1: bcep_fwd_k(o, p, y, n, gamma, 1, 0); break;
+    case 2: bcep_fwd_k(o, p, y, n, gamma, 2, 0); break;
+    default: bcep_fwd_k(o, p, y, n, gamma, 3, 0); break;
     }
 }
 
 ALWAYS_INLINE void bcep_bwd_k(float *restrict d, const float *restrict g, const float *restrict p,
-                              const float *restrict y, size_t n, float gamma, int acc, const int gk, const int gk1)
+                              const float *restrict y, size_t n, float gamma, int acc, const int gk, const int gk1,
+                              const int quality)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
-        float v = tal_bce_prob_grad(g[i], p[i], y[i], gamma, gk, gk1);
+        float v = tal_bce_prob_grad(g[i], p[i], y[i], gamma, gk, gk1, quality);
         d[i] = acc ? d[i] + v : v;
     }
 }
 
 TAL_KERNEL static void bcep_bwd(float *restrict d, const float *restrict g, const float *restrict p,
-                                const float *restrict y, size_t n, float gamma, int acc)
+                                const float *restrict y, size_t n, float gamma, int acc, int quality)
 {
-    switch (tal_pow_kind(gamma)) {
-    case 0: bcep_bwd_k(d, g, p, y, n, gamma, acc, 0, 3); break;
-    case 1: bcep_bwd_k(d, g, p, y, n, gamma, acc, 1, 0); break;
-    case 2: bcep_bwd_k(d, g, p, y, n, gamma, acc, 2, 1); break;
-    default: bcep_bwd_k(d, g, p, y, n, gamma, acc, 3, 3); break;
+    int k = tal_pow_kind(gamma);
+    if (quality) {
+        switch (k) {
+        case 0: bcep_bwd_k(d, g, p, y, n, gamma, acc, 0, 3, 1); break;
+        case 1: bcep_bwd_k(d, g, p, y, n, gamma, acc, 1, 0, 1); break;
+        case 2: bcep_bwd_k(d, g, p, y, n, gamma, acc, 2, 1, 1); break;
+        default: bcep_bwd_k(d, g, p, y, n, gamma, acc, 3, 3, 1); break;
+        }
+        return;
+    }
+    switch (k) {
+    case 0: bcep_bwd_k(d, g, p, y, n, gamma, acc, 0, 3, 0); break;
+    case 1: bcep_bwd_k(d, g, p, y, n, gamma, acc, 1, 0, 0); break;
+    case 2: bcep_bwd_k(d, g, p, y, n, gamma, acc, 2, 1, 0); break;
+    default: bcep_bwd_k(d, g, p, y, n, gamma, acc, 3, 3, 0); break;
     }
 }
 
-void tal_cpu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma)
+void tal_cpu_bcep_forward(float *out, const float *p, const float *y, size_t n, float gamma, int quality)
 {
-    TAL_PAR_CHUNKS(n, lo, hi, bcep_fwd(out + lo, p + lo, y + lo, hi - lo, gamma));
+    TAL_PAR_CHUNKS(n, lo, hi, bcep_fwd(out + lo, p + lo, y + lo, hi - lo, gamma, quality));
 }
 
-void tal_cpu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma, int acc)
+void tal_cpu_bcep_backward(float *dp, const float *dout, const float *p, const float *y, size_t n, float gamma,
+                           int quality, int acc)
 {
-    TAL_PAR_CHUNKS(n, lo, hi, bcep_bwd(dp + lo, dout + lo, p + lo, y + lo, hi - lo, gamma, acc));
+    TAL_PAR_CHUNKS(n, lo, hi, bcep_bwd(dp + lo, dout + lo, p + lo, y + lo, hi - lo, gamma, acc, quality));
 }
 
 /* ---- cross-entropy ---------------------------------------------------- */

@@ -224,24 +224,43 @@ TAL_HD float tal_bcep_clamp(float p)
     return p < TAL_BCEP_EPS ? TAL_BCEP_EPS : p > 1.0f - TAL_BCEP_EPS ? 1.0f - TAL_BCEP_EPS : p;
 }
 
-/* -[y (1-p)^gamma log p + (1-y) p^gamma log(1-p)]; gk = kind of gamma */
-TAL_HD float tal_bce_prob(float p, float y, float gamma, int gk)
+/* -[y (1-p)^gamma log p + (1-y) p^gamma log(1-p)]; gk = kind of gamma.
+ * quality: both terms weighted by |y - p|^gamma instead, the quality
+ * focal loss of Generalized Focal Loss on a probability (APL's joint
+ * score); the two agree where y is 0 or 1 */
+TAL_HD float tal_bce_prob(float p, float y, float gamma, int gk, int quality)
 {
     float c = tal_bcep_clamp(p);
+    if (quality) {
+        float a = y - c;
+        a = a < 0 ? -a : a;
+        return -tal_pow_k(a, gamma, gk) * (y * TAL_LOGF(c) + (1.0f - y) * TAL_LOGF(1.0f - c));
+    }
     return -(y * tal_pow_k(1.0f - c, gamma, gk) * TAL_LOGF(c) + (1.0f - y) * tal_pow_k(c, gamma, gk) * TAL_LOGF(1.0f - c));
 }
 
 /* d/dp times g: -y [(1-p)^gamma / p - gamma (1-p)^(gamma-1) log p]
  *              - (1-y) [gamma p^(gamma-1) log(1-p) - p^gamma / (1-p)];
+ * quality: w = |y-p|^gamma, b = -[y log p + (1-y) log(1-p)]:
+ *   gamma |y-p|^(gamma-1) sign(p-y) b + w [(1-y)/(1-p) - y/p]
+ *   (the first part 0 where p = y);
  * gk1 = kind of gamma - 1 (unused when gk == 0) */
-TAL_HD float tal_bce_prob_grad(float g, float p, float y, float gamma, int gk, int gk1)
+TAL_HD float tal_bce_prob_grad(float g, float p, float y, float gamma, int gk, int gk1, int quality)
 {
     float c = tal_bcep_clamp(p), q = 1.0f - c;
     float lp = TAL_LOGF(c), lq = TAL_LOGF(q);
-    float a = tal_pow_k(q, gamma, gk), b = tal_pow_k(c, gamma, gk);
-    float da = gk == 0 ? 0.0f : gamma * tal_pow_k(q, gamma - 1.0f, gk1);   /* -d/dp (1-p)^gamma */
-    float db = gk == 0 ? 0.0f : gamma * tal_pow_k(c, gamma - 1.0f, gk1);   /* d/dp p^gamma */
-    float d = -y * (a / c - da * lp) - (1.0f - y) * (db * lq - b / q);
+    float d;
+    if (quality) {
+        float diff = c - y, a = diff < 0 ? -diff : diff;
+        float w = tal_pow_k(a, gamma, gk), b = -(y * lp + (1.0f - y) * lq);
+        float dw = gk == 0 || a == 0.0f ? 0.0f : gamma * tal_pow_k(a, gamma - 1.0f, gk1) * (diff > 0 ? 1.0f : -1.0f);
+        d = dw * b + w * ((1.0f - y) / q - y / c);
+    } else {
+        float a = tal_pow_k(q, gamma, gk), b = tal_pow_k(c, gamma, gk);
+        float da = gk == 0 ? 0.0f : gamma * tal_pow_k(q, gamma - 1.0f, gk1);   /* -d/dp (1-p)^gamma */
+        float db = gk == 0 ? 0.0f : gamma * tal_pow_k(c, gamma - 1.0f, gk1);   /* d/dp p^gamma */
+        d = -y * (a / c - da * lp) - (1.0f - y) * (db * lq - b / q);
+    }
     return c == p ? g * d : 0.0f;
 }
 

@@ -160,5 +160,10 @@ tal_tensor *tal_diou_1d(tal_graph *g, tal_tensor *pred, tal_tensor *target);
  * plain BCE.  p is clamped to [1e-6, 1 - 1e-6] inside the logarithms and
  * gets no gradient where the clamp bites.  y has p's shape, no gradient. */
 tal_tensor *tal_bce_prob(tal_graph *g, tal_tensor *p, tal_tensor *y, float gamma);
+/* quality focal loss on probabilities p in [0,1] (APL's joint score, a
+ * product of sigmoids): -|y - p|^beta [y log p + (1-y) log(1-p)], y soft
+ * in [0,1], no gradient; the same clamp as bce_prob.  Equal to bce_prob
+ * where y is 0 or 1. */
+tal_tensor *tal_quality_focal_prob(tal_graph *g, tal_tensor *p, tal_tensor *y, float beta);
 
 #endif

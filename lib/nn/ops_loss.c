@@ -2,7 +2,7 @@
 #include "nn/graph_impl.h"
 #include "nn/ops.h"
 
-enum { L_BCE, L_FOCAL, L_QFL, L_BCEP };
+enum { L_BCE, L_FOCAL, L_QFL, L_BCEP, L_QFLP };
 
 static void pointwise_backward(tal_graph *g, tal_node *n)
 {
@@ -24,7 +24,7 @@ static void pointwise_backward(tal_graph *g, tal_node *n)
         be->qfl_backward(d, go, x, y, ne, n->f[0], acc);
         break;
     default:
-        be->bcep_backward(d, go, x, y, ne, n->f[0], acc);
+        be->bcep_backward(d, go, x, y, ne, n->f[0], n->i[0] == L_QFLP, acc);
         break;
     }
 }
@@ -52,7 +52,7 @@ static tal_tensor *pointwise(tal_graph *g, tal_tensor *x, tal_tensor *y, int kin
     else if (kind == L_QFL)
         be->qfl_forward(o->data, x->data, y->data, ne, a);
     else
-        be->bcep_forward(o->data, x->data, y->data, ne, a);
+        be->bcep_forward(o->data, x->data, y->data, ne, a, kind == L_QFLP);
     tal_tensor *in[2] = { x, y };
     tal_node *n = tal__record(g, name, pointwise_backward, o, 2, in);
     if (n) {
@@ -214,4 +214,11 @@ tal_tensor *tal_diou_1d(tal_graph *g, tal_tensor *pred, tal_tensor *target)
     if (n)
         n->i[0] = N;
     return o;
+}
+
+tal_tensor *tal_quality_focal_prob(tal_graph *g, tal_tensor *p, tal_tensor *y, float beta)
+{
+    if (!(beta >= 0.0f))
+        return tal__fail(g, TAL_EINVAL, "quality_focal_prob: beta %g is negative", beta);
+    return pointwise(g, p, y, L_QFLP, beta, 0, "quality_focal_prob");
 }

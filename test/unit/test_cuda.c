@@ -198,8 +198,7 @@ static tal_tensor *f_diou(tal_graph *g, tal_tensor **in, const gc_case *c)
 
 static tal_tensor *f_bcep(tal_graph *g, tal_tensor **in, const gc_case *c)
 {
-    (void)c;
-    return tal_bce_prob(g, in[0], in[1], 2.0f);
+    return c->fa[1] ? tal_quality_focal_prob(g, in[0], in[1], 2.0f) : tal_bce_prob(g, in[0], in[1], 2.0f);
 }
 
 static tal_tensor *f_l2n(tal_graph *g, tal_tensor **in, const gc_case *c)
@@ -337,6 +336,14 @@ TEST(cuda_parity_large)
     c.fn = f_bcep;
     gc_in(&c, 0, GC_UNIT, 1, GC_SH(21, 3000));
     gc_in(&c, 1, GC_BINARY, 0, GC_SH(21, 3000));
+    parity_case(be, &c, seed++, 5e-4, "large", &t);
+    /* APL's quality focal loss on the joint score: 4600 positions x 20 classes, soft targets */
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "quality_focal_prob beta=2 4600x20");
+    c.fn = f_bcep;
+    c.fa[1] = 1;
+    gc_in(&c, 0, GC_UNIT, 1, GC_SH(4600, 20));
+    gc_in(&c, 1, GC_UNIT, 0, GC_SH(4600, 20));
     parity_case(be, &c, seed++, 5e-4, "large", &t);
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "l2_normalize 700x129");

@@ -65,6 +65,61 @@ TEST(nn_direct_bce_prob)
     }
 }
 
+/* the quality focal loss on probabilities against the formula in double */
+TEST(nn_direct_quality_focal_prob)
+{
+    enum { N = 64 };
+    tal_rng r;
+    tal_rng_seed(&r, 13);
+    float p[N], y[N], seed[N], out[N], grad[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = 0.001f + 0.998f * tal_rng_float(&r);
+        y[i] = i % 4 ? tal_rng_float(&r) : (float)(i % 8 == 0);
+        seed[i] = (float)tal_rng_normal(&r);
+    }
+    p[0] = 0.0f;   /* clamped: no gradient */
+    p[1] = 1.0f;
+    p[2] = 1e-7f;
+    p[5] = y[5];   /* |y - p| = 0: the weight's derivative is 0 there */
+    static const float betas[] = { 0.0f, 1.0f, 2.0f, 1.5f };
+    char why[256];
+    for (int k = 0; k < 4; k++) {
+        double b = betas[k], want[N], dwant[N];
+        for (int i = 0; i < N; i++) {
+            double c = fminf(fmaxf(p[i], 1e-6f), 1.0f - 1e-6f), yy = y[i], a = fabs(yy - c);
+            double bce = -(yy * log(c) + (1 - yy) * log(1 - c));
+            want[i] = pow(a, b) * bce;
+            double dw = b > 0 && a > 0 ? b * pow(a, b - 1) * (c > yy ? 1 : -1) : 0;
+            double d = dw * bce + pow(a, b) * ((1 - yy) / (1 - c) - yy / c);
+            dwant[i] = (p[i] >= 1e-6f && p[i] <= 1.0f - 1e-6f) ? seed[i] * d : 0;
+        }
+        tal_graph *g = tal_graph_new(NULL);
+        tal_tensor *pt = tal_tensor_from(g, 2, (int64_t[]){ 8, 8 }, p);
+        tal_tensor *yt = tal_tensor_from(g, 2, (int64_t[]){ 8, 8 }, y);
+        tal_tensor_requires_grad(pt);
+        tal_tensor *l = tal_quality_focal_prob(g, pt, yt, betas[k]);
+        CHECK_MSG(l, "%s", tal_errmsg());
+        tal_tensor_download(g, l, out);
+        CHECK_MSG(close_all(out, want, N, why, sizeof why, "loss"), "beta %g: %s", b, why);
+        CHECK(tal_backward_seed(g, l, seed) == 0);
+        memcpy(grad, pt->grad, sizeof grad);
+        CHECK(grad[0] == 0 && grad[1] == 0 && grad[2] == 0);
+        CHECK_MSG(close_all(grad + 3, dwant + 3, N - 3, why, sizeof why, "grad"), "beta %g: %s", b, why);
+        tal_graph_free(g);
+    }
+    /* on 0/1 targets it is bce_prob */
+    float yb[N], o2[N];
+    for (int i = 0; i < N; i++)
+        yb[i] = (float)(i % 2);
+    tal_graph *g = tal_graph_new(NULL);
+    tal_tensor *pt = tal_tensor_from(g, 1, (int64_t[]){ N }, p), *yt = tal_tensor_from(g, 1, (int64_t[]){ N }, yb);
+    tal_tensor_download(g, tal_quality_focal_prob(g, pt, yt, 2.0f), out);
+    tal_tensor_download(g, tal_bce_prob(g, pt, yt, 2.0f), o2);
+    for (int i = 0; i < N; i++)
+        CHECK_MSG(fabsf(out[i] - o2[i]) <= 1e-6f * (1 + fabsf(o2[i])), "binary target %d: %g vs %g", i, out[i], o2[i]);
+    tal_graph_free(g);
+}
+
 TEST(nn_direct_l2_normalize)
 {
     enum { R = 5, C = 37 };

@@ -676,17 +676,22 @@ TEST(nn_grad_losses) { RUN_BUILDER(b_loss); }
 
 static tal_tensor *f_bcep(tal_graph *g, tal_tensor **in, const gc_case *c)
 {
-    return tal_bce_prob(g, in[0], in[1], c->fa[0]);
+    return c->fa[1] ? tal_quality_focal_prob(g, in[0], in[1], c->fa[0]) : tal_bce_prob(g, in[0], in[1], c->fa[0]);
 }
 
+/* variants 0-3: focal weights; 4-7: quality focal weights (APL) */
 static int b_bcep(gc_case *c, int v, tal_rng *r)
 {
     static const float gammas[] = { 0.0f, 2.0f, 1.5f, 1.0f };
-    if (v > 3)
+    if (v > 7)
         return 1;
-    snprintf(c->name, sizeof c->name, "bce_prob gamma=%g %s", gammas[v], v % 2 ? "binary" : "soft");
+    int quality = v >= 4;
+    v %= 4;
+    snprintf(c->name, sizeof c->name, "%s gamma=%g %s", quality ? "quality_focal_prob" : "bce_prob", gammas[v],
+             v % 2 ? "binary" : "soft");
     c->fn = f_bcep;
     c->fa[0] = gammas[v];
+    c->fa[1] = (float)quality;
     int64_t N = rnd(r, 1, 7), K = rnd(r, 1, 6);
     gc_in(c, 0, GC_UNIT, 1, GC_SH(N, K));
     gc_in(c, 1, v % 2 ? GC_BINARY : GC_UNIT, 0, GC_SH(N, K));
