@@ -63,7 +63,8 @@ int tal_af_define(tal_af_model *m, tal_params *P, const tal_af_config *cfg)
     m->cfg = *cfg;
     int C = cfg->ch, K = cfg->kernel;
     if (cfg->n_embd < 1 || cfg->n_embd > 4 || cfg->n_stem + cfg->n_branch > TAL_AF_MAX_BLOCKS ||
-        cfg->n_branch + 1 > TAL_AF_MAX_LEVELS || cfg->head_layers > 4 || C % cfg->heads)
+        cfg->n_branch + 1 > TAL_AF_MAX_LEVELS || cfg->head_layers > 4 || C % cfg->heads || cfg->quality < 0 ||
+        cfg->quality > 2)
         return tal_err(TAL_EINVAL, "actionformer: unsupported configuration");
     char s[96];
     for (int i = 0; i < cfg->n_embd; i++) {
@@ -105,6 +106,12 @@ int tal_af_define(tal_af_model *m, tal_params *P, const tal_af_config *cfg)
     for (int l = 0; l <= cfg->n_branch; l++) {
         snprintf(s, sizeof s, "reg_head.scale.%d.scale", l);
         m->reg_scale[l] = par(P, 0, s, "", V(1));
+    }
+    if (cfg->quality) {
+        m->qual_out_w = par(P, TAL_PARAM_DECAY, "reg_head.quality_head.conv.weight", "", V(cfg->quality, C, K));
+        m->qual_out_b = par(P, 0, "reg_head.quality_head.conv.bias", "", V(cfg->quality));
+        if (!m->qual_out_b)
+            return TAL_EINVAL;
     }
     return m->reg_scale[cfg->n_branch] ? 0 : TAL_EINVAL;
 }
@@ -153,6 +160,16 @@ int tal_af_init(tal_af_model *m, tal_params *P, tal_rng *r)
     if (!rc)
         rc = init_conv(P, m->cls_out_w, m->cls_out_b, r) || tal_init_prior_bias(P, m->cls_out_b, c->prior) ||
              init_conv(P, m->reg_out_w, m->reg_out_b, r);
+    /* last, so that the other parameters draw what they draw without it.
+     * The tND output (the second of two) starts near 0.01, as the
+     * classifier starts at its prior: at 0.5 it would cancel the tIoU
+     * output's 0.5 and floor every joint score at the start */
+    if (!rc && c->quality) {
+        rc = init_conv(P, m->qual_out_w, m->qual_out_b, r);
+        float bias[2] = { 0.0f, -logf(0.99f / 0.01f) };
+        if (!rc && c->quality == 2)
+            rc = tal_init_values(P, m->qual_out_b, bias);
+    }
     return rc ? TAL_EINVAL : 0;
 }
 
@@ -216,6 +233,12 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
 int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
                    tal_tensor **reg, tal_tensor **masks)
 {
+    return tal_af_forward_q(g, m, x, mask, cls, reg, NULL, masks);
+}
+
+int tal_af_forward_q(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
+                     tal_tensor **reg, tal_tensor **qual, tal_tensor **masks)
+{
     const tal_af_config *c = &m->cfg;
     int pad = c->kernel / 2;
     /* inference: the embedding's and the first stem block's outputs are
@@ -250,9 +273,12 @@ int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tenso
             hr = tal_layernorm_act(g, hr, m->reg_ln_w[i], m->reg_ln_b[i], LN_EPS, TAL_ACT_RELU);
         }
         cls[l] = tal_conv1d(g, hc, m->cls_out_w, m->cls_out_b, 1, pad, 1, masks[l]);
+        int nq = qual && c->quality;
+        if (nq)
+            qual[l] = tal_conv1d(g, hr, m->qual_out_w, m->qual_out_b, 1, pad, 1, masks[l]);
         hr = tal_conv1d(g, hr, m->reg_out_w, m->reg_out_b, 1, pad, 1, masks[l]);
         reg[l] = tal_relu(g, tal_mul(g, hr, m->reg_scale[l]));
-        tal_graph_release(g, mk, 2, (tal_tensor *[]){ cls[l], reg[l] });
+        tal_graph_release(g, mk, 2 + nq, (tal_tensor *[]){ cls[l], reg[l], nq ? qual[l] : NULL });
     }
     int st = tal_graph_status(g);
     return st ? st : L;

@@ -33,6 +33,9 @@ typedef struct {
     float drop_path;    /* stochastic depth (0.1) */
     float layer_scale;  /* LayerScale initial value (1e-4) */
     float prior;        /* classifier prior probability (0.01) */
+    int quality;        /* localisation-quality outputs beside the regression
+                           head (APL's ALQA: 0, 1 or 2), sharing all its
+                           layers but the last */
 } tal_af_config;
 
 /* ActionFormer's THUMOS14 I3D settings */
@@ -55,6 +58,7 @@ typedef struct {
     tal_tensor *cls_w[4], *cls_ln_w[4], *cls_ln_b[4], *cls_out_w, *cls_out_b;
     tal_tensor *reg_w[4], *reg_ln_w[4], *reg_ln_b[4], *reg_out_w, *reg_out_b;
     tal_tensor *reg_scale[TAL_AF_MAX_LEVELS];
+    tal_tensor *qual_out_w, *qual_out_b;        /* cfg.quality > 0 */
 } tal_af_model;
 
 /* Declare the model's parameters in P (names follow ActionFormer's state
@@ -78,5 +82,9 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
  * Returns the number of levels, or <0. */
 int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
                    tal_tensor **reg, tal_tensor **masks);
+/* The same, and when the model has quality outputs and qual is not NULL,
+ * qual[l] (B,quality,T_l) logits of the localisation-quality branches. */
+int tal_af_forward_q(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
+                     tal_tensor **reg, tal_tensor **qual, tal_tensor **masks);
 
 #endif

@@ -1,5 +1,6 @@
 /* af_decode.c — candidates from ActionFormer-style heads (see af_decode.h). */
 #include "af_decode.h"
+#include "af_quality.h"
 #include "../util/error.h"
 #include "../util/mem.h"
 
@@ -11,6 +12,7 @@ void tal_af_decode_default(tal_af_decode_cfg *c)
     c->pre_nms_thresh = 0.001f;
     c->pre_nms_topk = 2000;
     c->duration_thresh = 0.05f;
+    c->alqa = 0;
 }
 
 typedef struct {
@@ -28,21 +30,27 @@ static int cmp_scored(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-int tal_af_decode_level(const tal_af_decode_cfg *c, const float *logits, const float *reg, int C, int Tl, int valid,
-                        int stride, tal_segset *out)
+int tal_af_decode_level(const tal_af_decode_cfg *c, const float *logits, const float *reg, const float *qual, int C,
+                        int Tl, int valid, int stride, tal_segset *out)
 {
+    int alqa = qual ? c->alqa : 0;
+    float prob[2] = { 0, 0 };
     if (valid > Tl)
         valid = Tl;
     size_t n = 0, cap = (size_t)valid * (size_t)C;
     scored *v = tal_malloc((cap ? cap : 1) * sizeof *v);
     if (!v)
         return TAL_ENOMEM;
-    for (int t = 0; t < valid; t++)
+    for (int t = 0; t < valid; t++) {
+        float rel = alqa ? tal_alqa_reliability_at(alqa, qual + t, (size_t)Tl, prob) : 1.0f;
         for (int k = 0; k < C; k++) {
             float p = 1.0f / (1.0f + expf(-logits[(size_t)k * Tl + t]));
+            if (alqa)
+                p *= rel;
             if (p > c->pre_nms_thresh)
                 v[n++] = (scored){ p, (int32_t)(t * C + k) };
         }
+    }
     qsort(v, n, sizeof *v, cmp_scored);
     if (c->pre_nms_topk > 0 && n > (size_t)c->pre_nms_topk)
         n = (size_t)c->pre_nms_topk;
@@ -54,6 +62,10 @@ int tal_af_decode_level(const tal_af_decode_cfg *c, const float *logits, const f
         if (e - s <= c->duration_thresh)
             continue;
         tal_segment g = { s, e, v[i].p, k, 0, { 0 } };
+        if (alqa) {
+            tal_alqa_reliability_at(alqa, qual + t, (size_t)Tl, prob);
+            tal_alqa_fill(alqa, 1.0f / (1.0f + expf(-logits[(size_t)k * Tl + t])), prob, &g);
+        }
         if (tal_segset_push(out, &g)) {
             free(v);
             return TAL_ENOMEM;

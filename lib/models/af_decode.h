@@ -18,6 +18,7 @@ typedef struct {
     float pre_nms_thresh;    /* 0.001 */
     int pre_nms_topk;        /* per level: 2000 (THUMOS), 5000 default */
     float duration_thresh;   /* minimum length in snippets: 0.05 */
+    int alqa;                /* quality branches (TAL_ALQA_*, af_quality.h): 0 none */
 } tal_af_decode_cfg;
 
 void tal_af_decode_default(tal_af_decode_cfg *c);
@@ -25,9 +26,12 @@ void tal_af_decode_default(tal_af_decode_cfg *c);
 /* One level of one sequence: logits (C, Tl) channel-first, reg (2, Tl)
  * distances in strides, the first `valid` positions used, position t at
  * t*stride.  Appends candidates (start, end in snippets; score; class) to
- * out.  Returns the number appended or <0. */
-int tal_af_decode_level(const tal_af_decode_cfg *c, const float *logits, const float *reg, int C, int Tl, int valid,
-                        int stride, tal_segset *out);
+ * out.  With quality branches, qual (outputs, Tl) holds their logits: the
+ * score that is thresholded, ranked and kept is the joint score P_cls x r,
+ * and each candidate carries the quality fields of tal_alqa_fill.
+ * Returns the number appended or <0. */
+int tal_af_decode_level(const tal_af_decode_cfg *c, const float *logits, const float *reg, const float *qual, int C,
+                        int Tl, int valid, int stride, tal_segset *out);
 
 /* Snippet class scores from the candidates of one sequence (segments in
  * snippets of level 0, before suppression): dist (T x (C+1), row-major)

@@ -3,6 +3,10 @@
  * af_targets.c, sigmoid focal + DIoU losses normalised by a moving average
  * of the positive count, and decoding (af_decode.c) + Soft-NMS (post/nms.c).
  *
+ * With APL's quality branches (alqa.*, af_quality.h) the loss adds L_q
+ * and may classify by the quality focal loss on the joint score, and
+ * detections are ranked by the joint score and carry the quality fields.
+ *
  * Training batches are cropped, then padded to the longest sequence in the
  * batch rounded up to 2^branch_blocks (ActionFormer pads to max_seq_len;
  * masks make the two equivalent, and the shorter padding is faster).
@@ -10,6 +14,7 @@
 #include "detector.h"
 #include "af_backbone.h"
 #include "af_decode.h"
+#include "af_quality.h"
 #include "af_semi.h"
 #include "af_targets.h"
 #include "../nn/init.h"
@@ -27,11 +32,12 @@ typedef struct {
     tal_af_assign_cfg assign;
     tal_nms_ws *nms;
     /* host scratch, reused between steps */
-    float *x, *mask, *cls_t, *reg_t, *reg_pos, *host, *w;
+    float *x, *mask, *cls_t, *reg_t, *reg_pos, *host, *w, *qpred, *qbranch, *qsoft;
     uint8_t *pos;
     int32_t *pos_idx;
     tal_af_seg *segs;
-    size_t x_cap, mask_cap, cls_cap, reg_cap, pos_cap, idx_cap, regpos_cap, host_cap, seg_cap, w_cap;
+    size_t x_cap, mask_cap, cls_cap, reg_cap, pos_cap, idx_cap, regpos_cap, host_cap, seg_cap, w_cap, qpred_cap,
+        qbranch_cap, qsoft_cap;
 } af_state;
 
 /* the loss normalisers in d->state: of the labelled records, and of the
@@ -49,7 +55,7 @@ static tal_af_config backbone_config(const tal_detector *d)
                             .window = c->window, .mlp_ratio = c->mlp_ratio, .kernel = c->kernel,
                             .num_classes = d->num_classes, .head_layers = c->head_layers,
                             .drop_path = (float)c->drop_path, .layer_scale = (float)c->layer_scale,
-                            .prior = (float)c->prior };
+                            .prior = (float)c->prior, .quality = tal_alqa_outputs(c->alqa_branches) };
 }
 
 static int af_define(tal_detector *d)
@@ -92,6 +98,9 @@ static void af_free(tal_detector *d)
     free(s->reg_pos);
     free(s->host);
     free(s->w);
+    free(s->qpred);
+    free(s->qbranch);
+    free(s->qsoft);
     free(s->pos);
     free(s->pos_idx);
     free(s->segs);
@@ -278,19 +287,58 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
 
     tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ B, D, T }, s->x);
     tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ B, T }, s->mask);
-    tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
-    int L = tal_af_forward(g, &s->m, x, m, cls, reg, masks);
+    tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *qual[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
+    int nq = tal_alqa_outputs(c->alqa_branches);
+    int L = tal_af_forward_q(g, &s->m, x, m, cls, reg, nq ? qual : NULL, masks);
     if (L < 0)
         goto done;
-    tal_tensor *ct[TAL_AF_MAX_LEVELS], *rt[TAL_AF_MAX_LEVELS];
+    tal_tensor *ct[TAL_AF_MAX_LEVELS], *rt[TAL_AF_MAX_LEVELS], *qt[TAL_AF_MAX_LEVELS];
     for (int l = 0; l < L; l++) {
         ct[l] = tal_transpose(g, cls[l], 1, 2);     /* (B,T_l,C) */
         rt[l] = tal_transpose(g, reg[l], 1, 2);     /* (B,T_l,2) */
+        if (nq)
+            qt[l] = tal_transpose(g, qual[l], 1, 2);    /* (B,T_l,nq) */
+    }
+    tal_tensor *regs = P ? tal_reshape(g, tal_concat(g, L, rt, 1), 2, (int64_t[]){ (int64_t)B * npos, 2 }) : NULL;
+    tal_tensor *quals = nq ? tal_reshape(g, tal_concat(g, L, qt, 1), 2, (int64_t[]){ (int64_t)B * npos, nq }) : NULL;
+    /* ALQA: the quality of each positive position's decoded segment,
+     * measured on the regression head's prediction (data, no gradient):
+     * the branches' targets, and the soft labels of the joint score */
+    tal_tensor *q_loss = NULL, *uq_loss = NULL;
+    if (nq && P) {
+        if (tal_reserve(&s->qpred, &s->qpred_cap, (size_t)P * 2, sizeof *s->qpred) ||
+            tal_reserve(&s->qbranch, &s->qbranch_cap, (size_t)P * nq, sizeof *s->qbranch) ||
+            tal_reserve(&s->qsoft, &s->qsoft_cap, (size_t)P, sizeof *s->qsoft))
+            goto done;
+        if (tal_tensor_download(g, tal_gather(g, regs, 0, s->pos_idx, P), s->qpred))
+            goto done;
+        tal_alqa_targets(c->alqa_branches, s->qpred, s->reg_pos, P, s->qbranch, s->qsoft);
+        tal_tensor *qpos = tal_gather(g, quals, 0, s->pos_idx, P);
+        tal_tensor *bce = tal_bce_logits(g, qpos, tal_tensor_from(g, 2, (int64_t[]){ P, nq }, s->qbranch));
+        if (Pl)
+            q_loss = tal_sum_all(g, tal_slice(g, bce, 0, 0, Pl));
+        if (P > Pl)
+            uq_loss = tal_sum_all(g, tal_slice(g, bce, 0, Pl, P));
+        if (c->alqa_soft_label)   /* y_soft = y x max(tIoU - tND, 1e-3) (or the variant's quality) */
+            for (int k = 0; k < P; k++) {
+                float *yk = s->cls_t + (size_t)s->pos_idx[k] * C;
+                for (int j = 0; j < C; j++)
+                    yk[j] *= s->qsoft[k];
+            }
     }
     tal_tensor *logits = tal_concat(g, L, ct, 1);                          /* (B,npos,C) */
     tal_tensor *valid = tal_reshape(g, tal_concat(g, L, masks, 1), 3, (int64_t[]){ B, npos, 1 });
     tal_tensor *y = tal_tensor_from(g, 3, (int64_t[]){ B, npos, C }, s->cls_t);
-    tal_tensor *focal = tal_mul(g, tal_sigmoid_focal(g, logits, y, (float)c->focal_alpha, (float)c->focal_gamma), valid);
+    tal_tensor *focal;
+    if (c->alqa_soft_label) {
+        /* APL eq. 5 (reading): the quality focal loss on the joint score
+         * P_cls x r; it trains the branches through r as well */
+        tal_tensor *r = tal_reshape(g, tal_alqa_reliability(g, c->alqa_branches, quals), 3, (int64_t[]){ B, npos, 1 });
+        tal_tensor *joint = tal_mul(g, tal_sigmoid(g, logits), r);
+        focal = tal_mul(g, tal_quality_focal_prob(g, joint, y, (float)c->alqa_beta), valid);
+    } else {
+        focal = tal_mul(g, tal_sigmoid_focal(g, logits, y, (float)c->focal_alpha, (float)c->focal_gamma), valid);
+    }
     tal_tensor *cls_loss, *ucls_loss = NULL;
     if (has_pseudo) {
         int64_t shp[3] = { B, npos, C };
@@ -301,7 +349,6 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     }
     tal_tensor *reg_loss = NULL, *ureg_loss = NULL;
     if (P) {
-        tal_tensor *regs = tal_reshape(g, tal_concat(g, L, rt, 1), 2, (int64_t[]){ (int64_t)B * npos, 2 });
         if (Pl) {
             tal_tensor *pred = tal_gather(g, regs, 0, s->pos_idx, Pl);
             tal_tensor *tgt = tal_tensor_from(g, 2, (int64_t[]){ Pl, 2 }, s->reg_pos);
@@ -322,11 +369,22 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
         d->state[NORM_U] = mom * d->state[NORM_U] + (1 - mom) * (upositives > 1 ? upositives : 1);
         unorm = d->state[NORM_U];
     }
-    tal_tensor *term[4] = { cls_loss, reg_loss, ucls_loss, ureg_loss };
-    double weight[4] = { 1.0 / norm, c->reg_weight / norm, c->semi_weight / unorm, c->semi_weight * c->reg_weight / unorm };
-    static const char *name[4] = { "cls", "reg", "u_cls", "u_reg" };
-    log->n = has_pseudo ? 4 : 2;
-    for (int i = 0; i < 4; i++) {
+    /* the terms, the labelled records' first; those of the pseudo-labelled
+     * records are logged only in a semi-supervised step, L_q only with
+     * the branches */
+    enum { NTERM = 6 };
+    tal_tensor *term[NTERM] = { cls_loss, reg_loss, q_loss, ucls_loss, ureg_loss, uq_loss };
+    double aw = c->alqa_weight, sw = c->semi_weight;
+    double weight[NTERM] = { 1.0 / norm, c->reg_weight / norm, aw / norm,
+                             sw / unorm, sw * c->reg_weight / unorm, sw * aw / unorm };
+    static const char *name[NTERM] = { "cls", "reg", "q", "u_cls", "u_reg", "u_q" };
+    int logged[NTERM];
+    log->n = 0;
+    for (int i = 0; i < NTERM; i++) {
+        if ((i % 3 == 2 && !nq) || (i >= 3 && !has_pseudo))
+            continue;
+        logged[log->n] = i;
+        log->name[log->n++] = name[i];
         if (!term[i])
             continue;
         tal_tensor *t = tal_scale(g, term[i], (float)weight[i]);
@@ -336,12 +394,12 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
         out = NULL;
         goto done;
     }
-    for (int i = 0; i < log->n; i++) {
+    for (int k = 0; k < log->n; k++) {
+        int i = logged[k];
         float v = 0;
         if (term[i])
             tal_tensor_download(g, term[i], &v);
-        log->name[i] = name[i];
-        log->value[i] = weight[i] * v;
+        log->value[k] = weight[i] * v;
     }
     float v = 0;
     tal_tensor_download(g, out, &v);
@@ -380,23 +438,25 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
         s->mask[t] = t < Tv;
     tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ 1, D, T }, s->x);
     tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ 1, T }, s->mask);
-    tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
-    int L = tal_af_forward(g, &s->m, x, m, cls, reg, masks);
+    tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *qual[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
+    int nq = tal_alqa_outputs(c->alqa_branches);
+    int L = tal_af_forward_q(g, &s->m, x, m, cls, reg, nq ? qual : NULL, masks);
     if (L < 0)
         return L;
-    tal_af_decode_cfg dc = { (float)c->pre_nms_thresh, c->pre_nms_topk, (float)c->duration_thresh };
+    tal_af_decode_cfg dc = { (float)c->pre_nms_thresh, c->pre_nms_topk, (float)c->duration_thresh, c->alqa_branches };
     tal_segset_clear(dets);
     for (int l = 0; l < L; l++) {
         int stride = 1 << l, Tl = T / stride, valid = (Tv + stride - 1) / stride;
-        if (tal_reserve(&s->host, &s->host_cap, (size_t)(C + 2) * Tl, sizeof *s->host))
+        if (tal_reserve(&s->host, &s->host_cap, (size_t)(C + 2 + nq) * Tl, sizeof *s->host))
             return TAL_ENOMEM;
-        float *lg = s->host, *rg = s->host + (size_t)C * Tl;
+        float *lg = s->host, *rg = s->host + (size_t)C * Tl, *qg = nq ? rg + (size_t)2 * Tl : NULL;
         int rc = tal_tensor_download(g, cls[l], lg);
-        if (rc || (rc = tal_tensor_download(g, reg[l], rg)))
+        if (rc || (rc = tal_tensor_download(g, reg[l], rg)) || (nq && (rc = tal_tensor_download(g, qual[l], qg))))
             return rc;
-        if ((rc = tal_af_decode_level(&dc, lg, rg, C, Tl, valid, stride, dets)) < 0)
+        if ((rc = tal_af_decode_level(&dc, lg, rg, qg, C, Tl, valid, stride, dets)) < 0)
             return rc;
     }
+    dets->qmask = tal_alqa_qmask(c->alqa_branches);
     if (dist) {
         /* snippet scores from the candidates' extents (af_decode.h) */
         int rc = tal_record_alloc_dist(dist, (uint32_t)Tv, (uint32_t)C + 1);

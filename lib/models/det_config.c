@@ -102,6 +102,16 @@ const tal_cfg_field tal_det_schema[] = {
     F("loss.init_loss_norm", TAL_CFG_FLOAT, init_loss_norm, "100", .min = 1e-6, .max = 1e9),
     F("loss.loss_norm_momentum", TAL_CFG_FLOAT, loss_norm_momentum, "0.9", .min = 0, .max = 1),
     F("loss.label_smoothing", TAL_CFG_FLOAT, label_smoothing, "0", .min = 0, .max = 1),
+    F("alqa.branches", TAL_CFG_ENUM, alqa_branches, "none", .choices = "none|tiou|diou|tiou-tnd",
+      .help = "APL's localisation-quality branches beside the regression head: none, one predicting tIoU, one "
+              "predicting tIoU - tND (DIoU), or two predicting tIoU and tND; with any, detections are ranked by "
+              "the joint score P_cls x max(reliability, 1e-3)"),
+    F("alqa.weight", TAL_CFG_FLOAT, alqa_weight, "0.1", .min = 0, .max = 100,
+      .help = "weight of L_q, the branches' BCE against the tIoU/tND of the decoded segments"),
+    F("alqa.soft_label", TAL_CFG_BOOL, alqa_soft_label, "false",
+      .help = "classification by the quality focal loss on the joint score with soft labels max(tIoU - tND, 1e-3) "
+              "(APL eq. 5) in place of the sigmoid focal loss; needs alqa.branches"),
+    F("alqa.beta", TAL_CFG_FLOAT, alqa_beta, "2", .min = 0, .max = 10, .help = "exponent of the quality focal loss"),
     F("train.epochs", TAL_CFG_INT, epochs, "30", .min = 1, .max = 100000, .help = "epochs after the warmup"),
     F("train.warmup_epochs", TAL_CFG_INT, warmup_epochs, "5", .min = 0, .max = 100000),
     F("train.batch_size", TAL_CFG_INT, batch_size, "2", .min = 1, .max = 4096),
@@ -191,6 +201,12 @@ int tal_det_config_check(tal_det_config *c)
     if (c->kind == TAL_DET_ACTIONFORMER && c->semi_loss == TAL_SEMI_NONTARGET && !c->semi_neg)
         return tal_err(TAL_EINVAL, "invalid config: 'semi.neg' false leaves the ActionFormer-style head (a sigmoid per "
                        "class) no negative on pseudo-labelled records; the target-only row is 'semi.loss: hard'");
+    if (c->alqa_branches != TAL_ALQA_NONE && c->kind != TAL_DET_ACTIONFORMER)
+        return tal_err(TAL_EINVAL, "invalid config: 'alqa.branches' belong to the ActionFormer-style detector, not %s",
+                       tal_det_kind_name(c->kind));
+    if (c->alqa_soft_label && c->alqa_branches == TAL_ALQA_NONE)
+        return tal_err(TAL_EINVAL, "invalid config: 'alqa.soft_label' ranks by the joint score, which needs "
+                       "'alqa.branches' (tiou, diou or tiou-tnd)");
     if (c->kind == TAL_DET_SPOT && c->temporal_scale % 2)
         return tal_err(TAL_EINVAL, "invalid config: 'spot.temporal_scale' must be even");
     if (c->kind == TAL_DET_SPOT && (!c->n_spot_class_thresh || !c->n_spot_mask_thresh))

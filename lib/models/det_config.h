@@ -24,6 +24,9 @@ enum { TAL_TTC_REG_INNER = 0, TAL_TTC_REG_L1 = 1, TAL_TTC_REG_L2 = 2, TAL_TTC_RE
 enum { TAL_TTC_PREDICTED = 0, TAL_TTC_MANUAL = 1 };
 enum { TAL_TTC_SCORE_VIDEO_GATE = 0, TAL_TTC_SCORE_MEAN = 1 };
 
+/* alqa.branches: APL's localisation-quality branches (af_quality.h) */
+enum { TAL_ALQA_NONE = 0, TAL_ALQA_TIOU = 1, TAL_ALQA_DIOU = 2, TAL_ALQA_TIOU_TND = 3 };
+
 /* semi.loss: what pseudo-labelled records are trained with (tal-train(1)) */
 enum { TAL_SEMI_HARD = 0, TAL_SEMI_SOFT = 1, TAL_SEMI_COMPLEMENTARY = 2, TAL_SEMI_NONTARGET = 3 };
 
@@ -53,6 +56,10 @@ typedef struct {
     double fsp_w_vid, fsp_w_point, fsp_w_score, fsp_w_fs;
     /* losses */
     double focal_alpha, focal_gamma, reg_weight, init_loss_norm, loss_norm_momentum, label_smoothing;
+    /* APL's ALQA (ActionFormer-style): quality branches, their loss weight,
+     * the DIoU soft-label quality focal loss and its exponent */
+    int alqa_branches, alqa_soft_label;
+    double alqa_weight, alqa_beta;
     /* training */
     int epochs, warmup_epochs, batch_size, optimizer, schedule, checkpoint_every;
     double lr, weight_decay, eta_min, clip_grad, ema_decay;

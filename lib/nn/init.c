@@ -67,3 +67,11 @@ int tal_init_prior_bias(tal_params *P, tal_tensor *b, float prior)
         return tal_err(TAL_EINVAL, "init: prior probability %g outside (0, 1)", prior);
     return fill(P, b, 0, -log((1.0 - prior) / prior), 0, NULL);
 }
+
+int tal_init_values(tal_params *P, tal_tensor *t, const float *v)
+{
+    if (!t || !t->data)
+        return tal_err(TAL_EINVAL, "init: parameter not allocated");
+    tal_params_backend(P)->upload(t->data, v, (size_t)tal_numel(t) * sizeof *v);
+    return 0;
+}

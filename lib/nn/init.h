@@ -20,5 +20,7 @@ int tal_init_kaiming_uniform(tal_params *P, tal_tensor *t, float a, tal_rng *r);
 int tal_init_bias_default(tal_params *P, tal_tensor *b, int64_t fan_in, tal_rng *r);
 /* prior-probability bias of a sigmoid classifier: -log((1 - p) / p) */
 int tal_init_prior_bias(tal_params *P, tal_tensor *b, float prior);
+/* t's values from host memory (numel(t) floats). */
+int tal_init_values(tal_params *P, tal_tensor *t, const float *v);
 
 #endif

@@ -79,8 +79,8 @@ const char *tal_rank_name(int key)
 
 uint32_t tal_rank_needs(int key)
 {
-    if (key == TAL_RANK_JOINT)
-        return 1u << TAL_Q_CLS | 1u << TAL_Q_TIOU | 1u << TAL_Q_TND;
+    if (key == TAL_RANK_JOINT)   /* tnd is 0 where absent (a one-branch model) */
+        return 1u << TAL_Q_CLS | 1u << TAL_Q_TIOU;
     return key >= 0 ? 1u << key : 0;
 }
 

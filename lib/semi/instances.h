@@ -31,7 +31,8 @@ int tal_pick_rule_parse(const char *spec, tal_pick_rule *r);
 const char *tal_pick_rule_str(const tal_pick_rule *r);
 
 /* Ranking keys: the score, a quality field (TAL_Q_*), or the joint score
- * cls * max(tiou - tnd, 1e-3) of APL eq. 4. */
+ * cls * max(tiou - tnd, 1e-3) of APL eq. 4 (tnd 0 where the detections
+ * carry none: a one-branch quality model writes its prediction as tiou). */
 enum { TAL_RANK_SCORE = -1, TAL_RANK_JOINT = -2 };
 /* "score", "joint", "tiou", "tnd", "icd", "cls"; <0 ... TAL_Q_* or
  * TAL_RANK_*; INT_MIN if unknown. */

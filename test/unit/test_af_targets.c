@@ -144,7 +144,7 @@ TEST(af_decode_one_level)
     tal_af_decode_cfg c;
     tal_af_decode_default(&c);
     tal_segset out = { 0 };
-    CHECK_EQ_INT(tal_af_decode_level(&c, logits, reg, 2, 4, 4, 2, &out), 3);
+    CHECK_EQ_INT(tal_af_decode_level(&c, logits, reg, NULL, 2, 4, 4, 2, &out), 3);
     /* sorted by probability, ties by index (t*C + c): (t2,c0) 0.881, then
      * (t0,c0) index 0, (t1,c1) index 3; (t3,c1) is 0.04 long: dropped */
     CHECK(out.v[0].cls == 0 && out.v[0].start == 3 && out.v[0].end == 5);
@@ -154,10 +154,10 @@ TEST(af_decode_one_level)
     /* top-k and `valid` */
     tal_segset_clear(&out);
     c.pre_nms_topk = 1;
-    CHECK_EQ_INT(tal_af_decode_level(&c, logits, reg, 2, 4, 4, 2, &out), 1);
+    CHECK_EQ_INT(tal_af_decode_level(&c, logits, reg, NULL, 2, 4, 4, 2, &out), 1);
     tal_segset_clear(&out);
     c.pre_nms_topk = 100;
-    CHECK_EQ_INT(tal_af_decode_level(&c, logits, reg, 2, 4, 2, 2, &out), 2);
+    CHECK_EQ_INT(tal_af_decode_level(&c, logits, reg, NULL, 2, 4, 2, 2, &out), 2);
     free(out.v);
 }
 
