@@ -12,8 +12,8 @@
       .def = d, .cap = capn, __VA_ARGS__ }
 
 const tal_cfg_field tal_det_schema[] = {
-    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear|ttc-loc|fs-ptal",
-      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), the linear per-snippet baseline, TTC-Loc (video tags, predicted thresholds) or FS-PTAL (point supervision)"),
+    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear|ttc-loc|fs-ptal|icd",
+      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), the linear per-snippet baseline, TTC-Loc (video tags, predicted thresholds) or FS-PTAL (point supervision); or icd, APL's instance consistency discriminator (icd-filter)"),
     F("model.input_dim", TAL_CFG_INT, input_dim, "0", .min = 0, .max = 1 << 20,
       .help = "feature dimension; 0 takes the training stream's"),
     F("model.channels", TAL_CFG_INT, channels, "512", .min = 1, .max = 8192),
@@ -112,6 +112,12 @@ const tal_cfg_field tal_det_schema[] = {
       .help = "classification by the quality focal loss on the joint score with soft labels max(tIoU - tND, 1e-3) "
               "(APL eq. 5) in place of the sigmoid focal loss; needs alqa.branches"),
     F("alqa.beta", TAL_CFG_FLOAT, alqa_beta, "2", .min = 0, .max = 10, .help = "exponent of the quality focal loss"),
+    F("icd.hidden", TAL_CFG_INT, icd_hidden, "128", .min = 1, .max = 1 << 16,
+      .help = "instance consistency discriminator: hidden units of its MLP on [f_i; f_j]"),
+    F("icd.same", TAL_CFG_INT, icd_same, "10", .min = 0, .max = 1000,
+      .help = "same-class partners drawn for each labelled instance per step"),
+    F("icd.other", TAL_CFG_INT, icd_other, "10", .min = 0, .max = 1000,
+      .help = "other-class partners drawn for each labelled instance per step"),
     F("train.epochs", TAL_CFG_INT, epochs, "30", .min = 1, .max = 100000, .help = "epochs after the warmup"),
     F("train.warmup_epochs", TAL_CFG_INT, warmup_epochs, "5", .min = 0, .max = 100000),
     F("train.batch_size", TAL_CFG_INT, batch_size, "2", .min = 1, .max = 4096),
@@ -175,7 +181,7 @@ const tal_cfg_field tal_det_schema[] = {
 const char *tal_det_kind_name(int kind)
 {
     return kind == TAL_DET_SPOT ? "spot" : kind == TAL_DET_LINEAR ? "linear" : kind == TAL_DET_TTC ? "ttc-loc"
-         : kind == TAL_DET_FSPTAL ? "fs-ptal" : "actionformer";
+         : kind == TAL_DET_FSPTAL ? "fs-ptal" : kind == TAL_DET_ICD ? "icd" : "actionformer";
 }
 
 int tal_det_config_check(tal_det_config *c)

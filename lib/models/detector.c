@@ -22,6 +22,8 @@ const tal_det_ops *tal_det_ops_for(int kind)
         return &tal_det_ttc_ops;
     case TAL_DET_FSPTAL:
         return &tal_det_fsptal_ops;
+    case TAL_DET_ICD:
+        return &tal_det_icd_ops;
     }
     return NULL;
 }

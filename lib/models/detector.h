@@ -64,6 +64,10 @@ typedef struct {
     /* optional: the pseudo labels the model mines on a record with points,
      * as segments in seconds flagged TAL_SEG_PSEUDO (class -1: background) */
     int (*pseudo)(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *out);
+    /* optional: sees every training record once before the first step
+     * (and again when training resumes); the discriminator collects its
+     * pool of labelled instances here */
+    int (*prepare)(tal_detector *d, const tal_record *const *recs, uint32_t n);
     void (*free)(tal_detector *d);
 } tal_det_ops;
 
@@ -126,5 +130,6 @@ extern const tal_det_ops tal_det_spot_ops;
 extern const tal_det_ops tal_det_linear_ops;
 extern const tal_det_ops tal_det_ttc_ops;
 extern const tal_det_ops tal_det_fsptal_ops;
+extern const tal_det_ops tal_det_icd_ops;
 
 #endif

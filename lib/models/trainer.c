@@ -172,6 +172,8 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
         rc = tal_errcode() ? tal_errcode() : TAL_ENOMEM;
         goto out;
     }
+    if (d->ops->prepare && (rc = d->ops->prepare(d, recs, n)))
+        goto out;
     if (!o->resume_path) {
         if ((rc = tal_detector_init(d, &r_init)))
             goto out;

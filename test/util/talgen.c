@@ -277,6 +277,30 @@ int main(int argc, char **argv)
         free(v);
         return 0;
     }
+    if (argc == 6 && !strcmp(argv[1], "move-segment")) {
+        /* the first segment of the first record to [START, END] s: bad
+         * instances for tools that read them */
+        tal_stream *in = tal_stream_open(argv[2]), *out = in ? tal_stream_create(argv[3], tal_stream_header(in), NULL) : NULL;
+        tal_record r;
+        tal_record_init(&r);
+        int rc = out ? 0 : -1, first = 1;
+        while (!rc && (rc = tal_record_read(in, &r)) > 0) {
+            if (first && r.segs.n) {
+                r.segs.v[0].start = atof(argv[4]);
+                r.segs.v[0].end = atof(argv[5]);
+                first = 0;
+            }
+            rc = tal_record_write(out, &r);
+        }
+        rc = rc ? rc : tal_stream_finish(out);
+        if (rc) {
+            fprintf(stderr, "talgen: %s\n", tal_errmsg());
+            tal_stream_abort(out);
+        }
+        tal_stream_close(in);
+        tal_record_free(&r);
+        return rc ? 1 : 0;
+    }
     if (argc == 4 && !strcmp(argv[1], "reverse-points")) {
         tal_stream *in = tal_stream_open(argv[2]), *out = in ? tal_stream_create(argv[3], tal_stream_header(in), NULL) : NULL;
         tal_record r;
@@ -302,6 +326,7 @@ int main(int argc, char **argv)
 usage:
     fprintf(stderr, "usage: talgen npy FILE T D [dtype] [version] [C|F] |\n"
                     "       talgen npz FILE T D [stored|deflated][+dd][+z64] [MEMBER...] |\n"
-                    "       talgen npy-random DIR N T D SEED | talgen reverse-points IN.tal OUT.tal\n");
+                    "       talgen npy-random DIR N T D SEED | talgen reverse-points IN.tal OUT.tal |\n"
+                    "       talgen move-segment IN.tal OUT.tal START END\n");
     return 2;
 }
