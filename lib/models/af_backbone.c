@@ -87,6 +87,8 @@ int tal_af_define(tal_af_model *m, tal_params *P, const tal_af_config *cfg)
         m->neck_w[l] = par(P, 0, s, ".weight", V(1, C, 1));
         m->neck_b[l] = par(P, 0, s, ".bias", V(1, C, 1));
     }
+    if (cfg->no_heads)
+        return m->neck_b[cfg->n_branch] ? 0 : TAL_EINVAL;
     for (int i = 0; i < cfg->head_layers; i++) {
         snprintf(s, sizeof s, "cls_head.head.%d.conv.weight", i);
         m->cls_w[i] = par(P, TAL_PARAM_DECAY, s, "", V(C, C, K));
@@ -153,7 +155,9 @@ int tal_af_init(tal_af_model *m, tal_params *P, tal_rng *r)
     for (int i = 0; i < c->n_stem + c->n_branch && !rc; i++)
         rc = tal_af_block_init(&m->blk[i], P, c->layer_scale, r);
     for (int l = 0; l <= c->n_branch && !rc; l++)
-        rc = init_ln(P, m->neck_w[l], m->neck_b[l]) || tal_init_const(P, m->reg_scale[l], 1.0f);
+        rc = init_ln(P, m->neck_w[l], m->neck_b[l]) || (!c->no_heads && tal_init_const(P, m->reg_scale[l], 1.0f));
+    if (c->no_heads)
+        return rc ? TAL_EINVAL : 0;
     for (int i = 0; i < c->head_layers && !rc; i++)
         rc = init_conv(P, m->cls_w[i], NULL, r) || init_ln(P, m->cls_ln_w[i], m->cls_ln_b[i]) ||
              init_conv(P, m->reg_w[i], NULL, r) || init_ln(P, m->reg_ln_w[i], m->reg_ln_b[i]);
@@ -233,11 +237,11 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
 int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
                    tal_tensor **reg, tal_tensor **masks)
 {
-    return tal_af_forward_q(g, m, x, mask, cls, reg, NULL, masks);
+    return tal_af_forward_q(g, m, x, mask, cls, reg, NULL, NULL, masks);
 }
 
 int tal_af_forward_q(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
-                     tal_tensor **reg, tal_tensor **qual, tal_tensor **masks)
+                     tal_tensor **reg, tal_tensor **qual, tal_tensor **fpn, tal_tensor **masks)
 {
     const tal_af_config *c = &m->cfg;
     int pad = c->kernel / 2;
@@ -265,6 +269,10 @@ int tal_af_forward_q(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_ten
     for (int l = 0; l < L; l++) {
         tal_graph_mark mk = tal_graph_mark_get(g);
         tal_tensor *f = tal_layernorm(g, feats[l], m->neck_w[l], m->neck_b[l], LN_EPS);
+        if (fpn)
+            fpn[l] = f;
+        if (c->no_heads)
+            continue;
         tal_tensor *hc = f, *hr = f;
         for (int i = 0; i < c->head_layers; i++) {
             hc = tal_conv1d(g, hc, m->cls_w[i], NULL, 1, pad, 1, masks[l]);
@@ -278,7 +286,10 @@ int tal_af_forward_q(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_ten
             qual[l] = tal_conv1d(g, hr, m->qual_out_w, m->qual_out_b, 1, pad, 1, masks[l]);
         hr = tal_conv1d(g, hr, m->reg_out_w, m->reg_out_b, 1, pad, 1, masks[l]);
         reg[l] = tal_relu(g, tal_mul(g, hr, m->reg_scale[l]));
-        tal_graph_release(g, mk, 2 + nq, (tal_tensor *[]){ cls[l], reg[l], nq ? qual[l] : NULL });
+        if (fpn)
+            tal_graph_release(g, mk, 3 + nq, (tal_tensor *[]){ f, cls[l], reg[l], nq ? qual[l] : NULL });
+        else
+            tal_graph_release(g, mk, 2 + nq, (tal_tensor *[]){ cls[l], reg[l], nq ? qual[l] : NULL });
     }
     int st = tal_graph_status(g);
     return st ? st : L;

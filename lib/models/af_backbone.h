@@ -36,6 +36,7 @@ typedef struct {
     int quality;        /* localisation-quality outputs beside the regression
                            head (APL's ALQA: 0, 1 or 2), sharing all its
                            layers but the last */
+    int no_heads;       /* backbone and neck only (contrastive pre-training) */
 } tal_af_config;
 
 /* ActionFormer's THUMOS14 I3D settings */
@@ -83,8 +84,10 @@ tal_tensor *tal_af_block_forward(tal_graph *g, const tal_af_block *b, tal_tensor
 int tal_af_forward(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
                    tal_tensor **reg, tal_tensor **masks);
 /* The same, and when the model has quality outputs and qual is not NULL,
- * qual[l] (B,quality,T_l) logits of the localisation-quality branches. */
+ * qual[l] (B,quality,T_l) logits of the localisation-quality branches;
+ * when fpn is not NULL, fpn[l] (B,ch,T_l) the neck's output at each level
+ * (a model without heads gives only these: cls and reg may be NULL). */
 int tal_af_forward_q(tal_graph *g, const tal_af_model *m, tal_tensor *x, tal_tensor *mask, tal_tensor **cls,
-                     tal_tensor **reg, tal_tensor **qual, tal_tensor **masks);
+                     tal_tensor **reg, tal_tensor **qual, tal_tensor **fpn, tal_tensor **masks);
 
 #endif

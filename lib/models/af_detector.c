@@ -289,7 +289,7 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ B, T }, s->mask);
     tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *qual[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
     int nq = tal_alqa_outputs(c->alqa_branches);
-    int L = tal_af_forward_q(g, &s->m, x, m, cls, reg, nq ? qual : NULL, masks);
+    int L = tal_af_forward_q(g, &s->m, x, m, cls, reg, nq ? qual : NULL, NULL, masks);
     if (L < 0)
         goto done;
     tal_tensor *ct[TAL_AF_MAX_LEVELS], *rt[TAL_AF_MAX_LEVELS], *qt[TAL_AF_MAX_LEVELS];
@@ -440,7 +440,7 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
     tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ 1, T }, s->mask);
     tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *qual[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
     int nq = tal_alqa_outputs(c->alqa_branches);
-    int L = tal_af_forward_q(g, &s->m, x, m, cls, reg, nq ? qual : NULL, masks);
+    int L = tal_af_forward_q(g, &s->m, x, m, cls, reg, nq ? qual : NULL, NULL, masks);
     if (L < 0)
         return L;
     tal_af_decode_cfg dc = { (float)c->pre_nms_thresh, c->pre_nms_topk, (float)c->duration_thresh, c->alqa_branches };

@@ -12,8 +12,8 @@
       .def = d, .cap = capn, __VA_ARGS__ }
 
 const tal_cfg_field tal_det_schema[] = {
-    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear|ttc-loc|fs-ptal|icd",
-      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), the linear per-snippet baseline, TTC-Loc (video tags, predicted thresholds) or FS-PTAL (point supervision); or icd, APL's instance consistency discriminator (icd-filter)"),
+    F("model.kind", TAL_CFG_ENUM, kind, "actionformer", .choices = "actionformer|spot|linear|ttc-loc|fs-ptal|icd|acp",
+      .help = "detector: ActionFormer-style (anchor-free pyramid), SPOT-style (snippet classes + masks), the linear per-snippet baseline, TTC-Loc (video tags, predicted thresholds) or FS-PTAL (point supervision); or icd, APL's instance consistency discriminator (icd-filter); or acp, the ActionFormer-style backbone and neck alone for contrastive pre-training (tal-pretrain-acp)"),
     F("model.input_dim", TAL_CFG_INT, input_dim, "0", .min = 0, .max = 1 << 20,
       .help = "feature dimension; 0 takes the training stream's"),
     F("model.channels", TAL_CFG_INT, channels, "512", .min = 1, .max = 8192),
@@ -118,6 +118,15 @@ const tal_cfg_field tal_det_schema[] = {
       .help = "same-class partners drawn for each labelled instance per step"),
     F("icd.other", TAL_CFG_INT, icd_other, "10", .min = 0, .max = 1000,
       .help = "other-class partners drawn for each labelled instance per step"),
+    F("acp.partitions", TAL_CFG_INT, acp_partitions, "32", .min = 2, .max = 1 << 16,
+      .help = "contrastive pre-training: each sequence is cut into this many equal parts, one frame drawn from each"),
+    F("acp.fine_k", TAL_CFG_INT, acp_fine_k, "4", .min = 2, .max = 1024,
+      .help = "clusters of the fine contrast (over the batch's frames); the coarse contrast has 2 per sequence"),
+    F("acp.tau", TAL_CFG_FLOAT, acp_tau, "0.1", .min = 1e-4, .max = 100, .help = "InfoNCE temperature"),
+    F("acp.coarse", TAL_CFG_BOOL, acp_coarse, "true", .help = "the coarse (action vs background, per sequence) contrast"),
+    F("acp.fine", TAL_CFG_BOOL, acp_fine, "true", .help = "the fine (between actions, over the batch) contrast"),
+    F("acp.kmeans_iters", TAL_CFG_INT, acp_iters, "20", .min = 1, .max = 10000,
+      .help = "Lloyd iterations of the clustering at most"),
     F("train.epochs", TAL_CFG_INT, epochs, "30", .min = 1, .max = 100000, .help = "epochs after the warmup"),
     F("train.warmup_epochs", TAL_CFG_INT, warmup_epochs, "5", .min = 0, .max = 100000),
     F("train.batch_size", TAL_CFG_INT, batch_size, "2", .min = 1, .max = 4096),
@@ -181,7 +190,7 @@ const tal_cfg_field tal_det_schema[] = {
 const char *tal_det_kind_name(int kind)
 {
     return kind == TAL_DET_SPOT ? "spot" : kind == TAL_DET_LINEAR ? "linear" : kind == TAL_DET_TTC ? "ttc-loc"
-         : kind == TAL_DET_FSPTAL ? "fs-ptal" : kind == TAL_DET_ICD ? "icd" : "actionformer";
+         : kind == TAL_DET_FSPTAL ? "fs-ptal" : kind == TAL_DET_ICD ? "icd" : kind == TAL_DET_ACP ? "acp" : "actionformer";
 }
 
 int tal_det_config_check(tal_det_config *c)
@@ -201,15 +210,17 @@ int tal_det_config_check(tal_det_config *c)
     if (c->n_crop_ratio == 1 || (c->n_crop_ratio == 2 && c->crop_ratio[0] > c->crop_ratio[1]))
         return tal_err(TAL_EINVAL, "invalid config: 'train.crop_ratio' must be [low, high] with low <= high");
     int div = 1 << c->branch_blocks;
-    if (c->kind == TAL_DET_ACTIONFORMER && c->max_seq_len % div)
+    if ((c->kind == TAL_DET_ACTIONFORMER || c->kind == TAL_DET_ACP) && c->max_seq_len % div)
         return tal_err(TAL_EINVAL, "invalid config: 'model.max_seq_len' %d is not a multiple of %d (2^branch_blocks)",
                        c->max_seq_len, div);
     if (c->kind == TAL_DET_ACTIONFORMER && c->semi_loss == TAL_SEMI_NONTARGET && !c->semi_neg)
         return tal_err(TAL_EINVAL, "invalid config: 'semi.neg' false leaves the ActionFormer-style head (a sigmoid per "
                        "class) no negative on pseudo-labelled records; the target-only row is 'semi.loss: hard'");
-    if (c->alqa_branches != TAL_ALQA_NONE && c->kind != TAL_DET_ACTIONFORMER)
+    if (c->alqa_branches != TAL_ALQA_NONE && c->kind != TAL_DET_ACTIONFORMER && c->kind != TAL_DET_ACP)
         return tal_err(TAL_EINVAL, "invalid config: 'alqa.branches' belong to the ActionFormer-style detector, not %s",
                        tal_det_kind_name(c->kind));
+    if (c->kind == TAL_DET_ACP && !c->acp_coarse && !c->acp_fine)
+        return tal_err(TAL_EINVAL, "invalid config: 'acp.coarse' and 'acp.fine' are both off: nothing to learn");
     if (c->alqa_soft_label && c->alqa_branches == TAL_ALQA_NONE)
         return tal_err(TAL_EINVAL, "invalid config: 'alqa.soft_label' ranks by the joint score, which needs "
                        "'alqa.branches' (tiou, diou or tiou-tnd)");

@@ -16,7 +16,8 @@
 #define TAL_DET_MAX_LEVELS 16
 #define TAL_DET_MAX_THRESH 32
 
-enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2, TAL_DET_TTC = 3, TAL_DET_FSPTAL = 4, TAL_DET_ICD = 5 };
+enum { TAL_DET_ACTIONFORMER = 0, TAL_DET_SPOT = 1, TAL_DET_LINEAR = 2, TAL_DET_TTC = 3, TAL_DET_FSPTAL = 4, TAL_DET_ICD = 5,
+       TAL_DET_ACP = 6 };
 /* TTC-Loc (ttc_loc.h): video-score pooling, gate, threshold regulariser, threshold rule */
 enum { TAL_TTC_POOL_GATED = 0, TAL_TTC_POOL_ATTENTION = 1, TAL_TTC_POOL_TOPK = 2 };
 enum { TAL_TTC_GATE_SIGMOID = 0, TAL_TTC_GATE_SOFTSIGN = 1, TAL_TTC_GATE_BINARY = 2 };
@@ -32,7 +33,7 @@ enum { TAL_SEMI_HARD = 0, TAL_SEMI_SOFT = 1, TAL_SEMI_COMPLEMENTARY = 2, TAL_SEM
 
 typedef struct {
     /* model */
-    int kind;                    /* actionformer | spot | linear | ttc-loc | fs-ptal | icd */
+    int kind;                    /* actionformer | spot | linear | ttc-loc | fs-ptal | icd | acp */
     int input_dim;               /* 0: the stream's feature dimension */
     int channels, embd_layers, stem_blocks, branch_blocks, heads, window, mlp_ratio, kernel, head_layers;
     double drop_path, layer_scale, prior;
@@ -62,6 +63,9 @@ typedef struct {
     double alqa_weight, alqa_beta;
     /* APL's instance consistency discriminator (model.kind icd, icd.h) */
     int icd_hidden, icd_same, icd_other;
+    /* APL's action-aware contrastive pre-training (model.kind acp, acp.h) */
+    int acp_partitions, acp_fine_k, acp_coarse, acp_fine, acp_iters;
+    double acp_tau;
     /* training */
     int epochs, warmup_epochs, batch_size, optimizer, schedule, checkpoint_every;
     double lr, weight_decay, eta_min, clip_grad, ema_decay;

@@ -24,6 +24,8 @@ const tal_det_ops *tal_det_ops_for(int kind)
         return &tal_det_fsptal_ops;
     case TAL_DET_ICD:
         return &tal_det_icd_ops;
+    case TAL_DET_ACP:
+        return &tal_det_acp_ops;
     }
     return NULL;
 }

@@ -131,5 +131,6 @@ extern const tal_det_ops tal_det_linear_ops;
 extern const tal_det_ops tal_det_ttc_ops;
 extern const tal_det_ops tal_det_fsptal_ops;
 extern const tal_det_ops tal_det_icd_ops;
+extern const tal_det_ops tal_det_acp_ops;
 
 #endif

@@ -165,5 +165,11 @@ tal_tensor *tal_bce_prob(tal_graph *g, tal_tensor *p, tal_tensor *y, float gamma
  * in [0,1], no gradient; the same clamp as bce_prob.  Equal to bce_prob
  * where y is 0 or 1. */
 tal_tensor *tal_quality_focal_prob(tal_graph *g, tal_tensor *p, tal_tensor *y, float beta);
+/* supervised-contrastive InfoNCE (APL's ACP, METHODS.md §3): z (N,E)
+ * embeddings (normalise them first), labels (N) -> a scalar: the mean over
+ * anchors i with a positive (another j of its label) of
+ * -1/|P(i)| sum_{p in P(i)} log(exp(z_i.z_p/tau) / sum_{a != i} exp(z_i.z_a/tau)).
+ * 0 when no anchor has a positive. */
+tal_tensor *tal_supcon(tal_graph *g, tal_tensor *z, const int32_t *labels, float tau);
 
 #endif

@@ -1,6 +1,9 @@
-/* ops_loss.c — loss primitives, elementwise (sum or mean them after). */
+/* ops_loss.c — loss primitives, elementwise (sum or mean them after), and the
+ * supervised-contrastive InfoNCE built from other ops. */
 #include "nn/graph_impl.h"
 #include "nn/ops.h"
+
+#include <stdlib.h>
 
 enum { L_BCE, L_FOCAL, L_QFL, L_BCEP, L_QFLP };
 
@@ -221,4 +224,50 @@ tal_tensor *tal_quality_focal_prob(tal_graph *g, tal_tensor *p, tal_tensor *y, f
     if (!(beta >= 0.0f))
         return tal__fail(g, TAL_EINVAL, "quality_focal_prob: beta %g is negative", beta);
     return pointwise(g, p, y, L_QFLP, beta, 0, "quality_focal_prob");
+}
+
+/* ---- supervised contrastive InfoNCE ------------------------------------------------------- */
+
+/* Built from matmul, log-softmax (its mask leaves out each anchor itself)
+ * and a weighted sum: its kernels, gradient checks and parity tests are
+ * theirs.  The weights say, for anchor i, 1/|P(i)| at each positive. */
+tal_tensor *tal_supcon(tal_graph *g, tal_tensor *z, const int32_t *labels, float tau)
+{
+    if (tal__bad(g, 1, z))
+        return NULL;
+    char s1[96];
+    if (z->ndim != 2 || z->shape[0] < 1)
+        return tal__fail(g, TAL_EINVAL, "supcon: embeddings %s are not (N,E)", tal_shape_str(z, s1, sizeof s1));
+    if (!(tau > 0.0f))
+        return tal__fail(g, TAL_EINVAL, "supcon: temperature %g is not positive", tau);
+    int64_t N = z->shape[0];
+    float *w = malloc((size_t)(N * N) * sizeof *w), *keep = malloc((size_t)(N * N) * sizeof *keep);
+    if (!w || !keep) {
+        free(w);
+        free(keep);
+        return tal__fail(g, TAL_ENOMEM, "supcon: out of memory for %lld x %lld", (long long)N, (long long)N);
+    }
+    int64_t anchors = 0;
+    for (int64_t i = 0; i < N; i++) {
+        int64_t np = 0;
+        for (int64_t j = 0; j < N; j++) {
+            keep[i * N + j] = j != i;
+            np += j != i && labels[j] == labels[i];
+        }
+        for (int64_t j = 0; j < N; j++)
+            w[i * N + j] = np && j != i && labels[j] == labels[i] ? -1.0f / (float)np : 0.0f;
+        anchors += np > 0;
+    }
+    tal_tensor *out = NULL;
+    if (anchors) {
+        int64_t sh[2] = { N, N };
+        tal_tensor *sim = tal_scale(g, tal_matmul(g, z, z, 0, 1), 1.0f / tau);
+        tal_tensor *ls = tal_log_softmax(g, sim, 1, tal_tensor_from(g, 2, sh, keep));
+        out = tal_scale(g, tal_sum_all(g, tal_mul(g, ls, tal_tensor_from(g, 2, sh, w))), 1.0f / (float)anchors);
+    } else {
+        out = tal_scale(g, tal_sum_all(g, z), 0.0f);   /* no anchor has a positive: 0, still on the tape */
+    }
+    free(w);
+    free(keep);
+    return out;
 }

@@ -728,6 +728,31 @@ static int b_l2n(gc_case *c, int v, tal_rng *r)
     return 0;
 }
 
+/* ---- APL's supervised-contrastive InfoNCE (a composition of ops) --------------------- */
+
+static tal_tensor *f_supcon(tal_graph *g, tal_tensor **in, const gc_case *c)
+{
+    return tal_supcon(g, tal_l2_normalize(g, in[0], 1e-12f), c->idx, c->fa[0]);
+}
+
+/* v0: two labels; v1: four, one of them a singleton (an anchor without
+ * positives); v2: a raw temperature of 1 and three labels */
+static int b_supcon(gc_case *c, int v, tal_rng *r)
+{
+    if (v > 2)
+        return 1;
+    int64_t N = v == 1 ? 12 : rnd(r, 3, 9), E = rnd(r, 2, 7);
+    snprintf(c->name, sizeof c->name, "supcon v%d %lldx%lld", v, (long long)N, (long long)E);
+    c->fn = f_supcon;
+    c->fa[0] = v == 2 ? 1.0f : 0.1f;
+    for (int64_t i = 0; i < N; i++)
+        c->idx[i] = v == 0 ? (int32_t)(i % 2) : v == 1 ? (i == 11 ? 3 : (int32_t)(i % 3)) : (int32_t)(i % 3);
+    gc_in(c, 0, GC_NORMAL, 1, GC_SH(N, E));
+    c->tol = 1e-2f;   /* a log-sum-exp over logits up to 1/tau in float32 (test_acp.c checks the gradient in double) */
+    return 0;
+}
+
+TEST(nn_grad_supcon) { RUN_BUILDER(b_supcon); }
 TEST(nn_grad_bce_prob) { RUN_BUILDER(b_bcep); }
 TEST(nn_grad_l2_normalize) { RUN_BUILDER(b_l2n); }
 
@@ -739,7 +764,7 @@ const gc_builder gc_builders[] = {
     { "topk_mean", b_topk },  { "gather", b_gather },       { "attention", b_attn },    { "regularisers", b_reg },
     { "shapes", b_shape },    { "broadcast", b_bin },       { "affine_clamp", b_unary }, { "reductions", b_reduce },
     { "resample", b_resample }, { "losses", b_loss },       { "step_st", b_step },      { "bce_prob", b_bcep },
-    { "l2_normalize", b_l2n },  { NULL, NULL },
+    { "l2_normalize", b_l2n },  { "supcon", b_supcon },     { NULL, NULL },
 };
 
 /* ---- planted bugs: the check must fail -------------------------------------------- */

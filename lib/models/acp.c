@@ -1,0 +1,191 @@
+/* acp.c — contrastive pre-training of the ActionFormer-style backbone (see acp.h). */
+#include "acp.h"
+#include "af_backbone.h"
+#include "af_targets.h"
+#include "../nn/kmeans.h"
+#include "../nn/ops.h"
+#include "../util/error.h"
+#include "../util/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tal_af_model m;
+    float *x, *mask, *feat;
+    int32_t *rows, *lab;
+    size_t x_cap, mask_cap, feat_cap, rows_cap, lab_cap;
+} acp_state;
+
+static acp_state *S(tal_detector *d) { return d->model; }
+
+static int acp_define(tal_detector *d)
+{
+    acp_state *s = tal_calloc(1, sizeof *s);
+    if (!s)
+        return TAL_ENOMEM;
+    d->model = s;
+    const tal_det_config *c = &d->cfg;
+    tal_af_config bc = { .d_in = d->input_dim, .ch = c->channels, .n_embd = c->embd_layers, .n_stem = c->stem_blocks,
+                         .n_branch = c->branch_blocks, .heads = c->heads, .window = c->window,
+                         .mlp_ratio = c->mlp_ratio, .kernel = c->kernel, .num_classes = d->num_classes,
+                         .head_layers = c->head_layers, .drop_path = (float)c->drop_path,
+                         .layer_scale = (float)c->layer_scale, .prior = (float)c->prior, .no_heads = 1 };
+    return tal_af_define(&s->m, d->P, &bc);
+}
+
+static int acp_init(tal_detector *d, tal_rng *r) { return tal_af_init(&S(d)->m, d->P, r); }
+
+static void acp_free(tal_detector *d)
+{
+    acp_state *s = S(d);
+    if (!s)
+        return;
+    free(s->x);
+    free(s->mask);
+    free(s->feat);
+    free(s->rows);
+    free(s->lab);
+    free(s);
+    d->model = NULL;
+}
+
+int tal_acp_sample(tal_rng *r, int len, int P, int32_t *pos)
+{
+    int n = P < len ? P : len;
+    for (int p = 0; p < n; p++) {
+        int a = (int)((int64_t)p * len / n), b = (int)((int64_t)(p + 1) * len / n);
+        pos[p] = a + (int32_t)tal_rng_below(r, (uint32_t)(b - a));
+    }
+    return n;
+}
+
+static int round_up(int n, int m) { return (n + m - 1) / m * m; }
+
+static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,
+                            tal_loss_log *log)
+{
+    acp_state *s = S(d);
+    const tal_det_config *c = &d->cfg;
+    int D = d->input_dim, div = 1 << c->branch_blocks, Pp = c->acp_partitions;
+    int *start = tal_malloc((size_t)B * sizeof *start), *len = tal_malloc((size_t)B * sizeof *len);
+    int *nf = tal_malloc((size_t)B * sizeof *nf);
+    tal_tensor *out = NULL;
+    if (!start || !len || !nf)
+        goto done;
+    double lo = c->n_crop_ratio == 2 ? c->crop_ratio[0] : 1, hi = c->n_crop_ratio == 2 ? c->crop_ratio[1] : 1;
+    int Tmax = 1;
+    for (int b = 0; b < B; b++) {
+        tal_af_crop(r, (int)batch[b]->T, c->max_seq_len, lo, hi, 0, 0, NULL, 0, &start[b], &len[b]);
+        Tmax = len[b] > Tmax ? len[b] : Tmax;
+    }
+    int T = round_up(Tmax, div);
+    size_t M = (size_t)B * Pp;
+    if (tal_reserve(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) ||
+        tal_reserve(&s->mask, &s->mask_cap, (size_t)B * T, sizeof *s->mask) ||
+        tal_reserve(&s->feat, &s->feat_cap, M * D, sizeof *s->feat) ||
+        tal_reserve(&s->rows, &s->rows_cap, M, sizeof *s->rows) || tal_reserve(&s->lab, &s->lab_cap, M, sizeof *s->lab))
+        goto done;
+    memset(s->x, 0, (size_t)B * D * T * sizeof *s->x);
+    memset(s->mask, 0, (size_t)B * T * sizeof *s->mask);
+    /* the frames: positions in the flattened (B*T) rows, and their input features */
+    int m = 0;
+    for (int b = 0; b < B; b++) {
+        const float *f = batch[b]->feat + (size_t)start[b] * D;
+        float *xb = s->x + (size_t)b * D * T;
+        for (int t = 0; t < len[b]; t++) {
+            for (int k = 0; k < D; k++)
+                xb[(size_t)k * T + t] = f[(size_t)t * D + k];
+            s->mask[(size_t)b * T + t] = 1;
+        }
+        nf[b] = tal_acp_sample(r, len[b], Pp, s->rows + m);
+        for (int i = 0; i < nf[b]; i++) {
+            memcpy(s->feat + (size_t)(m + i) * D, f + (size_t)s->rows[m + i] * D, (size_t)D * sizeof *s->feat);
+            s->rows[m + i] += b * T;
+        }
+        m += nf[b];
+    }
+    tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ B, D, T }, s->x);
+    tal_tensor *mk = tal_tensor_from(g, 2, (int64_t[]){ B, T }, s->mask);
+    tal_tensor *fpn[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
+    int L = tal_af_forward_q(g, &s->m, x, mk, NULL, NULL, NULL, fpn, masks);
+    if (L < 0)
+        goto done;
+    /* the multi-scale representation at every input position: (B*T, ch*L) */
+    tal_tensor *up[TAL_AF_MAX_LEVELS];
+    for (int l = 0; l < L; l++)
+        up[l] = l ? tal_resample(g, fpn[l], T, TAL_RESAMPLE_NEAREST) : fpn[l];
+    tal_tensor *rep = tal_transpose(g, tal_concat(g, L, up, 1), 1, 2);                 /* (B,T,ch*L) */
+    int64_t E = (int64_t)c->channels * L;
+    rep = tal_reshape(g, rep, 2, (int64_t[]){ (int64_t)B * T, E });
+    tal_tensor *z = tal_l2_normalize(g, tal_gather(g, rep, 0, s->rows, m), 1e-12f);   /* (m, E) */
+    tal_tensor *coarse = NULL, *fine = NULL;
+    int rc = 0;
+    if (c->acp_coarse) {
+        int at = 0, used = 0;
+        for (int b = 0; b < B && !rc; b++) {
+            if (nf[b] >= 2) {
+                rc = tal_kmeans(s->feat + (size_t)at * D, nf[b], D, 2, c->acp_iters, r, s->lab + at);
+                tal_tensor *lb = tal_supcon(g, tal_slice(g, z, 0, at, at + nf[b]), s->lab + at, (float)c->acp_tau);
+                coarse = coarse ? tal_add(g, coarse, lb) : lb;
+                used++;
+            }
+            at += nf[b];
+        }
+        if (coarse && used > 1)
+            coarse = tal_scale(g, coarse, 1.0f / (float)used);
+    }
+    if (c->acp_fine && !rc && m >= 2) {
+        rc = tal_kmeans(s->feat, m, D, c->acp_fine_k, c->acp_iters, r, s->lab);
+        fine = tal_supcon(g, z, s->lab, (float)c->acp_tau);
+    }
+    if (rc)
+        goto done;
+    out = coarse && fine ? tal_add(g, coarse, fine) : coarse ? coarse : fine;
+    if (!out)
+        out = tal_scale(g, tal_sum_all(g, z), 0.0f);
+    if (tal_graph_status(g)) {
+        out = NULL;
+        goto done;
+    }
+    log->n = 0;
+    tal_tensor *term[2] = { coarse, fine };
+    static const char *name[2] = { "coarse", "fine" };
+    int on[2] = { c->acp_coarse, c->acp_fine };
+    for (int i = 0; i < 2; i++) {
+        if (!on[i])
+            continue;
+        float v = 0;
+        if (term[i])
+            tal_tensor_download(g, term[i], &v);
+        log->name[log->n] = name[i];
+        log->value[log->n++] = v;
+    }
+    float v = 0;
+    tal_tensor_download(g, out, &v);
+    log->total = v;
+    log->positives = m;
+done:
+    free(start);
+    free(len);
+    free(nf);
+    return out;
+}
+
+static int acp_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
+{
+    (void)d, (void)g, (void)rec, (void)dets, (void)dist;
+    return tal_err(TAL_EINVAL, "a contrastively pre-trained backbone has no heads: start a detector from it "
+                   "(tal-train --init)");
+}
+
+const tal_det_ops tal_det_acp_ops = {
+    .name = "acp",
+    .trains_on = TAL_TRAINS_ON(TAL_SUP_NONE) | TAL_TRAINS_ON(TAL_SUP_FULL) | TAL_TRAINS_ON(TAL_SUP_POINT) |
+                 TAL_TRAINS_ON(TAL_SUP_VIDEO),
+    .define = acp_define,
+    .init = acp_init,
+    .loss = acp_loss,
+    .detect = acp_detect,
+    .free = acp_free,
+};

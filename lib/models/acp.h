@@ -1,0 +1,29 @@
+/* acp.h — APL's action-aware contrastive pre-training (model.kind acp;
+ * METHODS.md §3 ACP; man tal-pretrain-acp).
+ *
+ * The model is the ActionFormer-style backbone and neck without heads,
+ * with the parameter names of the detector, so that `tal-train --init`
+ * starts a detector from it (heads fresh).  A step crops and pads its
+ * sequences as the detector does; each pyramid level's neck output is
+ * upsampled (nearest, as F.interpolate's default) to the input length and
+ * the levels are concatenated along channels; each sequence's valid
+ * snippets are cut into acp.partitions equal parts and one frame is drawn
+ * from each; the frames' representations, L2-normalised, are contrasted by
+ * supervised InfoNCE (tal_supcon, temperature acp.tau) with the labels of
+ * k-means clusters of the same frames' input features:
+ *   coarse  k = 2, per sequence, the mean over the batch's sequences
+ *   fine    k = acp.fine_k, over every frame of the batch
+ * L_acp = L_coarse + L_fine (acp.coarse, acp.fine switch each).
+ */
+#ifndef TAL_MODELS_ACP_H
+#define TAL_MODELS_ACP_H
+
+#include "detector.h"
+
+/* The frames a step contrasts: for a sequence of `len` valid snippets and
+ * P parts, part p covers [p len / P, (p + 1) len / P) (integer division;
+ * min(P, len) parts when shorter) and one snippet is drawn uniformly from
+ * each.  Writes at most P positions (ascending) to pos; returns how many. */
+int tal_acp_sample(tal_rng *r, int len, int P, int32_t *pos);
+
+#endif

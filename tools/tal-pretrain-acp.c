@@ -1,0 +1,198 @@
+/* tal-pretrain-acp — APL's action-aware contrastive pre-training of the
+ * ActionFormer-style backbone on labelled and unlabelled features, with no
+ * labels (man tal-pretrain-acp).
+ *
+ * The network and optimiser come from a detector config; the pre-training
+ * runs the training loop every model kind shares (lib/models/trainer.c) on
+ * model.kind acp (lib/models/acp.h), over the records of every input, and
+ * writes a checkpoint whose backbone and neck `tal-train --init` loads.
+ */
+#include "common/cli.h"
+#include "data/recset.h"
+#include "models/trainer.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* the pre-training's own settings: after the config files, before -s */
+static const char *const acp_settings[] = { "model.kind=acp", "train.epochs=14", "train.warmup_epochs=1",
+                                            "train.ema_decay=0", "train.checkpoint_every=0" };
+
+static int usage(FILE *fp, int status)
+{
+    fprintf(fp,
+"Usage: tal-pretrain-acp -c CONFIG [-c CONFIG]... [-s KEY=VALUE]... [options] IN.tal... -o ACP.ckpt\n"
+"Action-aware contrastive pre-training of the ActionFormer-style backbone, without labels\n"
+"(man tal-pretrain-acp).\n"
+"\n"
+"  -c, --config FILE       the detector's YAML config (the network, the optimiser); the\n"
+"                          pre-training sets model.kind acp, 15 epochs
+"                          (train.warmup_epochs 1 + train.epochs 14), no weight average\n"
+"  -s, --set KEY=VALUE     override one setting after those (-s acp.fine_k=2)\n"
+"  -o, --output FILE       the checkpoint (backbone and neck; tal-train --init loads it)\n"
+"      --resume            continue the run whose checkpoint is at -o\n"
+"      --metrics FILE      JSON lines, one per --log-every steps and one per epoch\n"
+"      --log-every N       steps between metric lines [0: epochs only]\n"
+"      --seed S            overrides train.seed\n"
+"      --threads N         CPU threads [all cores]\n"
+"      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n");
+    cli_usage_footer(fp, 26);
+    return status;
+}
+
+enum { OPT_RESUME = 256, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_VERSION, OPT_STOP };
+
+int main(int argc, char **argv)
+{
+    cli_init("tal-pretrain-acp", argc, argv);
+    static const struct option longopts[] = {
+        { "config", required_argument, 0, 'c' }, { "set", required_argument, 0, 's' },
+        { "output", required_argument, 0, 'o' }, { "resume", no_argument, 0, OPT_RESUME },
+        { "metrics", required_argument, 0, OPT_METRICS }, { "log-every", required_argument, 0, OPT_LOG_EVERY },
+        { "seed", required_argument, 0, OPT_SEED }, { "threads", required_argument, 0, OPT_THREADS },
+        { "device", required_argument, 0, OPT_DEVICE }, { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION },
+        /* for tests of resuming: stop after N epochs as if killed */
+        { "stop-after-epochs", required_argument, 0, OPT_STOP }, { 0, 0, 0, 0 },
+    };
+    const char *files[16], *sets[64], *out = NULL, *metrics_path = NULL, *device = NULL;
+    int nfiles = 0, nsets = 0, resume = 0, c;
+    long log_every = 0, threads = 0, stop = 0, seed = -1;
+    while ((c = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (nfiles == 16)
+                return cli_usage_error("at most 16 config files");
+            files[nfiles++] = optarg;
+            break;
+        case 's':
+            if (nsets == 64)
+                return cli_usage_error("at most 64 overrides");
+            sets[nsets++] = optarg;
+            break;
+        case 'o': out = optarg; break;
+        case OPT_RESUME: resume = 1; break;
+        case OPT_METRICS: metrics_path = optarg; break;
+        case OPT_LOG_EVERY: if (cli_int("--log-every", optarg, 0, 1L << 30, &log_every)) return 2; break;
+        case OPT_SEED: if (cli_int("--seed", optarg, 0, 2147483647, &seed)) return 2; break;
+        case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case OPT_DEVICE: device = optarg; break;
+        case OPT_STOP: if (cli_int("--stop-after-epochs", optarg, 1, 1L << 30, &stop)) return 2; break;
+        case 'q': tal_set_quiet(1); break;
+        case 'h': return usage(stdout, 0) || cli_close_stdout();
+        case OPT_VERSION: return cli_version();
+        default: return usage(stderr, 2);
+        }
+    }
+    if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
+        return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
+    if (!out)
+        return cli_usage_error("the checkpoint path is required (-o ACP.ckpt)");
+    if (!strcmp(out, "-"))
+        return cli_usage_error("a checkpoint cannot be written to standard output");
+    if (optind == argc)
+        return cli_usage_error("at least one input stream is required");
+    if (resume && nfiles)
+        return cli_usage_error("--resume takes the config stored in the checkpoint; give no -c (only -s)");
+    if (!resume && !nfiles)
+        return cli_usage_error("a detector config is required (-c FILE; pipelines/configs/actionformer-*.yaml)");
+    if (threads)
+        tal_cpu_set_threads((int)threads);
+
+    tal_det_config cfg;
+    int rc = 0;
+    if (resume) {
+        char *text = tal_checkpoint_config(out);
+        if (!text)
+            return cli_fail();
+        rc = tal_det_config_from_text(&cfg, text, out);
+        free(text);
+        for (int i = 0; i < nsets && !rc; i++)
+            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
+        if (rc || (rc = tal_det_config_check(&cfg)))
+            return cli_fail();
+    } else {
+        if (tal_det_config_load(&cfg, files, nfiles, NULL, 0))
+            return cli_fail();
+        if (cfg.kind != TAL_DET_ACTIONFORMER)
+            return cli_usage_error("the config is for model.kind %s: contrastive pre-training is for the "
+                                   "ActionFormer-style detector", tal_det_kind_name(cfg.kind));
+        for (size_t i = 0; i < sizeof acp_settings / sizeof *acp_settings && !rc; i++)
+            rc = tal_config_set(tal_det_schema, &cfg, acp_settings[i]);
+        for (int i = 0; i < nsets && !rc; i++)
+            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
+        if (rc || (rc = tal_det_config_check(&cfg)))
+            return cli_usage_error("%s", tal_errmsg());
+        if (cfg.kind != TAL_DET_ACP)
+            return cli_usage_error("model.kind must stay acp here");
+    }
+    if (seed >= 0)
+        cfg.seed = (int)seed;
+    const tal_backend *be = tal_backend_for(device);
+    if (!be)
+        return cli_error("--device %s: %s", device, tal_errmsg());
+
+    int nin = argc - optind;
+    tal_recset *sets_in = calloc((size_t)nin, sizeof *sets_in);
+    const tal_record **recs = NULL;
+    tal_detector *d = NULL;
+    FILE *metrics = NULL;
+    uint32_t n = 0;
+    if (!sets_in) {
+        rc = TAL_ENOMEM;
+        goto done;
+    }
+    for (int i = 0; i < nin; i++) {
+        tal_recset_init(&sets_in[i]);
+        /* labels are not read by the pre-training; distributions and
+         * detections are not kept */
+        if ((rc = tal_recset_load_skip(&sets_in[i], argv[optind + i], NULL, NULL, NULL,
+                                       TAL_HAS_DIST | TAL_HAS_DETECTIONS)))
+            goto done;
+        if (sets_in[i].hdr.feat_dim != sets_in[0].hdr.feat_dim) {
+            rc = tal_err(TAL_EINCOMPAT, "'%s' has %u-d features, '%s' %u-d", argv[optind + i], sets_in[i].hdr.feat_dim,
+                         argv[optind], sets_in[0].hdr.feat_dim);
+            goto done;
+        }
+        for (uint32_t k = 0; k < sets_in[i].n; k++)
+            if (!(sets_in[i].v[k].present & TAL_HAS_FEATURES)) {
+                rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", argv[optind + i], sets_in[i].v[k].id);
+                goto done;
+            }
+        n += sets_in[i].n;
+    }
+    if (!n) {
+        rc = tal_err(TAL_EINVAL, "no sequences to pre-train on");
+        goto done;
+    }
+    if (!(recs = malloc(n * sizeof *recs))) {
+        rc = TAL_ENOMEM;
+        goto done;
+    }
+    n = 0;
+    for (int i = 0; i < nin; i++)
+        for (uint32_t k = 0; k < sets_in[i].n; k++)
+            recs[n++] = &sets_in[i].v[k];
+    if (!(d = tal_detector_new(&cfg, &sets_in[0].hdr, be))) {
+        rc = tal_errcode();
+        goto done;
+    }
+    if (metrics_path && !(metrics = fopen(metrics_path, "w"))) {
+        rc = tal_err(TAL_EIO, "cannot open '%s': %s", metrics_path, strerror(errno));
+        goto done;
+    }
+    tal_train_opts o = { .ckpt_path = out, .resume_path = resume ? out : NULL, .metrics = metrics,
+                         .log_every = (int)log_every, .progress = 1, .be = be, .stop_after_epochs = (int)stop };
+    rc = tal_train(d, recs, n, NULL, 0, &o);
+done:
+    if (metrics && fclose(metrics) && !rc)
+        rc = tal_err(TAL_EIO, "cannot write '%s': %s", metrics_path, strerror(errno));
+    tal_detector_free(d);
+    free(recs);
+    for (int i = 0; sets_in && i < nin; i++)
+        tal_recset_free(&sets_in[i]);
+    free(sets_in);
+    return rc ? cli_fail() : cli_close_stdout();
+}
