@@ -28,7 +28,7 @@ static int usage(FILE *fp, int status)
 "(man tal-pretrain-acp).\n"
 "\n"
 "  -c, --config FILE       the detector's YAML config (the network, the optimiser); the\n"
-"                          pre-training sets model.kind acp, 15 epochs
+"                          pre-training sets model.kind acp, 15 epochs\n"
 "                          (train.warmup_epochs 1 + train.epochs 14), no weight average\n"
 "  -s, --set KEY=VALUE     override one setting after those (-s acp.fine_k=2)\n"
 "  -o, --output FILE       the checkpoint (backbone and neck; tal-train --init loads it)\n"
