@@ -83,3 +83,23 @@ small() {
     [ "$status" -eq 2 ]
     [ ! -e m.ckpt ]
 }
+
+@test "apl: acp.weight adds L_acp by true and pseudo classes; acp.on_pseudo leaves the pseudo-labelled out" {
+    small
+    tal-pretrain-acp -q --threads 1 "${TINY[@]}" -s train.epochs=1 lab.tal unl.tal -o acp.ckpt
+    tal-train -q --threads 1 "${TINY[@]}" "${APL[@]}" -s acp.weight=0.1 -s train.epochs=2 --init acp.ckpt \
+        --metrics m.jsonl lab.tal -o m0.ckpt
+    jq -e -s 'map(select(.kind == "epoch")) | all(.[]; .acp > 0)' m.jsonl
+    tal-detect -q --threads 1 --keep-features m0.ckpt unl.tal | pseudolabel -q --instances --select topk:3 -o p.tal
+    for on in true false; do
+        tal-train -q --threads 1 "${TINY[@]}" "${APL[@]}" -s acp.weight=0.1 -s acp.on_pseudo=$on -s train.epochs=1 \
+            --init m0.ckpt --unlabelled p.tal --metrics s-$on.jsonl lab.tal -o s-$on.ckpt
+        jq -e -s '.[-1].acp > 0' s-$on.jsonl
+    done
+    ! cmp -s s-true.ckpt s-false.ckpt
+    # without the weight, no term and no change to what was learnt before it existed
+    tal-train -q --threads 1 "${TINY[@]}" -s train.epochs=1 --metrics n.jsonl lab.tal -o n.ckpt
+    jq -e -s 'all(.[]; has("acp") | not)' n.jsonl
+    run --separate-stderr tal-train -q -c "$TOP/pipelines/configs/spot-synth.yaml" -s acp.weight=0.1 lab.tal -o x.ckpt
+    [ "$status" -eq 2 ]
+}

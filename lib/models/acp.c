@@ -60,6 +60,37 @@ int tal_acp_sample(tal_rng *r, int len, int P, int32_t *pos)
     return n;
 }
 
+tal_tensor *tal_acp_embed(tal_graph *g, tal_tensor *const *fpn, int L, int B, int T, const int32_t *rows, int m)
+{
+    tal_tensor *up[TAL_AF_MAX_LEVELS];
+    for (int l = 0; l < L; l++)
+        up[l] = l ? tal_resample(g, fpn[l], T, TAL_RESAMPLE_NEAREST) : fpn[l];
+    tal_tensor *rep = tal_transpose(g, tal_concat(g, L, up, 1), 1, 2);   /* (B,T,ch*L) */
+    if (!rep)
+        return NULL;
+    rep = tal_reshape(g, rep, 2, (int64_t[]){ (int64_t)B * T, rep->shape[2] });
+    return tal_l2_normalize(g, tal_gather(g, rep, 0, rows, m), 1e-12f);
+}
+
+void tal_acp_contrast(tal_graph *g, tal_tensor *z, int B, const int *nf, const int32_t *coarse_lab,
+                      const int32_t *fine_lab, float tau, tal_tensor **coarse, tal_tensor **fine)
+{
+    *coarse = *fine = NULL;
+    int at = 0, used = 0;
+    for (int b = 0; b < B && coarse_lab; b++) {
+        if (nf[b] >= 2) {
+            tal_tensor *lb = tal_supcon(g, tal_slice(g, z, 0, at, at + nf[b]), coarse_lab + at, tau);
+            *coarse = *coarse ? tal_add(g, *coarse, lb) : lb;
+            used++;
+        }
+        at += nf[b];
+    }
+    if (*coarse && used > 1)
+        *coarse = tal_scale(g, *coarse, 1.0f / (float)used);
+    if (fine_lab && z && z->shape[0] >= 2)
+        *fine = tal_supcon(g, z, fine_lab, tau);
+}
+
 static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
 static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,
@@ -84,7 +115,7 @@ static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     if (tal_reserve(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) ||
         tal_reserve(&s->mask, &s->mask_cap, (size_t)B * T, sizeof *s->mask) ||
         tal_reserve(&s->feat, &s->feat_cap, M * D, sizeof *s->feat) ||
-        tal_reserve(&s->rows, &s->rows_cap, M, sizeof *s->rows) || tal_reserve(&s->lab, &s->lab_cap, M, sizeof *s->lab))
+        tal_reserve(&s->rows, &s->rows_cap, M, sizeof *s->rows) || tal_reserve(&s->lab, &s->lab_cap, 2 * M, sizeof *s->lab))
         goto done;
     memset(s->x, 0, (size_t)B * D * T * sizeof *s->x);
     memset(s->mask, 0, (size_t)B * T * sizeof *s->mask);
@@ -111,34 +142,20 @@ static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     int L = tal_af_forward_q(g, &s->m, x, mk, NULL, NULL, NULL, fpn, masks);
     if (L < 0)
         goto done;
-    /* the multi-scale representation at every input position: (B*T, ch*L) */
-    tal_tensor *up[TAL_AF_MAX_LEVELS];
-    for (int l = 0; l < L; l++)
-        up[l] = l ? tal_resample(g, fpn[l], T, TAL_RESAMPLE_NEAREST) : fpn[l];
-    tal_tensor *rep = tal_transpose(g, tal_concat(g, L, up, 1), 1, 2);                 /* (B,T,ch*L) */
-    int64_t E = (int64_t)c->channels * L;
-    rep = tal_reshape(g, rep, 2, (int64_t[]){ (int64_t)B * T, E });
-    tal_tensor *z = tal_l2_normalize(g, tal_gather(g, rep, 0, s->rows, m), 1e-12f);   /* (m, E) */
+    tal_tensor *z = tal_acp_embed(g, fpn, L, B, T, s->rows, m);
+    /* the labels: k-means clusters of the frames' input features */
+    int rc = 0, at = 0;
+    for (int b = 0; b < B && !rc && c->acp_coarse; b++) {
+        if (nf[b] >= 2)
+            rc = tal_kmeans(s->feat + (size_t)at * D, nf[b], D, 2, c->acp_iters, r, s->lab + at);
+        at += nf[b];
+    }
+    if (!rc && c->acp_fine && m >= 2)
+        rc = tal_kmeans(s->feat, m, D, c->acp_fine_k, c->acp_iters, r, s->lab + m);
     tal_tensor *coarse = NULL, *fine = NULL;
-    int rc = 0;
-    if (c->acp_coarse) {
-        int at = 0, used = 0;
-        for (int b = 0; b < B && !rc; b++) {
-            if (nf[b] >= 2) {
-                rc = tal_kmeans(s->feat + (size_t)at * D, nf[b], D, 2, c->acp_iters, r, s->lab + at);
-                tal_tensor *lb = tal_supcon(g, tal_slice(g, z, 0, at, at + nf[b]), s->lab + at, (float)c->acp_tau);
-                coarse = coarse ? tal_add(g, coarse, lb) : lb;
-                used++;
-            }
-            at += nf[b];
-        }
-        if (coarse && used > 1)
-            coarse = tal_scale(g, coarse, 1.0f / (float)used);
-    }
-    if (c->acp_fine && !rc && m >= 2) {
-        rc = tal_kmeans(s->feat, m, D, c->acp_fine_k, c->acp_iters, r, s->lab);
-        fine = tal_supcon(g, z, s->lab, (float)c->acp_tau);
-    }
+    if (!rc)
+        tal_acp_contrast(g, z, B, nf, c->acp_coarse ? s->lab : NULL, c->acp_fine ? s->lab + m : NULL,
+                         (float)c->acp_tau, &coarse, &fine);
     if (rc)
         goto done;
     out = coarse && fine ? tal_add(g, coarse, fine) : coarse ? coarse : fine;

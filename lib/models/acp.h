@@ -26,4 +26,16 @@
  * each.  Writes at most P positions (ascending) to pos; returns how many. */
 int tal_acp_sample(tal_rng *r, int len, int P, int32_t *pos);
 
+/* The contrasted frames' embeddings: each level's neck output fpn[l]
+ * (B,ch,T>>l) upsampled to T, concatenated, the rows (b*T + t) taken,
+ * L2-normalised: (m, ch*L). */
+tal_tensor *tal_acp_embed(tal_graph *g, tal_tensor *const *fpn, int L, int B, int T, const int32_t *rows, int m);
+
+/* The two contrasts of m frames, nf[b] of sequence b in order: coarse
+ * within each sequence (mean over sequences with 2 frames or more) by
+ * coarse_lab, fine across all by fine_lab; a NULL label array leaves its
+ * term NULL. */
+void tal_acp_contrast(tal_graph *g, tal_tensor *z, int B, const int *nf, const int32_t *coarse_lab,
+                      const int32_t *fine_lab, float tau, tal_tensor **coarse, tal_tensor **fine);
+
 #endif

@@ -12,6 +12,7 @@
  * masks make the two equivalent, and the shorter padding is faster).
  */
 #include "detector.h"
+#include "acp.h"
 #include "af_backbone.h"
 #include "af_decode.h"
 #include "af_quality.h"
@@ -33,11 +34,12 @@ typedef struct {
     tal_nms_ws *nms;
     /* host scratch, reused between steps */
     float *x, *mask, *cls_t, *reg_t, *reg_pos, *host, *w, *qpred, *qbranch, *qsoft;
+    int32_t *acp_rows, *acp_lab;
     uint8_t *pos;
     int32_t *pos_idx;
     tal_af_seg *segs;
     size_t x_cap, mask_cap, cls_cap, reg_cap, pos_cap, idx_cap, regpos_cap, host_cap, seg_cap, w_cap, qpred_cap,
-        qbranch_cap, qsoft_cap;
+        qbranch_cap, qsoft_cap, acp_rows_cap, acp_lab_cap;
 } af_state;
 
 /* the loss normalisers in d->state: of the labelled records, and of the
@@ -101,6 +103,8 @@ static void af_free(tal_detector *d)
     free(s->qpred);
     free(s->qbranch);
     free(s->qsoft);
+    free(s->acp_rows);
+    free(s->acp_lab);
     free(s->pos);
     free(s->pos_idx);
     free(s->segs);
@@ -181,6 +185,74 @@ static int pseudo_targets(tal_detector *d, const tal_record *rec, int start, int
     free(creg);
     free(cpos);
     return rc;
+}
+
+/* The class of snippet t among segments on the crop's grid: the shortest
+ * segment holding it, C (background) when none does; -1 inside a
+ * candidate (of a pseudo-labelled sequence: not known either way). */
+static int32_t class_at(const tal_af_seg *segs, int n, const tal_af_seg *cand, int ncand, int C, double t)
+{
+    for (int i = 0; i < ncand; i++)
+        if (t >= cand[i].start && t <= cand[i].end)
+            return -1;
+    int32_t best = C;
+    double len = INFINITY;
+    for (int i = 0; i < n; i++)
+        if (t >= segs[i].start && t <= segs[i].end && segs[i].end - segs[i].start < len) {
+            len = segs[i].end - segs[i].start;
+            best = segs[i].cls;
+        }
+    return best;
+}
+
+/* APL's L_acp after pre-training (acp.weight): frames drawn as in
+ * pre-training, labelled by their true or pseudo classes; coarse: action
+ * or background within a sequence, fine: class (background one more)
+ * across the batch. */
+static tal_tensor *acp_term(tal_detector *d, tal_graph *g, tal_tensor *const *fpn, int L, const tal_record *const *batch,
+                            int B, int T, const int *len, tal_af_seg *const *segs, const int *nseg,
+                            tal_af_seg *const *cand, const int *ncand, tal_rng *r)
+{
+    af_state *s = S(d);
+    const tal_det_config *c = &d->cfg;
+    int P = c->acp_partitions, C = d->num_classes;
+    size_t M = (size_t)B * P;
+    int *nf = tal_calloc((size_t)B, sizeof *nf);
+    int32_t *pos = tal_malloc((size_t)P * sizeof *pos);
+    if (!nf || !pos || tal_reserve(&s->acp_rows, &s->acp_rows_cap, M, sizeof *s->acp_rows) ||
+        tal_reserve(&s->acp_lab, &s->acp_lab_cap, 2 * M, sizeof *s->acp_lab)) {
+        free(nf);
+        free(pos);
+        return NULL;
+    }
+    int m = 0;
+    int32_t *coarse_lab = s->acp_lab, *fine_lab = s->acp_lab + M;
+    /* fine labels first, coarse ones from them after: the coarse labels of
+     * one sequence must be contiguous, and so they are */
+    for (int b = 0; b < B; b++) {
+        if (batch[b]->supervision == TAL_SUP_NONE && !c->acp_on_pseudo)
+            continue;
+        int n = tal_acp_sample(r, len[b], P, pos);
+        for (int i = 0; i < n; i++) {
+            int32_t k = class_at(segs[b], nseg[b], cand[b], ncand[b], C, pos[i]);
+            if (k < 0)
+                continue;
+            s->acp_rows[m] = b * T + pos[i];
+            fine_lab[m] = k;
+            coarse_lab[m] = k < C;
+            m++;
+            nf[b]++;
+        }
+    }
+    tal_tensor *out = NULL;
+    if (m >= 2) {
+        tal_tensor *z = tal_acp_embed(g, fpn, L, B, T, s->acp_rows, m), *co, *fi;
+        tal_acp_contrast(g, z, B, nf, coarse_lab, fine_lab, (float)c->acp_tau, &co, &fi);
+        out = co && fi ? tal_add(g, co, fi) : co ? co : fi;
+    }
+    free(nf);
+    free(pos);
+    return out;
 }
 
 static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,
@@ -288,10 +360,13 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ B, D, T }, s->x);
     tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ B, T }, s->mask);
     tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *qual[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
+    tal_tensor *fpn[TAL_AF_MAX_LEVELS];
     int nq = tal_alqa_outputs(c->alqa_branches);
-    int L = tal_af_forward_q(g, &s->m, x, m, cls, reg, nq ? qual : NULL, NULL, masks);
+    int L = tal_af_forward_q(g, &s->m, x, m, cls, reg, nq ? qual : NULL, c->acp_weight > 0 ? fpn : NULL, masks);
     if (L < 0)
         goto done;
+    tal_tensor *acp_loss = c->acp_weight > 0 ? acp_term(d, g, fpn, L, batch, B, T, len, segs, nseg, cand, ncand, r)
+                                             : NULL;
     tal_tensor *ct[TAL_AF_MAX_LEVELS], *rt[TAL_AF_MAX_LEVELS], *qt[TAL_AF_MAX_LEVELS];
     for (int l = 0; l < L; l++) {
         ct[l] = tal_transpose(g, cls[l], 1, 2);     /* (B,T_l,C) */
@@ -372,16 +447,16 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     /* the terms, the labelled records' first; those of the pseudo-labelled
      * records are logged only in a semi-supervised step, L_q only with
      * the branches */
-    enum { NTERM = 6 };
-    tal_tensor *term[NTERM] = { cls_loss, reg_loss, q_loss, ucls_loss, ureg_loss, uq_loss };
+    enum { NTERM = 7 };
+    tal_tensor *term[NTERM] = { cls_loss, reg_loss, q_loss, ucls_loss, ureg_loss, uq_loss, acp_loss };
     double aw = c->alqa_weight, sw = c->semi_weight;
     double weight[NTERM] = { 1.0 / norm, c->reg_weight / norm, aw / norm,
-                             sw / unorm, sw * c->reg_weight / unorm, sw * aw / unorm };
-    static const char *name[NTERM] = { "cls", "reg", "q", "u_cls", "u_reg", "u_q" };
+                             sw / unorm, sw * c->reg_weight / unorm, sw * aw / unorm, c->acp_weight };
+    static const char *name[NTERM] = { "cls", "reg", "q", "u_cls", "u_reg", "u_q", "acp" };
     int logged[NTERM];
     log->n = 0;
     for (int i = 0; i < NTERM; i++) {
-        if ((i % 3 == 2 && !nq) || (i >= 3 && !has_pseudo))
+        if (i == 6 ? !(c->acp_weight > 0) : (i % 3 == 2 && !nq) || (i >= 3 && !has_pseudo))
             continue;
         logged[log->n] = i;
         log->name[log->n++] = name[i];

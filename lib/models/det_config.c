@@ -125,6 +125,11 @@ const tal_cfg_field tal_det_schema[] = {
     F("acp.tau", TAL_CFG_FLOAT, acp_tau, "0.1", .min = 1e-4, .max = 100, .help = "InfoNCE temperature"),
     F("acp.coarse", TAL_CFG_BOOL, acp_coarse, "true", .help = "the coarse (action vs background, per sequence) contrast"),
     F("acp.fine", TAL_CFG_BOOL, acp_fine, "true", .help = "the fine (between actions, over the batch) contrast"),
+    F("acp.weight", TAL_CFG_FLOAT, acp_weight, "0", .min = 0, .max = 100,
+      .help = "ActionFormer-style training: add L_acp with this weight, the snippets' true (and pseudo) classes in "
+              "place of clusters (APL after pre-training: 0.1)"),
+    F("acp.on_pseudo", TAL_CFG_BOOL, acp_on_pseudo, "true",
+      .help = "with acp.weight: pseudo-labelled sequences take part too, by their pseudo classes"),
     F("acp.kmeans_iters", TAL_CFG_INT, acp_iters, "20", .min = 1, .max = 10000,
       .help = "Lloyd iterations of the clustering at most"),
     F("train.epochs", TAL_CFG_INT, epochs, "30", .min = 1, .max = 100000, .help = "epochs after the warmup"),
@@ -218,6 +223,9 @@ int tal_det_config_check(tal_det_config *c)
                        "class) no negative on pseudo-labelled records; the target-only row is 'semi.loss: hard'");
     if (c->alqa_branches != TAL_ALQA_NONE && c->kind != TAL_DET_ACTIONFORMER && c->kind != TAL_DET_ACP)
         return tal_err(TAL_EINVAL, "invalid config: 'alqa.branches' belong to the ActionFormer-style detector, not %s",
+                       tal_det_kind_name(c->kind));
+    if (c->acp_weight > 0 && c->kind != TAL_DET_ACTIONFORMER && c->kind != TAL_DET_ACP)
+        return tal_err(TAL_EINVAL, "invalid config: 'acp.weight' belongs to the ActionFormer-style detector, not %s",
                        tal_det_kind_name(c->kind));
     if (c->kind == TAL_DET_ACP && !c->acp_coarse && !c->acp_fine)
         return tal_err(TAL_EINVAL, "invalid config: 'acp.coarse' and 'acp.fine' are both off: nothing to learn");

@@ -64,8 +64,8 @@ typedef struct {
     /* APL's instance consistency discriminator (model.kind icd, icd.h) */
     int icd_hidden, icd_same, icd_other;
     /* APL's action-aware contrastive pre-training (model.kind acp, acp.h) */
-    int acp_partitions, acp_fine_k, acp_coarse, acp_fine, acp_iters;
-    double acp_tau;
+    int acp_partitions, acp_fine_k, acp_coarse, acp_fine, acp_iters, acp_on_pseudo;
+    double acp_tau, acp_weight;   /* acp.weight: L_acp in the detector's loss, true/pseudo classes as labels */
     /* training */
     int epochs, warmup_epochs, batch_size, optimizer, schedule, checkpoint_every;
     double lr, weight_decay, eta_min, clip_grad, ema_decay;
