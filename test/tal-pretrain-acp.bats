@@ -76,3 +76,25 @@ small() {
     [[ "$stderr" == *"has no features"* ]]
     [ ! -e x.ckpt ]
 }
+
+@test "tal-pretrain-acp --probe: accuracies of the three representations, as a table and as JSON" {
+    small
+    tal-pretrain-acp -q --threads 1 "${TINY[@]}" -s train.epochs=2 lab.tal unl.tal -o a.ckpt
+    run --separate-stderr tal-pretrain-acp --threads 1 --probe a.ckpt lab.tal all.tal
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "linear snippet probe: "*" training, "*" test snippets, 20 classes and background" ]]
+    [[ "${lines[1]}" == "  input       accuracy "* ]]
+    [[ "${lines[2]}" == "  pretrained  accuracy "* ]]
+    [[ "${lines[3]}" == "  untrained   accuracy "* ]]
+    tal-pretrain-acp --threads 1 --probe a.ckpt --json lab.tal all.tal > p.json
+    jq -e '.input.accuracy > 0.5 and .input.accuracy <= 1 and .pretrained.class_mean > 0 and .test_snippets > .train_snippets' p.json
+    # the same numbers again
+    tal-pretrain-acp --threads 1 --probe a.ckpt --json lab.tal all.tal | cmp - p.json
+    # a detector's checkpoint is not a pre-trained backbone
+    tal-train -q --threads 1 "${TINY[@]}" -s train.epochs=1 lab.tal -o m.ckpt
+    run --separate-stderr tal-pretrain-acp --probe m.ckpt lab.tal all.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"not a contrastively pre-trained backbone"* ]]
+    run -2 tal-pretrain-acp --probe a.ckpt lab.tal
+    run -2 tal-pretrain-acp --probe a.ckpt -o x.ckpt lab.tal all.tal
+}

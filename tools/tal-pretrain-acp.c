@@ -9,6 +9,7 @@
  */
 #include "common/cli.h"
 #include "data/recset.h"
+#include "models/probe.h"
 #include "models/trainer.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ static int usage(FILE *fp, int status)
 {
     fprintf(fp,
 "Usage: tal-pretrain-acp -c CONFIG [-c CONFIG]... [-s KEY=VALUE]... [options] IN.tal... -o ACP.ckpt\n"
+"       tal-pretrain-acp --probe ACP.ckpt [--json] TRAIN.tal TEST.tal\n"
 "Action-aware contrastive pre-training of the ActionFormer-style backbone, without labels\n"
 "(man tal-pretrain-acp).\n"
 "\n"
@@ -37,12 +39,93 @@ static int usage(FILE *fp, int status)
 "      --log-every N       steps between metric lines [0: epochs only]\n"
 "      --seed S            overrides train.seed\n"
 "      --threads N         CPU threads [all cores]\n"
-"      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n");
+"      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n"
+"      --probe ACP.ckpt    measure instead: a linear snippet classifier (background\n"
+"                          included) trained on TRAIN.tal's labelled snippets and scored\n"
+"                          on TEST.tal's, on the input features, on the pre-trained\n"
+"                          representation and on the same network untrained\n"
+"      --json              with --probe: one JSON object on standard output\n");
     cli_usage_footer(fp, 26);
     return status;
 }
 
-enum { OPT_RESUME = 256, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_VERSION, OPT_STOP };
+enum { OPT_RESUME = 256, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_VERSION, OPT_STOP, OPT_PROBE,
+       OPT_JSON };
+
+static int keep_full(const tal_record *r, void *ctx)
+{
+    (void)ctx;
+    return r->supervision == TAL_SUP_FULL && (r->present & TAL_HAS_FEATURES);
+}
+
+/* --probe: the three representations side by side */
+static int probe(const char *model, const char *train_path, const char *test_path, int json)
+{
+    tal_recset tr, te;
+    tal_recset_init(&tr);
+    tal_recset_init(&te);
+    const tal_record **a = NULL, **b = NULL;
+    tal_detector *d = NULL, *fresh = NULL;
+    tal_det_config cfg;
+    char *text = tal_checkpoint_config(model);
+    int rc = text ? tal_det_config_from_text(&cfg, text, model) : tal_errcode();
+    free(text);
+    if (!rc && cfg.kind != TAL_DET_ACP)
+        rc = tal_err(TAL_EINVAL, "'%s' holds a model of kind %s, not a contrastively pre-trained backbone", model,
+                     tal_det_kind_name(cfg.kind));
+    if (!rc)
+        rc = tal_recset_load_skip(&tr, train_path, keep_full, NULL, NULL, TAL_HAS_DIST | TAL_HAS_DETECTIONS);
+    if (!rc)
+        rc = tal_recset_load_skip(&te, test_path, keep_full, NULL, NULL, TAL_HAS_DIST | TAL_HAS_DETECTIONS);
+    if (!rc && !tal_classes_equal(&tr.hdr.classes, &te.hdr.classes))
+        rc = tal_err(TAL_EINCOMPAT, "'%s' and '%s' have different class tables", train_path, test_path);
+    if (!rc && tr.hdr.feat_dim != te.hdr.feat_dim)
+        rc = tal_err(TAL_EINCOMPAT, "'%s' has %u-d features, '%s' %u-d", train_path, tr.hdr.feat_dim, test_path,
+                     te.hdr.feat_dim);
+    if (!rc && (!tr.n || !te.n))
+        rc = tal_err(TAL_EINVAL, "'%s' has no fully labelled sequences with features", tr.n ? test_path : train_path);
+    if (!rc && (!(a = malloc(tr.n * sizeof *a)) || !(b = malloc(te.n * sizeof *b))))
+        rc = TAL_ENOMEM;
+    for (uint32_t i = 0; !rc && i < tr.n; i++)
+        a[i] = &tr.v[i];
+    for (uint32_t i = 0; !rc && i < te.n; i++)
+        b[i] = &te.v[i];
+    if (!rc && (!(d = tal_detector_new(&cfg, &tr.hdr, NULL)) || !(fresh = tal_detector_new(&cfg, &tr.hdr, NULL))))
+        rc = tal_errcode();
+    if (!rc)
+        rc = tal_detector_load(d, model, 0);
+    if (!rc) {
+        tal_rng r;
+        tal_rng_seed(&r, (uint64_t)cfg.seed);
+        rc = tal_detector_init(fresh, &r);
+    }
+    static const char *names[3] = { "input", "pretrained", "untrained" };
+    tal_probe_result res[3];
+    tal_detector *which[3] = { NULL, d, fresh };
+    for (int k = 0; k < 3 && !rc; k++)
+        rc = tal_probe(which[k], a, tr.n, b, te.n, &tr.hdr, &res[k]);
+    if (!rc) {
+        if (json) {
+            printf("{\"train_snippets\":%llu,\"test_snippets\":%llu", (unsigned long long)res[0].train,
+                   (unsigned long long)res[0].test);
+            for (int k = 0; k < 3; k++)
+                printf(",\"%s\":{\"accuracy\":%.6f,\"class_mean\":%.6f}", names[k], res[k].accuracy, res[k].class_mean);
+            printf("}\n");
+        } else {
+            printf("linear snippet probe: %llu training, %llu test snippets, %u classes and background\n",
+                   (unsigned long long)res[0].train, (unsigned long long)res[0].test, tr.hdr.classes.n);
+            for (int k = 0; k < 3; k++)
+                printf("  %-11s accuracy %.4f  class mean %.4f\n", names[k], res[k].accuracy, res[k].class_mean);
+        }
+    }
+    tal_detector_free(d);
+    tal_detector_free(fresh);
+    free(a);
+    free(b);
+    tal_recset_free(&tr);
+    tal_recset_free(&te);
+    return rc ? cli_fail() : cli_close_stdout();
+}
 
 int main(int argc, char **argv)
 {
@@ -55,10 +138,11 @@ int main(int argc, char **argv)
         { "device", required_argument, 0, OPT_DEVICE }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION },
         /* for tests of resuming: stop after N epochs as if killed */
-        { "stop-after-epochs", required_argument, 0, OPT_STOP }, { 0, 0, 0, 0 },
+        { "stop-after-epochs", required_argument, 0, OPT_STOP }, { "probe", required_argument, 0, OPT_PROBE },
+        { "json", no_argument, 0, OPT_JSON }, { 0, 0, 0, 0 },
     };
-    const char *files[16], *sets[64], *out = NULL, *metrics_path = NULL, *device = NULL;
-    int nfiles = 0, nsets = 0, resume = 0, c;
+    const char *files[16], *sets[64], *out = NULL, *metrics_path = NULL, *device = NULL, *probe_model = NULL;
+    int nfiles = 0, nsets = 0, resume = 0, json = 0, c;
     long log_every = 0, threads = 0, stop = 0, seed = -1;
     while ((c = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -80,6 +164,8 @@ int main(int argc, char **argv)
         case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
         case OPT_DEVICE: device = optarg; break;
         case OPT_STOP: if (cli_int("--stop-after-epochs", optarg, 1, 1L << 30, &stop)) return 2; break;
+        case OPT_PROBE: probe_model = optarg; break;
+        case OPT_JSON: json = 1; break;
         case 'q': tal_set_quiet(1); break;
         case 'h': return usage(stdout, 0) || cli_close_stdout();
         case OPT_VERSION: return cli_version();
@@ -88,6 +174,17 @@ int main(int argc, char **argv)
     }
     if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
         return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
+    if (threads)
+        tal_cpu_set_threads((int)threads);
+    if (probe_model) {
+        if (out || nfiles || nsets || resume)
+            return cli_usage_error("--probe measures a checkpoint: no -o, -c, -s or --resume");
+        if (argc - optind != 2)
+            return cli_usage_error("--probe takes a training and a test stream");
+        return probe(probe_model, argv[optind], argv[optind + 1], json);
+    }
+    if (json)
+        return cli_usage_error("--json goes with --probe");
     if (!out)
         return cli_usage_error("the checkpoint path is required (-o ACP.ckpt)");
     if (!strcmp(out, "-"))
@@ -98,8 +195,6 @@ int main(int argc, char **argv)
         return cli_usage_error("--resume takes the config stored in the checkpoint; give no -c (only -s)");
     if (!resume && !nfiles)
         return cli_usage_error("a detector config is required (-c FILE; pipelines/configs/actionformer-*.yaml)");
-    if (threads)
-        tal_cpu_set_threads((int)threads);
 
     tal_det_config cfg;
     int rc = 0;

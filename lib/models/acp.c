@@ -19,6 +19,11 @@ typedef struct {
 
 static acp_state *S(tal_detector *d) { return d->model; }
 
+const tal_af_model *tal_acp_network(const tal_detector *d)
+{
+    return d->ops == &tal_det_acp_ops ? &((const acp_state *)d->model)->m : NULL;
+}
+
 static int acp_define(tal_detector *d)
 {
     acp_state *s = tal_calloc(1, sizeof *s);

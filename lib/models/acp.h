@@ -18,6 +18,7 @@
 #ifndef TAL_MODELS_ACP_H
 #define TAL_MODELS_ACP_H
 
+#include "af_backbone.h"
 #include "detector.h"
 
 /* The frames a step contrasts: for a sequence of `len` valid snippets and
@@ -25,6 +26,9 @@
  * min(P, len) parts when shorter) and one snippet is drawn uniformly from
  * each.  Writes at most P positions (ascending) to pos; returns how many. */
 int tal_acp_sample(tal_rng *r, int len, int P, int32_t *pos);
+
+/* The network of a model.kind acp detector. */
+const tal_af_model *tal_acp_network(const tal_detector *d);
 
 /* The contrasted frames' embeddings: each level's neck output fpn[l]
  * (B,ch,T>>l) upsampled to T, concatenated, the rows (b*T + t) taken,
