@@ -9,6 +9,7 @@
 #   make results-nontarget   semi-supervised: learning from non-target classes
 #                        (pipelines/nontarget.sh; QUICK=1 for a smoke run)
 #   make results-ttc     TTC-Loc, weak and semi-weak (pipelines/ttc.sh; QUICK=1 smoke run)
+#   make results-apl     APL: ALQA, ICD, ACP (pipelines/apl.sh; QUICK=1 smoke run)
 #   make results-points  FS-PTAL, point supervision (THREADS=n, QUICK=1 smoke run)
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
@@ -171,7 +172,7 @@ UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
-.PHONY: all check demo hapt results-supervised results-nontarget results-ttc results-points install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
+.PHONY: all check demo hapt results-supervised results-nontarget results-ttc results-apl results-points install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
         bench-cuda check-cuda-sanitize need-cuda
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
@@ -274,6 +275,12 @@ results-nontarget: all
 # paper's tables (pipelines/RESULTS-ttc.md); THREADS=1, QUICK=1 (smoke).
 results-ttc: all
 	@sh pipelines/ttc.sh
+
+# APL's three stages against supervised-only, the fixed-threshold baseline
+# and learning from non-target classes (pipelines/RESULTS-apl.md); JOBS,
+# THREADS, SEEDS, QUICK=1 (smoke run).
+results-apl: all
+	@sh pipelines/apl.sh
 
 # FS-PTAL, point-supervised localization (pipelines/RESULTS-points.md); cost in that file.
 results-points: all

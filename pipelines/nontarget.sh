@@ -219,16 +219,8 @@ t_end=$(date +%s)
 [ "$fresh" = 1 ] && echo "$((t_end - t_start)) $(date -u +%Y-%m-%d)" > "$out/recipe.time"
 
 # ---- the results file -------------------------------------------------------------------------
-# helpers over the result files
-ap() { jq -r '[.mAP[] * 100] | map(. * 100 | round / 100 | tostring) | join(" ")' "$1"; }
-avg() { jq -r '.average * 100' "$1"; }
-cost() { awk '{ printf "%.0f s, %.0f MiB", $1, $2 / 1024 }' "$1"; }
-# mean and sample sd of the numbers on stdin, as "m ± s"
-msd() { awk '{ s += $1; q += $1 * $1; n++ } END { m = s / n; v = n > 1 ? (q - n * m * m) / (n - 1) : 0;
-                 printf "%.2f ± %.2f", m, sqrt(v > 0 ? v : 0) }'; }
-# per-threshold means over seeds
-mean_ap() { for f in "$@"; do jq -r '[.mAP[] * 100] | map(tostring) | join(" ")' "$f"; done |
-            awk '{ for (i = 1; i <= NF; i++) s[i] += $i; n = NF; c++ } END { for (i = 1; i <= n; i++) printf "%s%.2f", (i > 1 ? " " : ""), s[i] / c }'; }
+# helpers over the result files: ap, avg, cost, msd, mean_ap
+. pipelines/results-lib.sh
 method_name() { case $1 in m0) echo "supervised only" ;; hard) echo "target-only self-training" ;;
                            ft) echo "supervised, trained on for stage 2's steps" ;;
                            nontarget) echo "non-target learning" ;; *) echo "$1" ;; esac; }
@@ -266,31 +258,6 @@ diag_rows() { # DIR: the pseudo labels of every round there
             def q(k): "\(k.target | p) / \(k.positive | p) / \(k.ambiguous | p) / \(k.negative | p)";
             "| \($n) | \(.instances.kept) / \(.instances.truth) | \(.instances.class_accuracy | p) | \(.instances.mean_tiou | p) | \(.instances.positive_accuracy | p) | \(.instances.recall | p) | \(q(.snippets.action)) | \(q(.snippets.action_classes)) | \(q(.snippets.background)) |"' "$j"
     done
-}
-# the difference of two methods at 10 %, per seed (same split and seed), mean ± sd
-paired() { # BENCH MODEL A B
-    for s in $seeds; do
-        [ -f "$out/$1-$2-10-$s/$3.json" ] && [ -f "$out/$1-$2-10-$s/$4.json" ] || continue
-        echo "$(avg "$out/$1-$2-10-$s/$4.json") - $(avg "$out/$1-$2-10-$s/$3.json")" | bc -l
-    done | msd
-}
-spread() { for s in $seeds; do [ -f "$out/$1-$2-10-$s/$3.json" ] && avg "$out/$1-$2-10-$s/$3.json"; done | msd | sed 's/.*± //'; }
-verdict() { # BENCH MODEL A B: does B beat A by more than the seed-to-seed spread of both?
-    d=$(paired "$@") n=0
-    for s in $seeds; do [ -f "$out/$1-$2-10-$s/$3.json" ] && [ -f "$out/$1-$2-10-$s/$4.json" ] && n=$((n + 1)); done
-    if [ "$n" -le 1 ]; then
-        echo "one seed, no spread to judge by: $d points"
-        return
-    fi
-    dm=${d%% ±*}
-    sa=$(spread "$1" "$2" "$3") sb=$(spread "$1" "$2" "$4")
-    if [ "$(echo "$dm > $sa && $dm > $sb" | bc -l)" = 1 ]; then
-        echo "yes: $d points (spread $sa, $sb)"
-    elif [ "$(echo "$dm > 0" | bc -l)" = 1 ]; then
-        echo "not beyond the spread: $d points (spread $sa, $sb)"
-    else
-        echo "no: $d points (spread $sa, $sb)"
-    fi
 }
 bench_title() {
     case $1 in
