@@ -11,6 +11,7 @@
  * a time beside them.
  */
 #include "common/cli.h"
+#include "common/train_args.h"
 #include "data/instfeat.h"
 #include "data/recset.h"
 #include "models/icd.h"
@@ -39,7 +40,8 @@ static int usage(FILE *fp, int status)
 "  -s, --set KEY=VALUE     override one setting (-s icd.hidden=256)\n"
 "  -o, --output FILE       the checkpoint (atomically)\n"
 "      --resume            continue the run whose checkpoint is at -o\n"
-"      --metrics FILE      JSON lines, one per epoch\n"
+"      --metrics FILE      JSON lines, one per --log-every steps and one per epoch\n"
+"      --log-every N       steps between metric lines [0: epochs only]\n"
 "      --seed S            overrides train.seed\n"
 "      --threads N         CPU threads [all cores]\n"
 "\n"
@@ -60,19 +62,15 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_RESUME = 256, OPT_METRICS, OPT_SEED, OPT_THREADS, OPT_EAP, OPT_MPP, OPT_TAU1, OPT_TAU2, OPT_VERSION, OPT_STOP };
+enum { OPT_EAP = 256, OPT_MPP, OPT_TAU1, OPT_TAU2, OPT_VERSION };
 
 static const struct option longopts[] = {
-    { "config", required_argument, 0, 'c' }, { "set", required_argument, 0, 's' },
-    { "output", required_argument, 0, 'o' }, { "resume", no_argument, 0, OPT_RESUME },
-    { "metrics", required_argument, 0, OPT_METRICS }, { "seed", required_argument, 0, OPT_SEED },
-    { "threads", required_argument, 0, OPT_THREADS }, { "model", required_argument, 0, 'm' },
-    { "reference", required_argument, 0, 'r' }, { "eap", no_argument, 0, OPT_EAP }, { "mpp", no_argument, 0, OPT_MPP },
+    CLI_TRAIN_LONGOPTS,
+    { "model", required_argument, 0, 'm' }, { "reference", required_argument, 0, 'r' },
+    { "eap", no_argument, 0, OPT_EAP }, { "mpp", no_argument, 0, OPT_MPP },
     { "tau1", required_argument, 0, OPT_TAU1 }, { "tau2", required_argument, 0, OPT_TAU2 },
     { "level", required_argument, 0, 'l' }, { "force", no_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' },
-    { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION },
-    /* for tests of resuming: stop after N epochs as if killed */
-    { "stop-after-epochs", required_argument, 0, OPT_STOP }, { 0, 0, 0, 0 },
+    { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
 };
 
 /* ---- train ----------------------------------------------------------------------------- */
@@ -83,37 +81,15 @@ static int keep_full(const tal_record *r, void *ctx)
     return r->supervision == TAL_SUP_FULL;
 }
 
-static int train(const char *const *files, int nfiles, const char *const *sets, int nsets, const char *input,
-                 const char *out, int resume, const char *metrics_path, long seed, long stop)
+static int train(const cli_train_args *a, const char *input)
 {
     tal_det_config cfg;
-    int rc = 0;
-    if (resume) {
-        char *text = tal_checkpoint_config(out);
-        if (!text)
-            return cli_fail();
-        rc = tal_det_config_from_text(&cfg, text, out);
-        free(text);
-        for (int i = 0; i < nsets && !rc; i++)
-            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
-        if (rc || (rc = tal_det_config_check(&cfg)))
-            return cli_fail();
-    } else {
-        if (tal_det_config_load(&cfg, NULL, 0, defaults, (int)(sizeof defaults / sizeof *defaults)))
-            return cli_fail();
-        for (int i = 0; i < nfiles && !rc; i++)
-            if ((rc = tal_config_load(tal_det_schema, &cfg, files[i])))
-                return cli_fail();
-        for (int i = 0; i < nsets && !rc; i++)
-            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
-        if (rc || (rc = tal_det_config_check(&cfg)))
-            return cli_usage_error("%s", tal_errmsg());
-    }
+    int rc = cli_train_config(&cfg, a, a->resume ? NULL : defaults, (int)(sizeof defaults / sizeof *defaults), NULL, 0);
+    if (rc)
+        return rc;
     if (cfg.kind != TAL_DET_ICD)
         return cli_usage_error("model.kind is %s: icd-filter trains model.kind icd (tal-train trains detectors)",
                                tal_det_kind_name(cfg.kind));
-    if (seed >= 0)
-        cfg.seed = (int)seed;
     tal_recset set;
     tal_recset_init(&set);
     const tal_record **recs = NULL;
@@ -143,17 +119,17 @@ static int train(const char *const *files, int nfiles, const char *const *sets, 
         rc = tal_errcode();
         goto done;
     }
-    if (metrics_path && !(metrics = fopen(metrics_path, "w"))) {
-        rc = tal_err(TAL_EIO, "cannot open '%s': %s", metrics_path, strerror(errno));
+    if (a->metrics && !(metrics = fopen(a->metrics, "w"))) {
+        rc = tal_err(TAL_EIO, "cannot open '%s': %s", a->metrics, strerror(errno));
         goto done;
     }
-    tal_train_opts o = { .ckpt_path = out, .resume_path = resume ? out : NULL, .metrics = metrics, .progress = 1,
-                         .stop_after_epochs = (int)stop };
+    tal_train_opts o = { .ckpt_path = a->out, .resume_path = a->resume ? a->out : NULL, .metrics = metrics,
+                         .log_every = (int)a->log_every, .progress = 1, .stop_after_epochs = (int)a->stop };
     if ((rc = tal_train(d, recs, set.n, NULL, 0, &o)) == TAL_EINVAL)
         rc = tal_err_wrap(rc, "'%s'", input);
 done:
     if (metrics && fclose(metrics) && !rc)
-        rc = tal_err(TAL_EIO, "cannot write '%s': %s", metrics_path, strerror(errno));
+        rc = tal_err(TAL_EIO, "cannot write '%s': %s", a->metrics, strerror(errno));
     tal_detector_free(d);
     free(recs);
     tal_recset_free(&set);
@@ -393,34 +369,26 @@ int main(int argc, char **argv)
     int is_train = !strcmp(cmd, "train"), is_apply = !strcmp(cmd, "apply");
     if (!is_train && !is_apply)
         return cli_usage_error("unknown command '%s' (train or apply)", cmd);
-    const char *files[16], *sets[64], *out = NULL, *metrics = NULL, *model = NULL, *ref = NULL;
-    int nfiles = 0, nsets = 0, resume = 0, force = 0, c;
-    long seed = -1, threads = 0, level = 0, stop = 0;
+    cli_train_args ta = CLI_TRAIN_ARGS_INIT;
+    const char *model = NULL, *ref = NULL;
+    int force = 0, c;
+    long level = 0;
     tal_icd_rule rule = { .tau1 = 0.3, .tau2 = 0.7 };
     optind = 2;
     while ((c = getopt_long(argc, argv, "c:s:o:m:r:l:fqh", longopts, NULL)) != -1) {
-        int for_train = c == 'c' || c == 's' || c == OPT_RESUME || c == OPT_METRICS || c == OPT_SEED || c == OPT_STOP;
+        /* -o and --threads belong to both */
+        int for_train = c == 'c' || c == 's' || c == CLI_OPT_RESUME || c == CLI_OPT_METRICS || c == CLI_OPT_SEED ||
+                        c == CLI_OPT_STOP || c == CLI_OPT_LOG_EVERY;
         int for_apply = c == 'm' || c == 'r' || c == OPT_EAP || c == OPT_MPP || c == OPT_TAU1 || c == OPT_TAU2 ||
                         c == 'l' || c == 'f';
         if ((for_train && !is_train) || (for_apply && !is_apply))
             return cli_usage_error("option '%s' belongs to icd-filter %s", argv[optind - 1], is_train ? "apply" : "train");
+        int k = cli_train_option(&ta, c, optarg);
+        if (k == 2)
+            return 2;
+        if (k)
+            continue;
         switch (c) {
-        case 'c':
-            if (nfiles == 16)
-                return cli_usage_error("at most 16 config files");
-            files[nfiles++] = optarg;
-            break;
-        case 's':
-            if (nsets == 64)
-                return cli_usage_error("at most 64 overrides");
-            sets[nsets++] = optarg;
-            break;
-        case 'o': out = optarg; break;
-        case OPT_RESUME: resume = 1; break;
-        case OPT_METRICS: metrics = optarg; break;
-        case OPT_SEED: if (cli_int("--seed", optarg, 0, 2147483647, &seed)) return 2; break;
-        case OPT_STOP: if (cli_int("--stop-after-epochs", optarg, 1, 1L << 30, &stop)) return 2; break;
-        case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
         case 'm': model = optarg; break;
         case 'r': ref = optarg; break;
         case OPT_EAP: rule.eap = 1; break;
@@ -435,18 +403,13 @@ int main(int argc, char **argv)
         default: return usage(stderr, 2);
         }
     }
-    if (threads)
-        tal_cpu_set_threads((int)threads);
     if (is_train) {
-        if (!out)
-            return cli_usage_error("the checkpoint path is required (-o ICD.ckpt)");
-        if (!strcmp(out, "-"))
-            return cli_usage_error("a checkpoint cannot be written to standard output");
+        int rc = cli_train_check(&ta);
+        if (rc)
+            return rc;
         if (optind != argc - 1)
             return cli_usage_error(optind == argc ? "the reference stream is required" : "one reference stream only");
-        if (resume && nfiles)
-            return cli_usage_error("--resume takes the config stored in the checkpoint; give no -c (only -s)");
-        return train(files, nfiles, sets, nsets, argv[optind], out, resume, metrics, seed, stop);
+        return train(&ta, argv[optind]);
     }
     if (!model)
         return cli_usage_error("the discriminator is required (--model ICD.ckpt)");
@@ -456,5 +419,5 @@ int main(int argc, char **argv)
         return cli_usage_error("one input stream only");
     if (!rule.eap && !rule.mpp)
         rule.eap = rule.mpp = 1;
-    return apply(model, ref, optind < argc ? argv[optind] : "-", out ? out : "-", rule, (int)level, force);
+    return apply(model, ref, optind < argc ? argv[optind] : "-", ta.out ? ta.out : "-", rule, (int)level, force);
 }

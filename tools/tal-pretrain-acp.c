@@ -8,6 +8,7 @@
  * writes a checkpoint whose backbone and neck `tal-train --init` loads.
  */
 #include "common/cli.h"
+#include "common/train_args.h"
 #include "data/recset.h"
 #include "models/probe.h"
 #include "models/trainer.h"
@@ -49,8 +50,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_RESUME = 256, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_VERSION, OPT_STOP, OPT_PROBE,
-       OPT_JSON };
+enum { OPT_DEVICE = 256, OPT_VERSION, OPT_PROBE, OPT_JSON };
 
 static int keep_full(const tal_record *r, void *ctx)
 {
@@ -131,39 +131,22 @@ int main(int argc, char **argv)
 {
     cli_init("tal-pretrain-acp", argc, argv);
     static const struct option longopts[] = {
-        { "config", required_argument, 0, 'c' }, { "set", required_argument, 0, 's' },
-        { "output", required_argument, 0, 'o' }, { "resume", no_argument, 0, OPT_RESUME },
-        { "metrics", required_argument, 0, OPT_METRICS }, { "log-every", required_argument, 0, OPT_LOG_EVERY },
-        { "seed", required_argument, 0, OPT_SEED }, { "threads", required_argument, 0, OPT_THREADS },
+        CLI_TRAIN_LONGOPTS,
         { "device", required_argument, 0, OPT_DEVICE }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION },
-        /* for tests of resuming: stop after N epochs as if killed */
-        { "stop-after-epochs", required_argument, 0, OPT_STOP }, { "probe", required_argument, 0, OPT_PROBE },
-        { "json", no_argument, 0, OPT_JSON }, { 0, 0, 0, 0 },
+        { "probe", required_argument, 0, OPT_PROBE }, { "json", no_argument, 0, OPT_JSON }, { 0, 0, 0, 0 },
     };
-    const char *files[16], *sets[64], *out = NULL, *metrics_path = NULL, *device = NULL, *probe_model = NULL;
-    int nfiles = 0, nsets = 0, resume = 0, json = 0, c;
-    long log_every = 0, threads = 0, stop = 0, seed = -1;
+    cli_train_args a = CLI_TRAIN_ARGS_INIT;
+    const char *device = NULL, *probe_model = NULL;
+    int json = 0, c;
     while ((c = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
+        int k = cli_train_option(&a, c, optarg);
+        if (k == 2)
+            return 2;
+        if (k)
+            continue;
         switch (c) {
-        case 'c':
-            if (nfiles == 16)
-                return cli_usage_error("at most 16 config files");
-            files[nfiles++] = optarg;
-            break;
-        case 's':
-            if (nsets == 64)
-                return cli_usage_error("at most 64 overrides");
-            sets[nsets++] = optarg;
-            break;
-        case 'o': out = optarg; break;
-        case OPT_RESUME: resume = 1; break;
-        case OPT_METRICS: metrics_path = optarg; break;
-        case OPT_LOG_EVERY: if (cli_int("--log-every", optarg, 0, 1L << 30, &log_every)) return 2; break;
-        case OPT_SEED: if (cli_int("--seed", optarg, 0, 2147483647, &seed)) return 2; break;
-        case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
         case OPT_DEVICE: device = optarg; break;
-        case OPT_STOP: if (cli_int("--stop-after-epochs", optarg, 1, 1L << 30, &stop)) return 2; break;
         case OPT_PROBE: probe_model = optarg; break;
         case OPT_JSON: json = 1; break;
         case 'q': tal_set_quiet(1); break;
@@ -174,10 +157,8 @@ int main(int argc, char **argv)
     }
     if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
         return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
-    if (threads)
-        tal_cpu_set_threads((int)threads);
     if (probe_model) {
-        if (out || nfiles || nsets || resume)
+        if (a.out || a.nfiles || a.nsets || a.resume)
             return cli_usage_error("--probe measures a checkpoint: no -o, -c, -s or --resume");
         if (argc - optind != 2)
             return cli_usage_error("--probe takes a training and a test stream");
@@ -185,46 +166,27 @@ int main(int argc, char **argv)
     }
     if (json)
         return cli_usage_error("--json goes with --probe");
-    if (!out)
-        return cli_usage_error("the checkpoint path is required (-o ACP.ckpt)");
-    if (!strcmp(out, "-"))
-        return cli_usage_error("a checkpoint cannot be written to standard output");
+    int rc = cli_train_check(&a);
+    if (rc)
+        return rc;
     if (optind == argc)
         return cli_usage_error("at least one input stream is required");
-    if (resume && nfiles)
-        return cli_usage_error("--resume takes the config stored in the checkpoint; give no -c (only -s)");
-    if (!resume && !nfiles)
+    if (!a.resume && !a.nfiles)
         return cli_usage_error("a detector config is required (-c FILE; pipelines/configs/actionformer-*.yaml)");
-
     tal_det_config cfg;
-    int rc = 0;
-    if (resume) {
-        char *text = tal_checkpoint_config(out);
-        if (!text)
-            return cli_fail();
-        rc = tal_det_config_from_text(&cfg, text, out);
-        free(text);
-        for (int i = 0; i < nsets && !rc; i++)
-            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
-        if (rc || (rc = tal_det_config_check(&cfg)))
-            return cli_fail();
-    } else {
-        if (tal_det_config_load(&cfg, files, nfiles, NULL, 0))
-            return cli_fail();
+    if (!a.resume) {   /* the files must describe the ActionFormer-style detector */
+        cli_train_args files_only = a;
+        files_only.nsets = 0;
+        if ((rc = cli_train_config(&cfg, &files_only, NULL, 0, NULL, 0)))
+            return rc;
         if (cfg.kind != TAL_DET_ACTIONFORMER)
             return cli_usage_error("the config is for model.kind %s: contrastive pre-training is for the "
                                    "ActionFormer-style detector", tal_det_kind_name(cfg.kind));
-        for (size_t i = 0; i < sizeof acp_settings / sizeof *acp_settings && !rc; i++)
-            rc = tal_config_set(tal_det_schema, &cfg, acp_settings[i]);
-        for (int i = 0; i < nsets && !rc; i++)
-            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
-        if (rc || (rc = tal_det_config_check(&cfg)))
-            return cli_usage_error("%s", tal_errmsg());
-        if (cfg.kind != TAL_DET_ACP)
-            return cli_usage_error("model.kind must stay acp here");
     }
-    if (seed >= 0)
-        cfg.seed = (int)seed;
+    if ((rc = cli_train_config(&cfg, &a, NULL, 0, acp_settings, (int)(sizeof acp_settings / sizeof *acp_settings))))
+        return rc;
+    if (cfg.kind != TAL_DET_ACP)
+        return cli_usage_error("model.kind must stay acp here");
     const tal_backend *be = tal_backend_for(device);
     if (!be)
         return cli_error("--device %s: %s", device, tal_errmsg());
@@ -274,16 +236,16 @@ int main(int argc, char **argv)
         rc = tal_errcode();
         goto done;
     }
-    if (metrics_path && !(metrics = fopen(metrics_path, "w"))) {
-        rc = tal_err(TAL_EIO, "cannot open '%s': %s", metrics_path, strerror(errno));
+    if (a.metrics && !(metrics = fopen(a.metrics, "w"))) {
+        rc = tal_err(TAL_EIO, "cannot open '%s': %s", a.metrics, strerror(errno));
         goto done;
     }
-    tal_train_opts o = { .ckpt_path = out, .resume_path = resume ? out : NULL, .metrics = metrics,
-                         .log_every = (int)log_every, .progress = 1, .be = be, .stop_after_epochs = (int)stop };
+    tal_train_opts o = { .ckpt_path = a.out, .resume_path = a.resume ? a.out : NULL, .metrics = metrics,
+                         .log_every = (int)a.log_every, .progress = 1, .be = be, .stop_after_epochs = (int)a.stop };
     rc = tal_train(d, recs, n, NULL, 0, &o);
 done:
     if (metrics && fclose(metrics) && !rc)
-        rc = tal_err(TAL_EIO, "cannot write '%s': %s", metrics_path, strerror(errno));
+        rc = tal_err(TAL_EIO, "cannot write '%s': %s", a.metrics, strerror(errno));
     tal_detector_free(d);
     free(recs);
     for (int i = 0; sets_in && i < nin; i++)

@@ -7,6 +7,7 @@
  * atomically to -o.
  */
 #include "common/cli.h"
+#include "common/train_args.h"
 #include "data/gridfit.h"
 #include "data/recset.h"
 #include "models/trainer.h"
@@ -42,8 +43,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_RESUME = 256, OPT_INIT, OPT_UNLABELLED, OPT_METRICS, OPT_LOG_EVERY, OPT_SEED, OPT_THREADS, OPT_DEVICE, OPT_PRINT,
-       OPT_VERSION, OPT_STOP };
+enum { OPT_INIT = 256, OPT_UNLABELLED, OPT_DEVICE, OPT_PRINT, OPT_VERSION };
 
 /* the records of the supervision kinds the model learns from */
 static int keep_trainable(const tal_record *r, void *ctx)
@@ -96,45 +96,26 @@ int main(int argc, char **argv)
 {
     cli_init("tal-train", argc, argv);
     static const struct option longopts[] = {
-        { "config", required_argument, 0, 'c' }, { "set", required_argument, 0, 's' },
-        { "output", required_argument, 0, 'o' }, { "resume", no_argument, 0, OPT_RESUME },
+        CLI_TRAIN_LONGOPTS,
         { "init", required_argument, 0, OPT_INIT }, { "unlabelled", required_argument, 0, OPT_UNLABELLED },
-        { "metrics", required_argument, 0, OPT_METRICS },
-        { "log-every", required_argument, 0, OPT_LOG_EVERY }, { "seed", required_argument, 0, OPT_SEED },
-        { "threads", required_argument, 0, OPT_THREADS }, { "device", required_argument, 0, OPT_DEVICE },
-        { "print-config", no_argument, 0, OPT_PRINT }, { "quiet", no_argument, 0, 'q' },
-        { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION },
-        /* for tests of resuming: stop after N epochs as if killed */
-        { "stop-after-epochs", required_argument, 0, OPT_STOP },
+        { "device", required_argument, 0, OPT_DEVICE }, { "print-config", no_argument, 0, OPT_PRINT },
+        { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION },
         { 0, 0, 0, 0 },
     };
-    const char *files[16], *sets[64], *out = NULL, *init = NULL, *metrics_path = NULL, *device = NULL,
-               *unl_path = NULL;
-    int nfiles = 0, nsets = 0, resume = 0, print = 0, c;
-    long log_every = 0, threads = 0, stop = 0, seed = -1;
+    cli_train_args a = CLI_TRAIN_ARGS_INIT;
+    const char *init = NULL, *device = NULL, *unl_path = NULL;
+    int print = 0, c;
     while ((c = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
+        int k = cli_train_option(&a, c, optarg);
+        if (k == 2)
+            return 2;
+        if (k)
+            continue;
         switch (c) {
-        case 'c':
-            if (nfiles == 16)
-                return cli_usage_error("at most 16 config files");
-            files[nfiles++] = optarg;
-            break;
-        case 's':
-            if (nsets == 64)
-                return cli_usage_error("at most 64 overrides");
-            sets[nsets++] = optarg;
-            break;
-        case 'o': out = optarg; break;
-        case OPT_RESUME: resume = 1; break;
         case OPT_INIT: init = optarg; break;
         case OPT_UNLABELLED: unl_path = optarg; break;
-        case OPT_METRICS: metrics_path = optarg; break;
-        case OPT_LOG_EVERY: if (cli_int("--log-every", optarg, 0, 1L << 30, &log_every)) return 2; break;
-        case OPT_SEED: if (cli_int("--seed", optarg, 0, 2147483647, &seed)) return 2; break;
-        case OPT_THREADS: if (cli_int("--threads", optarg, 1, 1024, &threads)) return 2; break;
         case OPT_DEVICE: device = optarg; break;
         case OPT_PRINT: print = 1; break;
-        case OPT_STOP: if (cli_int("--stop-after-epochs", optarg, 1, 1L << 30, &stop)) return 2; break;
         case 'q': tal_set_quiet(1); break;
         case 'h': return usage(stdout, 0) || cli_close_stdout();
         case OPT_VERSION: return cli_version();
@@ -143,48 +124,24 @@ int main(int argc, char **argv)
     }
     if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
         return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
-    if (resume && init)
+    if (a.resume && init)
         return cli_usage_error("--resume and --init exclude each other");
-    if (resume && nfiles)
-        return cli_usage_error("--resume takes the config stored in the checkpoint; give no -c (only -s)");
     if (!print) {
-        if (!out)
-            return cli_usage_error("the checkpoint path is required (-o MODEL.ckpt)");
-        if (!strcmp(out, "-"))
-            return cli_usage_error("a checkpoint cannot be written to standard output");
+        int rc = cli_train_check(&a);
+        if (rc)
+            return rc;
         if (optind != argc - 1)
             return cli_usage_error(optind == argc ? "the training stream is required" : "one training stream only");
-        if (!resume && !nfiles)
+        if (!a.resume && !a.nfiles)
             return cli_usage_error("a config is required (-c FILE; pipelines/configs/ has some)");
+    } else if (a.resume && a.nfiles) {
+        return cli_usage_error("--resume takes the config stored in the checkpoint; give no -c (only -s)");
     }
-    if (threads)
-        tal_cpu_set_threads((int)threads);
 
     tal_det_config cfg;
-    int rc;
-    if (resume) {
-        char *text = tal_checkpoint_config(out);
-        if (!text)
-            return cli_fail();
-        rc = tal_det_config_from_text(&cfg, text, out);
-        free(text);
-        for (int i = 0; i < nsets && !rc; i++)
-            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
-        if (!rc)
-            rc = tal_det_config_check(&cfg);
-    } else if ((rc = tal_det_config_load(&cfg, files, nfiles, NULL, 0))) {
-        return cli_fail();
-    } else {
-        /* a bad -s is a usage error, a bad file a data error */
-        for (int i = 0; i < nsets && !rc; i++)
-            rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
-        if (rc || (rc = tal_det_config_check(&cfg)))
-            return cli_usage_error("%s", tal_errmsg());
-    }
+    int rc = cli_train_config(&cfg, &a, NULL, 0, NULL, 0);
     if (rc)
-        return cli_fail();
-    if (seed >= 0)
-        cfg.seed = (int)seed;
+        return rc;
     if (print) {
         char *text = tal_det_config_dump(&cfg);
         if (!text)
@@ -248,17 +205,17 @@ int main(int argc, char **argv)
         rc = tal_errcode();
         goto fail;
     }
-    if (metrics_path && !(metrics = fopen(metrics_path, "w"))) {
-        rc = tal_err(TAL_EIO, "cannot open '%s': %s", metrics_path, strerror(errno));
+    if (a.metrics && !(metrics = fopen(a.metrics, "w"))) {
+        rc = tal_err(TAL_EIO, "cannot open '%s': %s", a.metrics, strerror(errno));
         goto fail;
     }
-    tal_train_opts o = { .ckpt_path = out, .resume_path = resume ? out : NULL, .init_path = init,
-                         .metrics = metrics, .log_every = (int)log_every, .progress = 1, .be = be,
-                         .stop_after_epochs = (int)stop };
+    tal_train_opts o = { .ckpt_path = a.out, .resume_path = a.resume ? a.out : NULL, .init_path = init,
+                         .metrics = metrics, .log_every = (int)a.log_every, .progress = 1, .be = be,
+                         .stop_after_epochs = (int)a.stop };
     rc = tal_train(d, recs, set.n, urecs, uset.n, &o);
 fail:
     if (metrics && fclose(metrics) && !rc)
-        rc = tal_err(TAL_EIO, "cannot write '%s': %s", metrics_path, strerror(errno));
+        rc = tal_err(TAL_EIO, "cannot write '%s': %s", a.metrics, strerror(errno));
     tal_detector_free(d);
     free(recs);
     free(urecs);
