@@ -131,7 +131,7 @@ setup_pseudo() {
     icd-filter train -q --threads 1 -s train.epochs=2 lab.tal -o icd.ckpt
     run --separate-stderr icd-filter apply -m m0.ckpt -r lab.tal top.tal -o x.tal
     [ "$status" -eq 1 ]
-    [[ "$stderr" == *"'m0.ckpt' holds a model of kind actionformer, not an instance consistency discriminator"* ]]
+    [[ "$stderr" == *"'m0.ckpt' holds a model of kind actionformer, not icd"* ]]
     run --separate-stderr icd-filter apply -m icd.ckpt -r lab.tal lab.tal -o x.tal
     [ "$status" -eq 1 ]
     [[ "$stderr" == *"carries true segments"* ]]

@@ -94,7 +94,7 @@ small() {
     tal-train -q --threads 1 "${TINY[@]}" -s train.epochs=1 lab.tal -o m.ckpt
     run --separate-stderr tal-pretrain-acp --probe m.ckpt lab.tal all.tal
     [ "$status" -eq 1 ]
-    [[ "$stderr" == *"not a contrastively pre-trained backbone"* ]]
+    [[ "$stderr" == *"'m.ckpt' holds a model of kind actionformer, not acp"* ]]
     run -2 tal-pretrain-acp --probe a.ckpt lab.tal
     run -2 tal-pretrain-acp --probe a.ckpt -o x.ckpt lab.tal all.tal
 }

@@ -246,7 +246,6 @@ static int apply(const char *model, const char *ref_path, const char *input, con
     tal_recset set;
     tal_recset_init(&set);
     reference ref = { 0 };
-    tal_det_config cfg;
     tal_detector *d = NULL;
     tal_graph *g = NULL;
     tal_stream *in = NULL, *w = NULL;
@@ -256,16 +255,7 @@ static int apply(const char *model, const char *ref_path, const char *input, con
     tal_record_init(&r);
     scorer sc = { 0 };
     tal_icd_count count = { 0 };
-    char *text = tal_checkpoint_config(model);
-    int rc = text ? tal_det_config_from_text(&cfg, text, model) : tal_errcode();
-    free(text);
-    if (rc)
-        goto done;
-    if (cfg.kind != TAL_DET_ICD) {
-        rc = tal_err(TAL_EINVAL, "'%s' holds a model of kind %s, not an instance consistency discriminator (icd-filter train)",
-                     model, tal_det_kind_name(cfg.kind));
-        goto done;
-    }
+    int rc = 0;
     if (!(in = tal_stream_open(input))) {
         rc = tal_errcode();
         goto done;
@@ -285,13 +275,8 @@ static int apply(const char *model, const char *ref_path, const char *input, con
     }
     if ((rc = reference_build(&ref, &set, ref_path, tal_header_grid(&set.hdr))))
         goto done;
-    if (!(d = tal_detector_new(&cfg, &h, NULL))) {
+    if (!(d = tal_detector_open(model, &h, tal_stream_name(in), NULL, 0, TAL_DET_ICD, NULL, 0))) {
         rc = tal_errcode();
-        goto done;
-    }
-    if ((rc = tal_detector_compatible(d, &h)) || (rc = tal_detector_load(d, model, 0)) ||
-        (rc = tal_detector_compatible(d, &h))) {
-        rc = tal_err_wrap(rc, "cannot use '%s' on '%s'", model, tal_stream_name(in));
         goto done;
     }
     if (!(g = tal_graph_new(NULL))) {

@@ -98,7 +98,6 @@ int main(int argc, char **argv)
     if (!be)
         return cli_error("--device %s: %s", device, tal_errmsg());
 
-    tal_det_config cfg;
     tal_detector *d = NULL;
     tal_stream *in = NULL, *w = NULL;
     tal_graph *g = NULL;
@@ -106,27 +105,15 @@ int main(int argc, char **argv)
     tal_header_init(&h);
     tal_record r;
     tal_record_init(&r);
-    char *text = tal_checkpoint_config(model);
-    int rc = text ? tal_det_config_from_text(&cfg, text, model) : tal_errcode();
-    free(text);
-    for (int i = 0; i < nsets && !rc; i++)
-        rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
-    if (rc || (rc = tal_det_config_check(&cfg)))
-        goto fail;
+    int rc = 0;
     if (!(in = tal_stream_open(input))) {
         rc = tal_errcode();
         goto fail;
     }
     if ((rc = tal_header_copy(&h, tal_stream_header(in))))
         goto fail;
-    if (!(d = tal_detector_new(&cfg, &h, be))) {
+    if (!(d = tal_detector_open(model, &h, tal_stream_name(in), be, use_ema, -1, sets, nsets))) {
         rc = tal_errcode();
-        goto fail;
-    }
-    /* sizes first; the class names the model was trained on once loaded */
-    if ((rc = tal_detector_compatible(d, &h)) || (rc = tal_detector_load(d, model, use_ema)) ||
-        (rc = tal_detector_compatible(d, &h))) {
-        rc = tal_err_wrap(rc, "cannot use '%s' on '%s'", model, tal_stream_name(in));
         goto fail;
     }
     if ((rc = cli_add_prov(&h)))

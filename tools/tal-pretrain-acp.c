@@ -66,13 +66,7 @@ static int probe(const char *model, const char *train_path, const char *test_pat
     tal_recset_init(&te);
     const tal_record **a = NULL, **b = NULL;
     tal_detector *d = NULL, *fresh = NULL;
-    tal_det_config cfg;
-    char *text = tal_checkpoint_config(model);
-    int rc = text ? tal_det_config_from_text(&cfg, text, model) : tal_errcode();
-    free(text);
-    if (!rc && cfg.kind != TAL_DET_ACP)
-        rc = tal_err(TAL_EINVAL, "'%s' holds a model of kind %s, not a contrastively pre-trained backbone", model,
-                     tal_det_kind_name(cfg.kind));
+    int rc = 0;
     if (!rc)
         rc = tal_recset_load_skip(&tr, train_path, keep_full, NULL, NULL, TAL_HAS_DIST | TAL_HAS_DETECTIONS);
     if (!rc)
@@ -90,13 +84,12 @@ static int probe(const char *model, const char *train_path, const char *test_pat
         a[i] = &tr.v[i];
     for (uint32_t i = 0; !rc && i < te.n; i++)
         b[i] = &te.v[i];
-    if (!rc && (!(d = tal_detector_new(&cfg, &tr.hdr, NULL)) || !(fresh = tal_detector_new(&cfg, &tr.hdr, NULL))))
+    if (!rc && (!(d = tal_detector_open(model, &tr.hdr, train_path, NULL, 0, TAL_DET_ACP, NULL, 0)) ||
+                !(fresh = tal_detector_new(&d->cfg, &tr.hdr, NULL))))
         rc = tal_errcode();
-    if (!rc)
-        rc = tal_detector_load(d, model, 0);
-    if (!rc) {
+    if (!rc) {   /* the same network untrained, from the checkpoint's seed */
         tal_rng r;
-        tal_rng_seed(&r, (uint64_t)cfg.seed);
+        tal_rng_seed(&r, (uint64_t)d->cfg.seed);
         rc = tal_detector_init(fresh, &r);
     }
     static const char *names[3] = { "input", "pretrained", "untrained" };

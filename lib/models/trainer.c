@@ -81,6 +81,33 @@ int tal_detector_load(tal_detector *d, const char *path, int use_ema)
     return rc;
 }
 
+tal_detector *tal_detector_open(const char *path, const tal_header *h, const char *stream, const tal_backend *be,
+                                int use_ema, int kind, const char *const *sets, int nsets)
+{
+    tal_det_config cfg;
+    char *text = tal_checkpoint_config(path);
+    int rc = text ? tal_det_config_from_text(&cfg, text, path) : tal_errcode();
+    free(text);
+    for (int i = 0; i < nsets && !rc; i++)
+        rc = tal_config_set(tal_det_schema, &cfg, sets[i]);
+    if (rc || tal_det_config_check(&cfg))
+        return NULL;
+    if (kind >= 0 && cfg.kind != kind) {
+        tal_err(TAL_EINVAL, "'%s' holds a model of kind %s, not %s", path, tal_det_kind_name(cfg.kind),
+                tal_det_kind_name(kind));
+        return NULL;
+    }
+    tal_detector *d = tal_detector_new(&cfg, h, be);
+    /* sizes first; the class names the model was trained on once loaded */
+    if (d && ((rc = tal_detector_compatible(d, h)) || (rc = tal_detector_load(d, path, use_ema)) ||
+              (rc = tal_detector_compatible(d, h)))) {
+        tal_err_wrap(rc, "cannot use '%s' on '%s'", path, stream);
+        tal_detector_free(d);
+        return NULL;
+    }
+    return d;
+}
+
 static void json_line(FILE *f, int64_t epoch, int64_t step, double lr, const tal_loss_log *log, double seq_s,
                       double elapsed, const char *kind)
 {

@@ -51,4 +51,12 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
  * has them and use_ema is set, else the live ones. */
 int tal_detector_load(tal_detector *d, const char *path, int use_ema);
 
+/* The model a checkpoint holds, rebuilt from its stored config (changed by
+ * the "key=value" overrides sets, may be none) for streams like h (named
+ * `stream` in messages), its weights loaded as tal_detector_load does,
+ * after checking that h's classes and features fit it.  kind >= 0: the
+ * model must be of that kind (TAL_DET_*).  NULL with the error set. */
+tal_detector *tal_detector_open(const char *path, const tal_header *h, const char *stream, const tal_backend *be,
+                                int use_ema, int kind, const char *const *sets, int nsets);
+
 #endif

@@ -4,6 +4,7 @@
  * loss (quality focal on the joint score + L_q) by finite differences in
  * the head's last layers, and detections that carry the quality fields
  * and are ranked by the joint score. */
+#include "fixtures.h"
 #include "harness.h"
 #include "tal.h"
 #include "models/af_quality.h"
@@ -103,16 +104,7 @@ enum { D = 6, C = 3, T = 64 };
 
 static void make_records(tal_header *h, tal_record rec[2])
 {
-    tal_header_init(h);
-    for (int c = 0; c < C; c++) {
-        char name[16];
-        snprintf(name, sizeof name, "c%d", c);
-        tal_classes_add(&h->classes, name, -1);
-    }
-    h->feat_dim = D;
-    h->fps = 30;
-    h->stride = 4;
-    h->clip = 16;
+    fixture_header(h, C, D);   /* 30 fps, stride 4, clip 16 */
     tal_rng r;
     tal_rng_seed(&r, 5);
     static const double seg[2][2][3] = { { { 1.0, 2.5, 0 }, { 4.0, 6.0, 2 } }, { { 0.5, 3.5, 1 }, { 5.0, 5.8, 1 } } };

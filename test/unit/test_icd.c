@@ -2,6 +2,7 @@
  * features by hand (inside, short, at the edges, outside), the EAP/MPP
  * rule, the score against a direct computation in double, and the
  * training loss's gradient by finite differences. */
+#include "fixtures.h"
 #include "harness.h"
 #include "tal.h"
 #include "data/instfeat.h"
@@ -99,13 +100,7 @@ enum { D = 5, C = 3, H = 6 };
 
 static void make_refs(tal_header *h, tal_record rec[3])
 {
-    tal_header_init(h);
-    for (int c = 0; c < C; c++) {
-        char name[8];
-        snprintf(name, sizeof name, "c%d", c);
-        tal_classes_add(&h->classes, name, -1);
-    }
-    h->feat_dim = D;
+    fixture_header(h, C, D);
     h->fps = 10;
     h->stride = 10;
     h->clip = 10;

@@ -241,6 +241,51 @@ static int write_npz(const char *path, uint32_t T, uint32_t D, const zip_layout 
     return rc;
 }
 
+/* Copy a stream record by record, each changed by edit (which sees the
+ * records in order, starting with first = 1). */
+static int rewrite(const char *in_path, const char *out_path, void (*edit)(tal_record *r, int *first))
+{
+    tal_stream *in = tal_stream_open(in_path), *out = in ? tal_stream_create(out_path, tal_stream_header(in), NULL) : NULL;
+    tal_record r;
+    tal_record_init(&r);
+    int rc = out ? 0 : -1, first = 1;
+    while (!rc && (rc = tal_record_read(in, &r)) > 0) {
+        edit(&r, &first);
+        rc = tal_record_write(out, &r);
+    }
+    rc = rc ? rc : tal_stream_finish(out);
+    if (rc) {
+        fprintf(stderr, "talgen: %s\n", tal_errmsg());
+        tal_stream_abort(out);
+    }
+    tal_stream_close(in);
+    tal_record_free(&r);
+    return rc ? 1 : 0;
+}
+
+/* the points of every record in reverse order: unsorted points */
+static void reverse_points(tal_record *r, int *first)
+{
+    (void)first;
+    for (uint32_t i = 0; i < r->npoints / 2; i++) {
+        tal_point t = r->points[i];
+        r->points[i] = r->points[r->npoints - 1 - i];
+        r->points[r->npoints - 1 - i] = t;
+    }
+}
+
+/* the first segment of the first record that has one to move_to: bad
+ * instances for the tools that read them */
+static double move_to[2];
+static void move_first_segment(tal_record *r, int *first)
+{
+    if (*first && r->segs.n) {
+        r->segs.v[0].start = move_to[0];
+        r->segs.v[0].end = move_to[1];
+        *first = 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 5 && argc <= 8 && !strcmp(argv[1], "npy")) {
@@ -278,51 +323,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc == 6 && !strcmp(argv[1], "move-segment")) {
-        /* the first segment of the first record to [START, END] s: bad
-         * instances for tools that read them */
-        tal_stream *in = tal_stream_open(argv[2]), *out = in ? tal_stream_create(argv[3], tal_stream_header(in), NULL) : NULL;
-        tal_record r;
-        tal_record_init(&r);
-        int rc = out ? 0 : -1, first = 1;
-        while (!rc && (rc = tal_record_read(in, &r)) > 0) {
-            if (first && r.segs.n) {
-                r.segs.v[0].start = atof(argv[4]);
-                r.segs.v[0].end = atof(argv[5]);
-                first = 0;
-            }
-            rc = tal_record_write(out, &r);
-        }
-        rc = rc ? rc : tal_stream_finish(out);
-        if (rc) {
-            fprintf(stderr, "talgen: %s\n", tal_errmsg());
-            tal_stream_abort(out);
-        }
-        tal_stream_close(in);
-        tal_record_free(&r);
-        return rc ? 1 : 0;
+        move_to[0] = atof(argv[4]);
+        move_to[1] = atof(argv[5]);
+        return rewrite(argv[2], argv[3], move_first_segment);
     }
-    if (argc == 4 && !strcmp(argv[1], "reverse-points")) {
-        tal_stream *in = tal_stream_open(argv[2]), *out = in ? tal_stream_create(argv[3], tal_stream_header(in), NULL) : NULL;
-        tal_record r;
-        tal_record_init(&r);
-        int rc = out ? 0 : -1;
-        while (!rc && (rc = tal_record_read(in, &r)) > 0) {
-            for (uint32_t i = 0; i < r.npoints / 2; i++) {
-                tal_point t = r.points[i];
-                r.points[i] = r.points[r.npoints - 1 - i];
-                r.points[r.npoints - 1 - i] = t;
-            }
-            rc = tal_record_write(out, &r);
-        }
-        rc = rc ? rc : tal_stream_finish(out);
-        if (rc) {
-            fprintf(stderr, "talgen: %s\n", tal_errmsg());
-            tal_stream_abort(out);
-        }
-        tal_stream_close(in);
-        tal_record_free(&r);
-        return rc ? 1 : 0;
-    }
+    if (argc == 4 && !strcmp(argv[1], "reverse-points"))
+        return rewrite(argv[2], argv[3], reverse_points);
 usage:
     fprintf(stderr, "usage: talgen npy FILE T D [dtype] [version] [C|F] |\n"
                     "       talgen npz FILE T D [stored|deflated][+dd][+z64] [MEMBER...] |\n"
