@@ -144,9 +144,17 @@ typedef struct {
     uint32_t *start;    /* C + 1 */
 } reference;
 
+/* Whether a reference instance is compared with: labelled, and within
+ * its sequence's features (annotations may run past the last snippet). */
+static int usable(const tal_record *r, const tal_segment *x, tal_grid hgrid)
+{
+    tal_grid g = tal_grid_for_record(hgrid, r);
+    return tal_icd_instance(x) && tal_instance_in_features(r, &g, x->start, x->end);
+}
+
 static int reference_build(reference *ref, const tal_recset *set, const char *path, tal_grid hgrid)
 {
-    uint32_t C = set->hdr.classes.n, D = set->hdr.feat_dim, n = 0;
+    uint32_t C = set->hdr.classes.n, D = set->hdr.feat_dim, n = 0, beyond = 0;
     ref->start = tal_calloc((size_t)C + 1, sizeof *ref->start);
     if (!ref->start)
         return TAL_ENOMEM;
@@ -154,15 +162,25 @@ static int reference_build(reference *ref, const tal_recset *set, const char *pa
         const tal_record *r = &set->v[i];
         if (r->supervision != TAL_SUP_FULL)
             continue;
-        for (uint32_t k = 0; k < r->segs.n; k++)
-            if (tal_icd_instance(&r->segs.v[k])) {
-                if ((uint32_t)r->segs.v[k].cls >= C)
-                    return tal_err(TAL_EINVAL, "'%s': sequence '%s': instance %u has class %d of %u", path, r->id, k,
-                                   r->segs.v[k].cls, C);
-                ref->start[r->segs.v[k].cls + 1]++;
-                n++;
+        if (!(r->present & TAL_HAS_FEATURES))
+            return tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", path, r->id);
+        for (uint32_t k = 0; k < r->segs.n; k++) {
+            const tal_segment *x = &r->segs.v[k];
+            if (!tal_icd_instance(x))
+                continue;
+            if ((uint32_t)x->cls >= C)
+                return tal_err(TAL_EINVAL, "'%s': sequence '%s': instance %u has class %d of %u", path, r->id, k,
+                               x->cls, C);
+            if (!usable(r, x, hgrid)) {
+                beyond++;
+                continue;
             }
+            ref->start[x->cls + 1]++;
+            n++;
+        }
     }
+    if (beyond)
+        tal_warn("'%s': %u labelled instances lie beyond their sequences' features and are left out", path, beyond);
     for (uint32_t c = 0; c < C; c++)
         ref->start[c + 1] += ref->start[c];
     uint32_t *fill = tal_malloc(((size_t)C + 1) * sizeof *fill);
@@ -177,14 +195,10 @@ static int reference_build(reference *ref, const tal_recset *set, const char *pa
         const tal_record *r = &set->v[i];
         if (r->supervision != TAL_SUP_FULL)
             continue;
-        if (!(r->present & TAL_HAS_FEATURES)) {
-            rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", path, r->id);
-            break;
-        }
         tal_grid g = tal_grid_for_record(hgrid, r);
         for (uint32_t k = 0; k < r->segs.n && !rc; k++) {
             const tal_segment *x = &r->segs.v[k];
-            if (tal_icd_instance(x) &&
+            if (usable(r, x, hgrid) &&
                 (rc = tal_instance_feature(r, &g, x->start, x->end, ref->feat + (size_t)fill[x->cls]++ * D)))
                 rc = tal_err_wrap(rc, "'%s': sequence '%s', instance %u", path, r->id, k);
         }

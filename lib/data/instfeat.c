@@ -5,6 +5,13 @@
 
 #include <math.h>
 
+int tal_instance_in_features(const tal_record *r, const tal_grid *g, double start, double end)
+{
+    if (!(r->present & TAL_HAS_FEATURES) || !r->T || !isfinite(start) || !isfinite(end) || start > end)
+        return 0;
+    return tal_record_sec_to_pos(r, g, end) >= -0.5 && tal_record_sec_to_pos(r, g, start) <= (double)r->T - 0.5;
+}
+
 int tal_instance_feature(const tal_record *r, const tal_grid *g, double start, double end, float *out)
 {
     if (!(r->present & TAL_HAS_FEATURES) || !r->T)

@@ -19,4 +19,9 @@
  * file and sequence). */
 int tal_instance_feature(const tal_record *r, const tal_grid *g, double start, double end, float *out);
 
+/* Does [start, end] (a segment) reach the record's features?  Annotations
+ * of real datasets may run past the end of the features extracted (the
+ * last snippets of a video dropped): a reference leaves those out. */
+int tal_instance_in_features(const tal_record *r, const tal_grid *g, double start, double end);
+
 #endif

@@ -89,31 +89,48 @@ static void icd_free(tal_detector *d)
 static int icd_prepare(tal_detector *d, const tal_record *const *recs, uint32_t n)
 {
     icd_state *s = S(d);
-    uint32_t D = (uint32_t)d->input_dim, C = (uint32_t)d->num_classes, N = 0;
-    for (uint32_t i = 0; i < n; i++)
-        for (uint32_t k = 0; k < recs[i]->segs.n; k++)
-            N += (uint32_t)tal_icd_instance(&recs[i]->segs.v[k]);
+    uint32_t D = (uint32_t)d->input_dim, C = (uint32_t)d->num_classes, N = 0, all = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        tal_grid g = tal_detector_grid(d, recs[i]);
+        for (uint32_t k = 0; k < recs[i]->segs.n; k++) {
+            const tal_segment *x = &recs[i]->segs.v[k];
+            if (!tal_icd_instance(x))
+                continue;
+            all++;
+            N += (uint32_t)tal_instance_in_features(recs[i], &g, x->start, x->end);
+        }
+    }
+    if (N < all)
+        tal_warn("%u labelled instances lie beyond their sequences' features and are left out of the pool", all - N);
     if (N < 2)
         return tal_err(TAL_EINVAL, "the instance consistency discriminator needs at least 2 labelled instances, the "
                        "training sequences hold %u", N);
     float *feat = tal_malloc((size_t)N * D * sizeof *feat), *tmp = tal_malloc((size_t)N * D * sizeof *tmp);
     int32_t *cls = tal_malloc((size_t)N * sizeof *cls);
-    uint32_t *start = tal_calloc((size_t)C + 1, sizeof *start), *rank = tal_malloc((size_t)N * sizeof *rank);
+    /* rank: every instance in record order (those left out: UINT32_MAX) */
+    uint32_t *start = tal_calloc((size_t)C + 1, sizeof *start), *rank = tal_malloc((size_t)all * sizeof *rank);
+    uint32_t *slot = tal_malloc((size_t)all * sizeof *slot);
     int32_t *tcls = tal_malloc((size_t)N * sizeof *tcls);
-    int rc = feat && tmp && cls && start && rank && tcls ? 0 : TAL_ENOMEM;
-    /* in record order first */
-    uint32_t at = 0;
+    int rc = feat && tmp && cls && start && rank && tcls && slot ? 0 : TAL_ENOMEM;
+    /* in record order first; slot: where each instance of record order
+     * sits among those kept */
+    uint32_t at = 0, j = 0;
     for (uint32_t i = 0; i < n && !rc; i++) {
         const tal_record *r = recs[i];
         tal_grid g = tal_detector_grid(d, r);
-        if ((rc = tal_strmap_put(&s->first, r->id, at)))
+        if ((rc = tal_strmap_put(&s->first, r->id, j)))
             break;
         for (uint32_t k = 0; k < r->segs.n && !rc; k++) {
             const tal_segment *x = &r->segs.v[k];
             if (!tal_icd_instance(x))
                 continue;
+            if (!tal_instance_in_features(r, &g, x->start, x->end)) {
+                slot[j++] = UINT32_MAX;
+                continue;
+            }
             if ((rc = tal_instance_feature(r, &g, x->start, x->end, tmp + (size_t)at * D)))
                 rc = tal_err_wrap(rc, "sequence '%s', instance %u", r->id, k);
+            slot[j++] = at;
             tcls[at++] = x->cls;
         }
     }
@@ -128,16 +145,23 @@ static int icd_prepare(tal_detector *d, const tal_record *const *recs, uint32_t 
             rc = TAL_ENOMEM;
         for (uint32_t c = 0; !rc && c <= C; c++)
             fill[c] = start[c];
+        uint32_t *pos = tal_malloc(((size_t)N ? N : 1) * sizeof *pos);
+        if (!pos)
+            rc = TAL_ENOMEM;
         for (uint32_t i = 0; !rc && i < N; i++) {
             uint32_t p = fill[tcls[i]]++;
-            rank[i] = p;
+            pos[i] = p;
             cls[p] = tcls[i];
             memcpy(feat + (size_t)p * D, tmp + (size_t)i * D, D * sizeof *feat);
         }
+        for (uint32_t i = 0; !rc && i < all; i++)
+            rank[i] = slot[i] == UINT32_MAX ? UINT32_MAX : pos[slot[i]];
+        free(pos);
         free(fill);
     }
     free(tmp);
     free(tcls);
+    free(slot);
     if (rc) {
         free(feat);
         free(cls);
@@ -181,7 +205,7 @@ static tal_tensor *icd_loss(tal_detector *d, tal_graph *g, const tal_record *con
     uint32_t na = 0, P = 0;
     for (int b = 0; b < B; b++)
         for (uint32_t k = 0; k < batch[b]->segs.n; k++)
-            na += (uint32_t)tal_icd_instance(&batch[b]->segs.v[k]);
+            na += (uint32_t)tal_icd_instance(&batch[b]->segs.v[k]);   /* at most: some may be left out */
     size_t maxp = (size_t)na * (ns + no);
     if (tal_reserve(&s->fa, &s->fa_cap, (size_t)(na ? na : 1) * D, sizeof *s->fa) ||
         tal_reserve(&s->fb, &s->fb_cap, (maxp ? maxp : 1) * D, sizeof *s->fb) ||
@@ -201,6 +225,8 @@ static tal_tensor *icd_loss(tal_detector *d, tal_graph *g, const tal_record *con
             if (!tal_icd_instance(&rec->segs.v[k]))
                 continue;
             uint32_t self = s->rank[j++];
+            if (self == UINT32_MAX)   /* beyond its sequence's features */
+                continue;
             int32_t c = s->cls[self];
             uint32_t c0 = s->class_start[c], mc = s->class_start[c + 1] - c0, rest = s->n - mc;
             memcpy(s->fa + (size_t)a * D, s->feat + (size_t)self * D, D * sizeof *s->fa);

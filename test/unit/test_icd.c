@@ -255,3 +255,32 @@ TEST(icd_loss_gradient_by_finite_differences)
         tal_record_free(&rec[i]);
     tal_header_free(&h);
 }
+
+/* An annotation that runs past the features (real datasets have them) is
+ * left out of the pool, with the rest of its sequence kept. */
+TEST(icd_pool_leaves_out_instances_beyond_the_features)
+{
+    tal_header h;
+    tal_record rec[3];
+    make_refs(&h, rec);
+    tal_segment far = { 50, 60, 1, 1, 0, { 0 } };   /* 20 snippets: 0 to 20 s */
+    tal_segset_push(&rec[0].segs, &far);
+    tal_segment first = rec[0].segs.v[0];
+    rec[0].segs.v[0] = far;                          /* and first in its record */
+    rec[0].segs.v[rec[0].segs.n - 1] = first;
+    tal_grid g = { .fps = 10, .stride = 10, .clip = 10 };
+    CHECK(!tal_instance_in_features(&rec[0], &g, 50, 60));
+    CHECK(tal_instance_in_features(&rec[0], &g, 19.9, 30));
+    tal_detector *d = tiny_icd(&h);
+    CHECK_MSG(d, "%s", tal_errmsg());
+    const tal_record *all[3] = { &rec[0], &rec[1], &rec[2] };
+    tal_set_quiet(2);   /* the warning */
+    CHECK_MSG(!d->ops->prepare(d, all, 3), "%s", tal_errmsg());
+    tal_set_quiet(0);
+    double l = loss_at(d, all, 1);
+    CHECK_MSG(isfinite(l) && l > 0, "%s", tal_errmsg());
+    tal_detector_free(d);
+    for (int i = 0; i < 3; i++)
+        tal_record_free(&rec[i]);
+    tal_header_free(&h);
+}
