@@ -21,6 +21,7 @@ name_of() {
 }
 seeds_done() { # BENCH NAME: the seeds at 10 % that have NAME
     for s in $seeds; do [ -f "$out/$1-actionformer-10-$s/$2.json" ] && printf '%s ' "$s"; done
+    return 0
 }
 row10() { # BENCH NAME
     done_seeds=$(seeds_done "$1" "$2")
@@ -37,9 +38,9 @@ row10() { # BENCH NAME
         "$([ "$n" = 1 ] && echo "seed $done_seeds" | sed 's/ $//' || echo "$n seeds")" "$3" "$4" "$5" "$6" "$7" "$a" "$c"
 }
 rowf() { # BENCH FRAC NAME
-    f=$out/$1-actionformer-$2-0/$3.json
-    [ -f "$f" ] || return 0
-    set -- "$1" "$2" "$3" $(ap "$f") "$(avg "$f")" "$(cost "${f%.json}.cost")"
+    rf=$out/$1-actionformer-$2-0/$3.json   # not f: the callers loop over f
+    [ -f "$rf" ] || return 0
+    set -- "$1" "$2" "$3" $(ap "$rf") "$(avg "$rf")" "$(cost "${rf%.json}.cost")"
     printf '| %s | %s %% (seed 0) | %s | %s | %s | %s | %s | **%.2f** | %s |\n' "$(name_of "$3")" "$2" "$4" "$5" "$6" \
         "$7" "$8" "$9" "${10}"
 }
