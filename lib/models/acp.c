@@ -30,12 +30,7 @@ static int acp_define(tal_detector *d)
     if (!s)
         return TAL_ENOMEM;
     d->model = s;
-    const tal_det_config *c = &d->cfg;
-    tal_af_config bc = { .d_in = d->input_dim, .ch = c->channels, .n_embd = c->embd_layers, .n_stem = c->stem_blocks,
-                         .n_branch = c->branch_blocks, .heads = c->heads, .window = c->window,
-                         .mlp_ratio = c->mlp_ratio, .kernel = c->kernel, .num_classes = d->num_classes,
-                         .head_layers = c->head_layers, .drop_path = (float)c->drop_path,
-                         .layer_scale = (float)c->layer_scale, .prior = (float)c->prior, .no_heads = 1 };
+    tal_af_config bc = tal_af_config_of(&d->cfg, d->input_dim, d->num_classes);   /* no heads: kind acp */
     return tal_af_define(&s->m, d->P, &bc);
 }
 
@@ -96,14 +91,12 @@ void tal_acp_contrast(tal_graph *g, tal_tensor *z, int B, const int *nf, const i
         *fine = tal_supcon(g, z, fine_lab, tau);
 }
 
-static int round_up(int n, int m) { return (n + m - 1) / m * m; }
-
 static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *const *batch, int B, tal_rng *r,
                             tal_loss_log *log)
 {
     acp_state *s = S(d);
     const tal_det_config *c = &d->cfg;
-    int D = d->input_dim, div = 1 << c->branch_blocks, Pp = c->acp_partitions;
+    int D = d->input_dim, Pp = c->acp_partitions;
     int *start = tal_malloc((size_t)B * sizeof *start), *len = tal_malloc((size_t)B * sizeof *len);
     int *nf = tal_malloc((size_t)B * sizeof *nf);
     tal_tensor *out = NULL;
@@ -115,7 +108,7 @@ static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *con
         tal_af_crop(r, (int)batch[b]->T, c->max_seq_len, lo, hi, 0, 0, NULL, 0, &start[b], &len[b]);
         Tmax = len[b] > Tmax ? len[b] : Tmax;
     }
-    int T = round_up(Tmax, div);
+    int T = tal_af_padded(Tmax, c->branch_blocks);
     size_t M = (size_t)B * Pp;
     if (tal_reserve(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) ||
         tal_reserve(&s->mask, &s->mask_cap, (size_t)B * T, sizeof *s->mask) ||
@@ -128,12 +121,7 @@ static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     int m = 0;
     for (int b = 0; b < B; b++) {
         const float *f = batch[b]->feat + (size_t)start[b] * D;
-        float *xb = s->x + (size_t)b * D * T;
-        for (int t = 0; t < len[b]; t++) {
-            for (int k = 0; k < D; k++)
-                xb[(size_t)k * T + t] = f[(size_t)t * D + k];
-            s->mask[(size_t)b * T + t] = 1;
-        }
+        tal_af_fill_input(s->x + (size_t)b * D * T, s->mask + (size_t)b * T, f, len[b], D, T);
         nf[b] = tal_acp_sample(r, len[b], Pp, s->rows + m);
         for (int i = 0; i < nf[b]; i++) {
             memcpy(s->feat + (size_t)(m + i) * D, f + (size_t)s->rows[m + i] * D, (size_t)D * sizeof *s->feat);

@@ -1,5 +1,7 @@
 /* af_backbone.c — see af_backbone.h. */
 #include "models/af_backbone.h"
+#include "models/af_quality.h"
+#include "models/det_config.h"
 #include "nn/init.h"
 #include "nn/ops.h"
 #include "util/error.h"
@@ -175,6 +177,34 @@ int tal_af_init(tal_af_model *m, tal_params *P, tal_rng *r)
             rc = tal_init_values(P, m->qual_out_b, bias);
     }
     return rc ? TAL_EINVAL : 0;
+}
+
+/* ---- inputs -------------------------------------------------------------------- */
+
+tal_af_config tal_af_config_of(const void *det_config, int d_in, int ncls)
+{
+    const tal_det_config *c = det_config;
+    return (tal_af_config){ .d_in = d_in, .ch = c->channels, .n_embd = c->embd_layers, .n_stem = c->stem_blocks,
+                            .n_branch = c->branch_blocks, .heads = c->heads, .window = c->window,
+                            .mlp_ratio = c->mlp_ratio, .kernel = c->kernel, .num_classes = ncls,
+                            .head_layers = c->head_layers, .drop_path = (float)c->drop_path,
+                            .layer_scale = (float)c->layer_scale, .prior = (float)c->prior,
+                            .quality = tal_alqa_outputs(c->alqa_branches), .no_heads = c->kind == TAL_DET_ACP };
+}
+
+int tal_af_padded(int T, int n_branch)
+{
+    int m = 1 << n_branch;
+    return (T + m - 1) / m * m;
+}
+
+void tal_af_fill_input(float *x, float *mask, const float *feat, int len, int D, int T)
+{
+    for (int t = 0; t < len; t++) {
+        for (int k = 0; k < D; k++)
+            x[(size_t)k * T + t] = feat[(size_t)t * D + k];
+        mask[t] = 1;
+    }
 }
 
 /* ---- forward ------------------------------------------------------------------ */

@@ -42,6 +42,19 @@ typedef struct {
 /* ActionFormer's THUMOS14 I3D settings */
 tal_af_config tal_af_config_thumos(void);
 
+/* The network a detector config describes, for d_in-d features and ncls
+ * classes (quality outputs and heads as the config says). */
+tal_af_config tal_af_config_of(const void *det_config, int d_in, int ncls);
+
+/* The padded length of a sequence of T snippets: a multiple of the
+ * largest stride, 2^n_branch. */
+int tal_af_padded(int T, int n_branch);
+
+/* One sequence's input: `len` rows of D features (row-major) written
+ * channel-first into x (D, T), the rest of x's rows left as they are, and
+ * mask[0..len) set to 1. */
+void tal_af_fill_input(float *x, float *mask, const float *feat, int len, int D, int T);
+
 typedef struct {
     tal_tensor *ln1_w, *ln1_b, *ln2_w, *ln2_b;
     tal_tensor *dw[3], *dn_w[3], *dn_b[3];      /* depthwise convs of q, k, v and their norms */

@@ -49,17 +49,6 @@ typedef struct {
 
 static af_state *S(tal_detector *d) { return d->model; }
 
-static tal_af_config backbone_config(const tal_detector *d)
-{
-    const tal_det_config *c = &d->cfg;
-    return (tal_af_config){ .d_in = d->input_dim, .ch = c->channels, .n_embd = c->embd_layers,
-                            .n_stem = c->stem_blocks, .n_branch = c->branch_blocks, .heads = c->heads,
-                            .window = c->window, .mlp_ratio = c->mlp_ratio, .kernel = c->kernel,
-                            .num_classes = d->num_classes, .head_layers = c->head_layers,
-                            .drop_path = (float)c->drop_path, .layer_scale = (float)c->layer_scale,
-                            .prior = (float)c->prior, .quality = tal_alqa_outputs(c->alqa_branches) };
-}
-
 static int af_define(tal_detector *d)
 {
     af_state *s = tal_calloc(1, sizeof *s);
@@ -81,7 +70,7 @@ static int af_define(tal_detector *d)
     d->state[NORM_U] = c->init_loss_norm;
     if (!(s->nms = tal_nms_ws_new()))
         return TAL_ENOMEM;
-    tal_af_config bc = backbone_config(d);
+    tal_af_config bc = tal_af_config_of(&d->cfg, d->input_dim, d->num_classes);
     return tal_af_define(&s->m, d->P, &bc);
 }
 
@@ -111,8 +100,6 @@ static void af_free(tal_detector *d)
     free(s);
     d->model = NULL;
 }
-
-static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
 /* A record's instances on its feature grid (ambiguous ones left out).  Of
  * a pseudo-labelled record, the pseudo instances: candidates are tagged
@@ -260,7 +247,7 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
 {
     af_state *s = S(d);
     const tal_det_config *c = &d->cfg;
-    int C = d->num_classes, D = d->input_dim, div = 1 << c->branch_blocks;
+    int C = d->num_classes, D = d->input_dim;
     /* crops first: they decide the padded length */
     int *start = tal_malloc((size_t)B * sizeof *start), *len = tal_malloc((size_t)B * sizeof *len);
     int *nseg = tal_malloc((size_t)B * sizeof *nseg), *ncand = tal_calloc((size_t)B, sizeof *ncand);
@@ -289,7 +276,7 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
         if (len[b] > Tmax)
             Tmax = len[b];
     }
-    int T = round_up(Tmax, div);
+    int T = tal_af_padded(Tmax, c->branch_blocks);
     int64_t npos = tal_af_positions(&s->assign, T);
     if (tal_reserve(&s->x, &s->x_cap, (size_t)B * D * T, sizeof *s->x) ||
         tal_reserve(&s->mask, &s->mask_cap, (size_t)B * T, sizeof *s->mask) ||
@@ -303,13 +290,8 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     memset(s->mask, 0, (size_t)B * T * sizeof *s->mask);
     int positives = 0, upositives = 0;
     for (int b = 0; b < B; b++) {
-        const float *f = batch[b]->feat + (size_t)start[b] * D;
-        float *xb = s->x + (size_t)b * D * T;
-        for (int t = 0; t < len[b]; t++)
-            for (int k = 0; k < D; k++)
-                xb[(size_t)k * T + t] = f[(size_t)t * D + k];
-        for (int t = 0; t < len[b]; t++)
-            s->mask[(size_t)b * T + t] = 1;
+        tal_af_fill_input(s->x + (size_t)b * D * T, s->mask + (size_t)b * T, batch[b]->feat + (size_t)start[b] * D,
+                          len[b], D, T);
         float *yb = s->cls_t + (size_t)b * npos * C, *rb = s->reg_t + (size_t)b * npos * 2;
         uint8_t *pb = s->pos + (size_t)b * npos;
         if (batch[b]->supervision != TAL_SUP_NONE) {
@@ -500,17 +482,14 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
 {
     af_state *s = S(d);
     const tal_det_config *c = &d->cfg;
-    int C = d->num_classes, D = d->input_dim, Tv = (int)rec->T, div = 1 << c->branch_blocks;
-    int T = round_up(Tv, div);
+    int C = d->num_classes, D = d->input_dim, Tv = (int)rec->T;
+    int T = tal_af_padded(Tv, c->branch_blocks);
     if (tal_reserve(&s->x, &s->x_cap, (size_t)D * T, sizeof *s->x) ||
         tal_reserve(&s->mask, &s->mask_cap, (size_t)T, sizeof *s->mask))
         return TAL_ENOMEM;
     memset(s->x, 0, (size_t)D * T * sizeof *s->x);
-    for (int t = 0; t < Tv; t++)
-        for (int k = 0; k < D; k++)
-            s->x[(size_t)k * T + t] = rec->feat[(size_t)t * D + k];
-    for (int t = 0; t < T; t++)
-        s->mask[t] = t < Tv;
+    memset(s->mask, 0, (size_t)T * sizeof *s->mask);
+    tal_af_fill_input(s->x, s->mask, rec->feat, Tv, D, T);
     tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ 1, D, T }, s->x);
     tal_tensor *m = tal_tensor_from(g, 2, (int64_t[]){ 1, T }, s->mask);
     tal_tensor *cls[TAL_AF_MAX_LEVELS], *reg[TAL_AF_MAX_LEVELS], *qual[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];

@@ -48,7 +48,7 @@ static int represent(tal_detector *d, const tal_record *r, float **out, int *E)
     const tal_af_model *m = tal_acp_network(d);
     if (!m)
         return tal_err(TAL_EINVAL, "a linear probe reads the representation of a contrastively pre-trained network");
-    int div = 1 << d->cfg.branch_blocks, Tv = (int)r->T, T = (Tv + div - 1) / div * div;
+    int Tv = (int)r->T, T = tal_af_padded(Tv, d->cfg.branch_blocks);
     float *x = tal_calloc((size_t)D * T, sizeof *x), *mk = tal_calloc((size_t)T, sizeof *mk);
     int32_t *rows = tal_malloc((size_t)Tv * sizeof *rows);
     tal_graph *g = tal_graph_new(tal_params_backend(d->P));
@@ -56,12 +56,9 @@ static int represent(tal_detector *d, const tal_record *r, float **out, int *E)
     if (!rc) {
         tal_graph_set_training(g, 0);
         tal_graph_set_grad(g, 0);
-        for (int t = 0; t < Tv; t++) {
-            for (int k = 0; k < D; k++)
-                x[(size_t)k * T + t] = r->feat[(size_t)t * D + k];
-            mk[t] = 1;
+        tal_af_fill_input(x, mk, r->feat, Tv, D, T);
+        for (int t = 0; t < Tv; t++)
             rows[t] = t;
-        }
         tal_tensor *fpn[TAL_AF_MAX_LEVELS], *masks[TAL_AF_MAX_LEVELS];
         int L = tal_af_forward_q(g, m, tal_tensor_from(g, 3, (int64_t[]){ 1, D, T }, x),
                                  tal_tensor_from(g, 2, (int64_t[]){ 1, T }, mk), NULL, NULL, NULL, fpn, masks);
