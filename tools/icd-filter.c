@@ -217,38 +217,53 @@ typedef struct {
     size_t q_cap;
     double *score;
     size_t score_cap;
+    uint32_t *which;   /* the segment each query row came from */
+    size_t which_cap;
 } scorer;
 
 /* Score the pseudo instances of one record (fills q[ICD]) */
 static int score_record(scorer *s, tal_record *r)
 {
-    uint32_t D = s->h->feat_dim, n = r->segs.n;
+    uint32_t D = s->h->feat_dim, n = r->segs.n, C = s->h->classes.n;
     if (!n)
         return 0;
     if (!(r->present & TAL_HAS_FEATURES))
         return tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features to score its pseudo labels by", s->name, r->id);
     if (tal_reserve(&s->q, &s->q_cap, (size_t)n * D, sizeof *s->q) ||
-        tal_reserve(&s->score, &s->score_cap, n, sizeof *s->score))
+        tal_reserve(&s->score, &s->score_cap, n, sizeof *s->score) ||
+        tal_reserve(&s->which, &s->which_cap, n, sizeof *s->which))
         return TAL_ENOMEM;
+    /* the pseudo instances by class, so that each class's reference is
+     * embedded once per sequence */
     tal_grid g = tal_record_grid(r, s->h);
-    for (uint32_t k = 0; k < n; k++) {
-        const tal_segment *x = &r->segs.v[k];
-        if (!(x->flags & TAL_SEG_PSEUDO) || x->cls < 0)
+    for (uint32_t c = 0; c < C; c++) {
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const tal_segment *x = &r->segs.v[i];
+            if (!(x->flags & TAL_SEG_PSEUDO) || x->cls < 0)
+                continue;
+            if ((uint32_t)x->cls >= C)
+                return tal_err(TAL_EINVAL, "'%s': sequence '%s': pseudo instance %u has class %d of %u", s->name, r->id,
+                               i, x->cls, C);
+            if ((uint32_t)x->cls != c)
+                continue;
+            int rc = tal_instance_feature(r, &g, x->start, x->end, s->q + (size_t)k * D);
+            if (rc)
+                return tal_err_wrap(rc, "'%s': sequence '%s', pseudo instance %u", s->name, r->id, i);
+            s->which[k++] = i;
+        }
+        if (!k)
             continue;
-        if ((uint32_t)x->cls >= s->h->classes.n)
-            return tal_err(TAL_EINVAL, "'%s': sequence '%s': pseudo instance %u has class %d of %u", s->name, r->id, k,
-                           x->cls, s->h->classes.n);
-        uint32_t c = (uint32_t)x->cls, m = s->ref->start[c + 1] - s->ref->start[c];
+        uint32_t m = s->ref->start[c + 1] - s->ref->start[c];
         if (!m)
             return tal_err(TAL_EINVAL, "'%s' has no labelled instance of class '%s' to compare the pseudo labels of "
                            "sequence '%s' of '%s' with", s->ref_name, s->h->classes.names[c], r->id, s->name);
-        int rc = tal_instance_feature(r, &g, x->start, x->end, s->q);
-        if (rc)
-            return tal_err_wrap(rc, "'%s': sequence '%s', pseudo instance %u", s->name, r->id, k);
         tal_graph_reset(s->g);
-        if ((rc = tal_icd_score(s->d, s->g, s->q, 1, s->ref->feat + (size_t)s->ref->start[c] * D, (int)m, s->score)))
+        int rc = tal_icd_score(s->d, s->g, s->q, (int)k, s->ref->feat + (size_t)s->ref->start[c] * D, (int)m, s->score);
+        if (rc)
             return rc;
-        r->segs.v[k].q[TAL_Q_ICD] = (float)s->score[0];
+        for (uint32_t j = 0; j < k; j++)
+            r->segs.v[s->which[j]].q[TAL_Q_ICD] = (float)s->score[j];
     }
     r->segs.qmask |= 1u << TAL_Q_ICD;
     return 0;
@@ -350,6 +365,7 @@ done:
     free(ref.start);
     free(sc.q);
     free(sc.score);
+    free(sc.which);
     tal_record_free(&r);
     tal_header_free(&h);
     return rc ? cli_fail() : cli_close_stdout();
