@@ -272,7 +272,8 @@ results-nontarget: all
 	@sh pipelines/nontarget.sh
 
 # TTC-Loc on synthetic THUMOS14 and ActivityNet and on HAPT, with the
-# paper's tables (pipelines/RESULTS-ttc.md); THREADS=1, QUICK=1 (smoke).
+# paper's tables (pipelines/RESULTS-ttc.md); JOBS=2 parts side by side,
+# THREADS=1 per tool, QUICK=1 (smoke).
 results-ttc: all
 	@sh pipelines/ttc.sh
 

@@ -23,8 +23,9 @@
 # the order labelsplit -k takes sequences in (s = 0: the input order, as
 # the paper's "first k"; else --shuffle --seed s) and the training seed.
 #
-# Cost: see RESULTS-ttc.md (measured).  THREADS=1 runs single-threaded
-# (default 2).  QUICK=1 is a smoke run (seed 0, a twentieth of the epochs,
+# Cost: see RESULTS-ttc.md (measured).  JOBS (default 2): the benchmark
+# seeds run that many side by side; THREADS (default 1): threads per tool.
+# QUICK=1 is a smoke run (seed 0, a twentieth of the epochs,
 # Weak and Semi(1), a few variants; about 7 minutes) whose results go to
 # data/build/ttc-quick/RESULTS-ttc.md.  Writes under data/build/ttc/.
 # Parts already done are not redone: delete data/build/ttc/ to start over.
@@ -33,8 +34,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PATH=$top/bin:$PATH
 export LC_ALL=C
-threads=${THREADS:-2}
+threads=${THREADS:-1}
+jobs=${JOBS:-2}
 quick=${QUICK:-0}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 cfgdir=pipelines/configs
 if [ "$quick" = 1 ]; then
     out=data/build/ttc-quick res=data/build/ttc-quick/RESULTS-ttc.md seeds=0 settings="weak semi1"
@@ -194,7 +197,8 @@ main_runs() {
 
 # synthetic THUMOS14 with the paper's tables (Weak and Semi(1)): the
 # variants a claim rests on over every seed, the others on the first
-for s in $seeds; do
+thumos_runs() {
+    s=$1
     main_runs th $s
     d=$out/th/s$s
     GATES=1 ttc th $s weak topk-mil -c $cfgdir/ttc/topk-mil.yaml                         # T3 None, T4a [34]
@@ -203,14 +207,14 @@ for s in $seeds; do
     GATES=1 ttc th $s semi1 loc-tagged -s ttc.loc_classes=tagged
     train_gates th $s ttc-semi1 full1
     train_gates th $s loc-tagged full1
-    [ "$s" = "${seeds%% *}" ] || continue
+    [ "$s" = "${seeds%% *}" ] || return 0
     # diagnostic: L_loc alone (lambda 0, no L_reg), on the training videos it is fitted to
     ttc th $s semi1 loc-only -s ttc.lambda=0 -s ttc.reg=none
     train_gates th $s loc-only full1
     GATES=1 ttc th $s semi1 topk-mil-manual -c $cfgdir/ttc/topk-mil-manual.yaml           # T3 Manual/Manual
     GATES=1 ttc th $s semi1 no-reg-semi1 -c $cfgdir/ttc/no-reg.yaml                       # T4a L_clas + L_loc
     GATES=1 ttc th $s weak clas-attention -c $cfgdir/ttc/clas-attention.yaml              # T4a [29]
-    [ "$quick" = 1 ] && continue
+    [ "$quick" = 1 ] && return 0
     # T4b: the fully annotated part alone (as many steps as the joint run),
     # and the Weak model fine-tuned on it the same way
     main=$(cfgval train.epochs -c "$(ttc_cfg th)")
@@ -220,16 +224,12 @@ for s in $seeds; do
     for v in gate-binary gate-softsign reg-l1 reg-l2 reg-cosine; do                        # T4c, T4d
         GATES=1 ttc th $s weak "$v" -c $cfgdir/ttc/$v.yaml
     done
-done
-for b in an hapt; do
-    for s in $seeds; do
-        main_runs $b $s
-    done
-done
+}
 
 # diagnostic: synthetic THUMOS14 without confusable classes (talsynth
 # --share 0), seed 0, Weak and Semi(1)
-s0=${seeds%% *} d=$out/th0/s$s0
+unconfused_runs() {
+s0=$1 d=$out/th0/s$1
 if [ ! -f "$d/ready" ]; then
     mkdir -p "$d"
     featpack -q -a data/thumos14/gt_full.json -s validation -o - | talsynth -q --seed "$s0" --share 0 -o "$d/train.tal"
@@ -242,6 +242,32 @@ fi
 GATES=1 ttc th0 $s0 weak ttc-weak
 GATES=1 ttc th0 $s0 semi1 ttc-semi1
 train_gates th0 $s0 ttc-semi1 full1
+}
+
+# JOBS lanes side by side, each taking the next unclaimed unit (a
+# benchmark and seed, in its own folder) from the list, the longest
+# first; a unit's variables live in its lane's subshell
+units=$(for s in $seeds; do echo "thumos_runs $s"; done
+        echo "unconfused_runs ${seeds%% *}"
+        for b in an hapt; do for s in $seeds; do echo "main_runs $b $s"; done; done)
+claims=$out/.claims
+rm -rf "$claims" && mkdir "$claims"
+lane() {
+    n=$(echo "$units" | wc -l)
+    for i in $(seq "$n"); do
+        mkdir "$claims/$i" 2>/dev/null || continue
+        set -- $(echo "$units" | sed -n "${i}p")
+        "$@"
+    done
+}
+pids="" failed=0
+for j in $(seq "$jobs"); do
+    ( lane ) &
+    pids="$pids $!"
+done
+for p in $pids; do wait "$p" || failed=1; done
+rm -rf "$claims"
+[ "$failed" = 0 ] || { say "a part failed (its messages are above); rerun to continue"; exit 1; }
 
 # the picture: one test video of seed 0, Semi(1)
 pic=$out/th/s0/picture
@@ -256,4 +282,4 @@ fi
 t_end=$(date +%s)
 echo $(( t_end - t_start )) > "$out/last-run.seconds"
 
-sh pipelines/ttc-report.sh "$out" "$res" "$threads" "$quick" "$seeds" "$settings"
+sh pipelines/ttc-report.sh "$out" "$res" "$threads" "$quick" "$seeds" "$settings" "$jobs"
