@@ -135,6 +135,7 @@ bench_title() {
         abl "$d" "ALQA: tIoU, one branch (Table 3 \"tIoU (1b)\")" st-alqa-tiou
         abl "$d" "ALQA: DIoU, one branch" st-alqa-diou
         abl "$d" "ALQA: tIoU + tND, two branches" st-alqa
+        abl "$d" "ALQA: tIoU + tND, hard classification labels (no soft-label QFL)" st-alqa-hard
         abl "$d" "ICD: EAP only" st-eap
         abl "$d" "ICD: MPP only" st-mpp
         abl "$d" "ICD: EAP + MPP" st-icd
@@ -142,6 +143,19 @@ bench_title() {
         abl "$d" "ACP: coarse contrast only" st-acp-coarse
         abl "$d" "ACP: fine contrast only" st-acp-fine
         abl "$d" "ACP: coarse + fine" st-acp
+        echo
+        echo "Their stage-1 models alone (supervised on the labelled part):"
+        echo
+        echo "| stage 1 | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | avg |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+        abl "$d" "no ALQA" m0
+        abl "$d" "ALQA: tIoU, one branch" m0q-tiou
+        abl "$d" "ALQA: DIoU, one branch" m0q-diou
+        abl "$d" "ALQA: tIoU + tND" m0q
+        abl "$d" "ALQA: tIoU + tND, hard labels" m0q-hard
+        abl "$d" "ALQA + ACP: coarse only" m0a-coarse
+        abl "$d" "ALQA + ACP: fine only" m0a-fine
+        abl "$d" "ALQA + ACP: coarse + fine" m0a
     fi
     echo
     echo "## Pseudo labels (the paper's Fig. 3c; \`pseudolabel --diagnose\` against the truth)"

@@ -30,7 +30,8 @@
 # pseudo-labelled part, a quarter of the learning rate) with semi.loss hard
 # and semi.weight 2 (lambda_u), the same for every self-training row.
 # Ablations at 10 %, seed 0: alqa.branches tiou and diou (st-alqa-tiou,
-# st-alqa-diou); EAP or MPP alone (st-eap, st-mpp); the coarse or the fine
+# st-alqa-diou); the two branches with hard classification labels
+# (alqa.soft_label false: st-alqa-hard); EAP or MPP alone (st-eap, st-mpp); the coarse or the fine
 # contrast alone (st-acp-coarse, st-acp-fine).  Pseudo-label quality
 # (pseudolabel --diagnose) of every pseudo-label set; the linear probe of
 # each pre-trained backbone (tal-pretrain-acp --probe).
@@ -211,6 +212,11 @@ split() { # BENCH FRAC SEED [ablations]
         pseudo p-adaptive-$v m0q-$v adaptive
         stage3 st-alqa-$v m0q-$v p-adaptive-$v -c $cfgs/apl.yaml -s alqa.branches=$v
     done
+    # the two branches without the soft-label quality focal loss
+    stage1 m0q-hard -c $cfgs/apl.yaml -s alqa.soft_label=false
+    evaluate "$d/m0q-hard.ckpt" "$test" "$d/m0q-hard.json"
+    pseudo p-adaptive-hard m0q-hard adaptive
+    stage3 st-alqa-hard m0q-hard p-adaptive-hard -c $cfgs/apl.yaml -s alqa.soft_label=false
     for v in coarse fine; do
         other=$([ $v = coarse ] && echo fine || echo coarse)
         pretrain acp-$v -s acp.$other=false
