@@ -7,6 +7,7 @@
  * unchanged.  One record is in memory at a time.
  */
 #include "common/cli.h"
+#include "common/shard.h"
 #include "data/lblext.h"
 #include "data/timemap.h"
 
@@ -24,6 +25,7 @@ static int usage(FILE *fp, int status)
 "      --tau1 W            sampling weight of runs of labelled snippets [2.5]\n"
 "      --tau2 W            sampling weight of the snippet either side of a run [1.67]\n"
 "      --theta S           a point labels the new positions within S snippets [1]\n"
+CLI_SHARD_HELP
 "  -o, --output FILE       output stream [-: standard output]\n"
 "  -l, --level N           deflate level 0-9 [0]\n"
 "  -f, --force             write a binary stream to a terminal\n"
@@ -32,7 +34,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_TAU1 = 256, OPT_TAU2, OPT_THETA, OPT_VERSION };
+enum { OPT_TAU1 = 256, OPT_TAU2, OPT_THETA, OPT_VERSION , OPT_SHARD };
 
 int main(int argc, char **argv)
 {
@@ -42,9 +44,11 @@ int main(int argc, char **argv)
         { "theta", required_argument, 0, OPT_THETA }, { "output", required_argument, 0, 'o' },
         { "level", required_argument, 0, 'l' }, { "force", no_argument, 0, 'f' },
         { "verbose", no_argument, 0, 'v' }, { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' },
-        { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
+        { "shard", required_argument, 0, OPT_SHARD }, { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
     tal_lblext_opts o = TAL_LBLEXT_DEFAULTS;
+    tal_select shard;
+    tal_select_init(&shard);
     const char *output = "-";
     int force = 0, verbose = 0, c;
     long level = 0;
@@ -53,6 +57,7 @@ int main(int argc, char **argv)
         case OPT_TAU1: if (cli_double("--tau1", optarg, 1e-3, 1e3, &o.tau1)) return 2; break;
         case OPT_TAU2: if (cli_double("--tau2", optarg, 1e-3, 1e3, &o.tau2)) return 2; break;
         case OPT_THETA: if (cli_double("--theta", optarg, 0, 1e6, &o.theta)) return 2; break;
+        case OPT_SHARD: if (cli_shard(&shard, optarg)) return 2; break;
         case 'o': output = optarg; break;
         case 'l': if (cli_int("--level", optarg, 0, 9, &level)) return 2; break;
         case 'f': force = 1; break;
@@ -97,6 +102,8 @@ int main(int argc, char **argv)
     tal_progress_start(&prog, "sequences", 0);
     uint64_t nrec = 0, next = 0, before = 0, after = 0, points_in = 0, points_out = 0;
     while ((rc = tal_record_read(in, &r)) > 0) {
+        if (!tal_select_match(&shard, &r))
+            continue;
         if (r.supervision == TAL_SUP_POINT) {
             tal_grid g = tal_record_grid(&r, ih);
             uint32_t T = r.T, np = r.npoints;

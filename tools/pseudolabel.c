@@ -14,6 +14,7 @@
  * One record is in memory at a time (the reference's labels are all kept).
  */
 #include "common/cli.h"
+#include "common/shard.h"
 #include "data/recset.h"
 #include "io/jsonout.h"
 #include "semi/instances.h"
@@ -47,6 +48,7 @@ static int usage(FILE *fp, int status)
 "      --json FILE         the measures as JSON into FILE (- for standard output)\n"
 "      --lambda F          lambda of the label-space partition the snippet measures\n"
 "                          use [0.85]\n"
+CLI_SHARD_HELP
 "  -o, --output FILE       output stream [-: standard output; with neither -S nor -I,\n"
 "                          none unless given]\n"
 "  -l, --level N           deflate level 0-9 [0]\n"
@@ -55,7 +57,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_RANK = 256, OPT_JSON, OPT_LAMBDA, OPT_VERSION };
+enum { OPT_RANK = 256, OPT_JSON, OPT_LAMBDA, OPT_VERSION , OPT_SHARD };
 
 typedef struct {
     int snippets, instances;
@@ -245,10 +247,12 @@ int main(int argc, char **argv)
         { "json", required_argument, 0, OPT_JSON }, { "lambda", required_argument, 0, OPT_LAMBDA },
         { "output", required_argument, 0, 'o' }, { "level", required_argument, 0, 'l' },
         { "force", no_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' },
-        { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
+        { "shard", required_argument, 0, OPT_SHARD }, { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
     opts o = { .temperature = 1, .rank = TAL_RANK_SCORE };
     tal_pick_rule_parse("fixed:0.3", &o.rule);
+    tal_select shard;
+    tal_select_init(&shard);
     const char *output = NULL, *gt = NULL, *json = NULL;
     double lambda = 0.85;
     int force = 0, c;
@@ -269,6 +273,7 @@ int main(int argc, char **argv)
         case 'd': gt = optarg; break;
         case OPT_JSON: json = optarg; break;
         case OPT_LAMBDA: if (cli_double("--lambda", optarg, 0, 1, &lambda)) return 2; break;
+        case OPT_SHARD: if (cli_shard(&shard, optarg)) return 2; break;
         case 'o': output = optarg; break;
         case 'l': if (cli_int("--level", optarg, 0, 9, &level)) return 2; break;
         case 'f': force = 1; break;
@@ -342,6 +347,8 @@ int main(int argc, char **argv)
     tal_progress_start(&prog, "sequences", 0);
     uint64_t nrec = 0;
     while ((rc = tal_record_read(in, &r)) > 0) {
+        if (!tal_select_match(&shard, &r))
+            continue;
         rc = 0;
         if (make)
             rc = make_pseudo(&o, &r, &h, input, &picked, &count);

@@ -5,6 +5,7 @@
  * record passes through.  One record is in memory at a time.
  */
 #include "common/cli.h"
+#include "common/shard.h"
 #include "post/nms.h"
 #include "util/text.h"
 
@@ -31,6 +32,7 @@ static int usage(FILE *fp, int status)
 "                          anet: gaussian 0.75, class-agnostic, 100, vote 0.9\n"
 "                          bmn: gaussian 0.4, adaptive 0.5:0.9, class-agnostic, 100\n"
 "                          (options given explicitly win over the preset)\n"
+CLI_SHARD_HELP
 "  -o, --output FILE       output stream [-: standard output]\n"
 "  -l, --level N           deflate level 0-9 [0]\n"
 "  -f, --force             write a binary stream to a terminal\n"
@@ -42,7 +44,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_MIN_SCORE = 256, OPT_ADAPTIVE, OPT_VOTE, OPT_PRESET, OPT_VERSION };
+enum { OPT_MIN_SCORE = 256, OPT_ADAPTIVE, OPT_VOTE, OPT_PRESET, OPT_VERSION , OPT_SHARD };
 
 /* which options were given explicitly */
 enum { SET_METHOD = 1, SET_SIGMA = 2, SET_MIN = 4, SET_KEEP = 8, SET_AGN = 16, SET_ADAPT = 32, SET_VOTE = 64 };
@@ -82,10 +84,12 @@ int main(int argc, char **argv)
         { "preset", required_argument, 0, OPT_PRESET }, { "output", required_argument, 0, 'o' },
         { "level", required_argument, 0, 'l' }, { "force", no_argument, 0, 'f' },
         { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' },
-        { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
+        { "shard", required_argument, 0, OPT_SHARD }, { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
     tal_nms_opts o = { .method = TAL_NMS_GAUSSIAN, .sigma = 0.5, .iou_thresh = 0.5, .min_score = 0.001,
                        .max_keep = 200 };
+    tal_select shard;
+    tal_select_init(&shard);
     const char *output = "-", *preset = NULL;
     int level = 0, force = 0, c;
     unsigned set = 0;
@@ -124,6 +128,7 @@ int main(int argc, char **argv)
         }
         case OPT_VOTE: if (cli_double("--vote", optarg, 0, 1, &o.vote_iou)) return 2; set |= SET_VOTE; break;
         case OPT_PRESET: preset = optarg; break;
+        case OPT_SHARD: if (cli_shard(&shard, optarg)) return 2; break;
         case 'o': output = optarg; break;
         case 'l': if (cli_int("--level", optarg, 0, 9, &lv)) return 2; level = (int)lv; break;
         case 'f': force = 1; break;
@@ -161,6 +166,8 @@ int main(int argc, char **argv)
     tal_progress_start(&prog, "sequences", 0);
     uint64_t nrec = 0;
     while ((rc = tal_record_read(in, &r)) > 0) {
+        if (!tal_select_match(&shard, &r))
+            continue;
         if ((rc = tal_nms(ws, &r.dets, r.duration, &o))) {
             rc = tal_err_wrap(rc, "'%s': sequence '%s'", tal_stream_name(in), r.id);
             break;

@@ -8,6 +8,7 @@
  * the features beside them.
  */
 #include "common/cli.h"
+#include "common/shard.h"
 #include "io/checkpoint.h"
 #include "models/trainer.h"
 
@@ -30,6 +31,7 @@ static int usage(FILE *fp, int status)
 "                          points instead of its segments (FS-PTAL; for inspection)\n"
 "      --keep-features     keep the input features in the output\n"
 "      --drop-features     leave the features out, even with --dist\n"
+CLI_SHARD_HELP
 "      --threads N         CPU threads [all cores]\n"
 "      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n"
 "  -l, --level N           deflate level 0-9 [0]\n"
@@ -38,7 +40,7 @@ static int usage(FILE *fp, int status)
     return status;
 }
 
-enum { OPT_NO_EMA = 256, OPT_DIST, OPT_KEEP, OPT_DROP, OPT_THREADS, OPT_DEVICE, OPT_VERSION, OPT_PSEUDO };
+enum { OPT_NO_EMA = 256, OPT_DIST, OPT_KEEP, OPT_DROP, OPT_THREADS, OPT_DEVICE, OPT_VERSION, OPT_PSEUDO , OPT_SHARD };
 
 int main(int argc, char **argv)
 {
@@ -48,11 +50,13 @@ int main(int argc, char **argv)
         { "no-ema", no_argument, 0, OPT_NO_EMA }, { "dist", no_argument, 0, OPT_DIST },
         { "pseudo", no_argument, 0, OPT_PSEUDO },
         { "keep-features", no_argument, 0, OPT_KEEP }, { "drop-features", no_argument, 0, OPT_DROP },
-        { "threads", required_argument, 0, OPT_THREADS },
+        { "shard", required_argument, 0, OPT_SHARD }, { "threads", required_argument, 0, OPT_THREADS },
         { "device", required_argument, 0, OPT_DEVICE }, { "level", required_argument, 0, 'l' },
         { "force", no_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
     };
+    tal_select shard;
+    tal_select_init(&shard);
     const char *out = "-", *sets[64], *device = NULL;
     int nsets = 0, use_ema = 1, dist = 0, keep = -1, force = 0, pseudo = 0, c;
     long threads = 0, level = 0;
@@ -67,6 +71,7 @@ int main(int argc, char **argv)
             sets[nsets++] = optarg;
             break;
         case OPT_NO_EMA: use_ema = 0; break;
+        case OPT_SHARD: if (cli_shard(&shard, optarg)) return 2; break;
         case OPT_DIST: dist = 1; break;
         case OPT_PSEUDO: pseudo = 1; break;
         case OPT_KEEP: keep = 1; break;
@@ -129,6 +134,8 @@ int main(int argc, char **argv)
     tal_progress_start(&prog, "sequences", 0);
     uint64_t nrec = 0;
     while ((rc = tal_record_read(in, &r)) > 0) {
+        if (!tal_select_match(&shard, &r))
+            continue;
         tal_graph_reset(g);
         if ((rc = tal_detector_detect(d, g, &r, &r.dets, dist ? &r : NULL))) {
             rc = tal_err_wrap(rc, "'%s': sequence '%s'", tal_stream_name(in), r.id);

@@ -7,6 +7,7 @@
  * until the inputs are read.
  */
 #include "common/cli.h"
+#include "common/shard.h"
 #include "data/annoset.h"
 #include "data/select.h"
 #include "io/jsonout.h"
@@ -41,6 +42,7 @@ static int usage(FILE *fp, int status)
 "      --npy DIR           each record's features as DIR/<id>.npy (float32, T x D)\n"
 "Selection:\n"
 "      --ids FILE          only the ids listed (one per line)\n"
+CLI_SHARD_HELP
 "  -s, --subset LIST       only these subsets (comma-separated)\n"
 "      --role ROLE         only train or test records\n"
 "      --supervision KIND  only full, point, video or none records\n"
@@ -57,7 +59,7 @@ static int usage(FILE *fp, int status)
 }
 
 enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS, MODE_CHECK, MODE_NPY };
-enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK, OPT_NPY };
+enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK, OPT_NPY, OPT_SHARD };
 
 typedef struct {
     int mode, json, features, merge, drop, dtype, level, force;
@@ -574,7 +576,7 @@ int main(int argc, char **argv)
         { "results-json", no_argument, 0, 'R' }, { "merge", no_argument, 0, OPT_MERGE },
         { "check", no_argument, 0, OPT_CHECK },
         { "npy", required_argument, 0, OPT_NPY },
-        { "ids", required_argument, 0, OPT_IDS }, { "subset", required_argument, 0, 's' },
+        { "ids", required_argument, 0, OPT_IDS }, { "shard", required_argument, 0, OPT_SHARD }, { "subset", required_argument, 0, 's' },
         { "role", required_argument, 0, OPT_ROLE }, { "supervision", required_argument, 0, OPT_SUP },
         { "head", required_argument, 0, 'n' }, { "output", required_argument, 0, 'o' },
         { "drop-features", no_argument, 0, OPT_DROP }, { "dtype", required_argument, 0, OPT_DTYPE },
@@ -600,6 +602,7 @@ int main(int argc, char **argv)
         case OPT_JSON: o.json = 1; break;
         case OPT_MERGE: o.merge = 1; break;
         case OPT_IDS: ids_file = optarg; break;
+        case OPT_SHARD: if (cli_shard(&o.sel, optarg)) return 2; break;
         case 's': subsets = optarg; break;
         case OPT_ROLE:
             if ((o.sel.role = tal_role_parse(optarg)) < 0)

@@ -8,6 +8,7 @@
  * sequences (role train), evaluated on the held-out ones (role test).
  */
 #include "common/cli.h"
+#include "common/shard.h"
 #include "data/ncm.h"
 #include "data/synth.h"
 
@@ -52,6 +53,7 @@ static int usage(FILE *fp, int status)
 "                          nothing is generated\n"
 "      --dtype TYPE        store features as f32 (default) or f16\n"
 "  -l, --level N           deflate level 0-9 [0: stored]\n"
+CLI_SHARD_HELP
 "  -o, --output FILE       output stream [-: standard output]\n"
 "  -f, --force             write a binary stream to a terminal\n");
     cli_usage_footer(fp, 26);
@@ -61,7 +63,7 @@ static int usage(FILE *fp, int status)
 enum {
     OPT_LATENT = 256, OPT_FPS, OPT_STRIDE, OPT_CLIP, OPT_GROUP, OPT_SHARE, OPT_DRIFT, OPT_VARIATION, OPT_SHIFT,
     OPT_BG_MODES, OPT_BG_RUN, OPT_LOOKALIKE, OPT_LOOKALIKE_RATE, OPT_NOISE, OPT_NOISE_TIME, OPT_AMBIENT, OPT_SOFT,
-    OPT_REPORT, OPT_MEASURE, OPT_DTYPE, OPT_VERSION,
+    OPT_REPORT, OPT_MEASURE, OPT_DTYPE, OPT_VERSION, OPT_SHARD,
 };
 
 /* ---- input ----------------------------------------------------------------- */
@@ -331,7 +333,7 @@ int main(int argc, char **argv)
         { "force", no_argument, 0, 'f' },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
-        { "version", no_argument, 0, OPT_VERSION },
+        { "version", no_argument, 0, OPT_VERSION }, { "shard", required_argument, 0, OPT_SHARD },
         { 0, 0, 0, 0 },
     };
     /* Presets first, whatever the order on the command line; then the
@@ -339,6 +341,8 @@ int main(int argc, char **argv)
     tal_synth_params p;
     tal_synth_defaults(&p);
     const char *preset = "default,small", *output = "-";
+    tal_select shard;
+    tal_select_init(&shard);
     int do_report = 0, measure = 0, dtype = 0, level = 0, force = 0, c;
     long lv;
     for (int pass = 1; pass <= 2; pass++) {
@@ -370,6 +374,7 @@ int main(int argc, char **argv)
             double dv;
             switch (c) {
             case 'p': break;
+            case OPT_SHARD: if (cli_shard(&shard, optarg)) return 2; break;
             case 'd': if (cli_int("--dim", optarg, 1, 65536, &lv)) return 2; p.dim = (uint32_t)lv; break;
             case OPT_LATENT: if (cli_int("--latent", optarg, 1, 256, &lv)) return 2; p.latent = (uint32_t)lv; break;
             case OPT_FPS: if (cli_double("--fps", optarg, 1e-3, 1e6, &p.fps)) return 2; break;
@@ -466,7 +471,11 @@ int main(int argc, char **argv)
         }
         tal_progress prog;
         tal_progress_start(&prog, "sequences", rv.n);
+        /* a sequence's features come from the seed and its id alone
+           (synth.h), so a shard's are those of the whole run */
         for (size_t i = 0; i < rv.n && !rc; i++) {
+            if (!tal_select_match(&shard, &rv.v[i]))
+                continue;
             if ((rc = tal_record_copy(&r, &rv.v[i])))
                 break;
             prepare(&r, &p);

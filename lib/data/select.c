@@ -5,6 +5,7 @@
 #include "../util/mem.h"
 #include "../util/text.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +55,41 @@ int tal_select_ids_file(tal_select *s, const char *path)
     return tal_read_list(path, add_id, &s->ids);
 }
 
+uint32_t tal_shard_of(const char *id, uint32_t nshards)
+{
+    /* FNV-1a's low bits depend only on the ids' low bits; the 64-bit
+     * finaliser of MurmurHash3 spreads every bit of the hash over all */
+    uint64_t h = tal_hash_str(id);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)(h % nshards);
+}
+
+int tal_select_shard(tal_select *s, const char *spec)
+{
+    char *end;
+    errno = 0;
+    unsigned long i = strtoul(spec, &end, 10), n = 0;
+    int ok = end != spec && *end == '/' && spec[0] >= '0' && spec[0] <= '9';
+    if (ok) {
+        const char *q = end + 1;
+        n = strtoul(q, &end, 10);
+        ok = end != q && *end == 0 && q[0] >= '0' && q[0] <= '9' && !errno && n >= 1 && n <= 65536 && i < n;
+    }
+    if (!ok)
+        return tal_err(TAL_EINVAL, "shard '%s': expected I/N with 0 <= I < N <= 65536", spec);
+    s->shard = (uint32_t)i;
+    s->nshards = (uint32_t)n;
+    return 0;
+}
+
 int tal_select_match(const tal_select *s, const tal_record *r)
 {
+    if (s->nshards > 1 && tal_shard_of(r->id, s->nshards) != s->shard)
+        return 0;
     if (s->role >= 0 && r->role != s->role)
         return 0;
     if (s->supervision >= 0 && r->supervision != s->supervision)

@@ -4,6 +4,7 @@
 #include "../util/error.h"
 #include "../util/mem.h"
 #include "../util/rng.h"
+#include "../util/strmap.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -258,14 +259,6 @@ typedef struct {
     double *v;        /* instance variation (L), or NULL */
 } span;
 
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
 static double ramp(double x)
 {
     return x <= -0.5 ? 0 : x >= 0.5 ? 1 : x + 0.5;
@@ -309,7 +302,7 @@ int tal_synth_generate(const tal_synth *s, tal_record *r)
         return rc;
     r->feat_dtype = TAL_DTYPE_F32;
 
-    tal_rng rs = tal_rng_split(&s->seqroot, hash_id(r->id));
+    tal_rng rs = tal_rng_split(&s->seqroot, tal_hash_str(r->id));
     tal_rng r_dom = tal_rng_split(&rs, 0), r_bg = tal_rng_split(&rs, 1), r_ep = tal_rng_split(&rs, 2),
             r_var = tal_rng_split(&rs, 3), r_noise = tal_rng_split(&rs, 4), r_amb = tal_rng_split(&rs, 5);
 

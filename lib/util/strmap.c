@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t hash(const char *s)
+uint64_t tal_hash_str(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a 64 */
     for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
     return h;
 }
 
@@ -27,7 +27,7 @@ void tal_strmap_free(tal_strmap *m)
 
 static size_t slot(const tal_strmap *m, const char *key)
 {
-    size_t i = (size_t)hash(key) & (m->cap - 1);
+    size_t i = (size_t)tal_hash_str(key) & (m->cap - 1);
     while (m->keys[i] && strcmp(m->keys[i], key))
         i = (i + 1) & (m->cap - 1);
     return i;

@@ -17,6 +17,10 @@ typedef struct {
 
 void tal_strmap_init(tal_strmap *m);
 void tal_strmap_free(tal_strmap *m);
+/* FNV-1a of a string: the hash every id lookup, talsynth's per-sequence
+ * random streams and the shards of --shard are built on (changing it
+ * changes synthetic features and shard membership). */
+uint64_t tal_hash_str(const char *s);
 /* value for key, or -1 */
 int64_t tal_strmap_get(const tal_strmap *m, const char *key);
 /* set key -> val (replacing); 0 or TAL_ENOMEM */
