@@ -54,6 +54,23 @@ tiny() {
     assert_cuda_refused tal-train gpu.ckpt
 }
 
+@test "tal-train under an MPI launcher with several ranks refuses, one line, exit 1, no checkpoint" {
+    tiny
+    for v in OMPI_COMM_WORLD_SIZE PMI_SIZE MV2_COMM_WORLD_SIZE; do
+        run --separate-stderr env "$v=2" tal-train -q -c "$CFG" -s train.epochs=1 -o m.ckpt train.tal
+        [ "$status" -eq 1 ]
+        [ "${#stderr_lines[@]}" -eq 1 ]
+        [[ "$stderr" == "tal-train: launched as one of 2 MPI ranks ($v), but this build trains in one process"* ]]
+        [ ! -e m.ckpt ]
+    done
+    run env OMPI_COMM_WORLD_SIZE=2 tal-pretrain-acp -q -c "$CFG" -o a.ckpt train.tal
+    [ "$status" -eq 1 ]
+    # a job of one rank trains as usual
+    run env OMPI_COMM_WORLD_SIZE=1 tal-train -q -c "$CFG" -s train.epochs=1 -o m.ckpt train.tal
+    [ "$status" -eq 0 ]
+    [ -s m.ckpt ]
+}
+
 @test "tal-train: config files are checked, naming the file and line" {
     tiny
     printf 'model:\n  kind: actionformer\n  channels: many\n' > bad.yaml

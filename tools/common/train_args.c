@@ -32,8 +32,31 @@ int cli_train_option(cli_train_args *a, int c, const char *arg)
     return 0;
 }
 
+/* The size of the MPI job this process was launched in, from the
+ * launchers' environment (Open MPI, MPICH's Hydra, MVAPICH); 1 outside one. */
+static long mpi_world_size(const char **var)
+{
+    static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE" };
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        char *end;
+        long n = v ? strtol(v, &end, 10) : 0;
+        if (v && *v && !*end && n > 1) {
+            *var = vars[i];
+            return n;
+        }
+    }
+    return 1;
+}
+
 int cli_train_check(const cli_train_args *a)
 {
+    const char *var = NULL;
+    long ranks = mpi_world_size(&var);
+    if (ranks > 1)
+        return cli_error("launched as one of %ld MPI ranks (%s), but this build trains in one process: each rank "
+                         "would train the whole model and write the same checkpoint; run it without mpirun",
+                         ranks, var);
     if (!a->out)
         return cli_usage_error("the checkpoint path is required (-o FILE)");
     if (!strcmp(a->out, "-"))

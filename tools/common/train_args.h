@@ -46,7 +46,9 @@ typedef struct {
 int cli_train_option(cli_train_args *a, int c, const char *arg);
 
 /* The checkpoint path (-o) as a training tool needs it: given, not
- * standard output, and --resume without -c.  0 or 2 (printed). */
+ * standard output, and --resume without -c.  0 or 2 (printed); 1
+ * (printed) when launched as one of several MPI ranks, which a training
+ * tool of this build does not share work with. */
 int cli_train_check(const cli_train_args *a);
 
 /* The config: with --resume, the checkpoint's stored one and then -s;
