@@ -174,7 +174,11 @@ total=$(cat "$out/last-run.seconds" 2>/dev/null || echo 0)
     echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $jobs part(s) side by side, $threads thread(s) per tool,"
     echo "$(sh pipelines/products.sh) matrix products in this invocation's tools (parts kept from earlier runs keep theirs),"
     echo "on a machine shared with other jobs: times are what this run measured, not a benchmark."
-    echo "Whole recipe: $((total / 60)) min (the last run; parts already done are not redone);"
+    if [ "$(cat "$out/last-run.start" 2>/dev/null)" = fresh ]; then
+        echo "Whole recipe: $((total / 60)) min, from nothing (an empty $out);"
+    else
+        echo "Whole recipe: $((total / 60)) min (the last run; parts already done are not redone);"
+    fi
     echo "the training runs of every part took $(find "$out" -name '*.time' -exec cat {} + | awk '{ s += $1 } END { printf "%.0f", s / 60 }') min of wall time together"
     echo "(detection and evaluation add a few minutes)."
     echo "Seeds $seeds: seed s is talsynth's seed (a new draw of each synthetic benchmark),"

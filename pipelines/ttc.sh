@@ -44,6 +44,8 @@ if [ "$quick" = 1 ]; then
 else
     out=data/build/ttc res=pipelines/RESULTS-ttc.md seeds="0 1 2" settings="weak semi1 semi2 semi5"
 fi
+# whether this run starts from nothing (the recipe's whole cost) or resumes
+[ -d "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ] && start=resumed || start=fresh
 mkdir -p "$out"
 t_start=$(date +%s)
 
@@ -281,5 +283,6 @@ if [ ! -f "$pic.svg" ]; then
 fi
 t_end=$(date +%s)
 echo $(( t_end - t_start )) > "$out/last-run.seconds"
+echo "$start" > "$out/last-run.start"
 
 sh pipelines/ttc-report.sh "$out" "$res" "$threads" "$quick" "$seeds" "$settings" "$jobs"
