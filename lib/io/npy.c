@@ -14,6 +14,7 @@
 #include "../util/mem.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -81,12 +82,15 @@ static int tuple(lexer *x, tal_npy_info *info)
         }
         if (x->p >= x->end || !isdigit((unsigned char)*x->p))
             return bad(x, "shape holds something that is not a number");
-        errno = 0;
-        char *e;
-        unsigned long long v = strtoull(x->p, &e, 10);
-        if (errno || e > x->end)
-            return bad(x, "shape value is out of range");
-        x->p = e;
+        /* digit by digit: the header is not NUL-terminated, so strtoull
+           could read past its end when the digits reach it */
+        unsigned long long v = 0;
+        for (; x->p < x->end && isdigit((unsigned char)*x->p); x->p++) {
+            unsigned d = (unsigned)(*x->p - '0');
+            if (v > (ULLONG_MAX - d) / 10)
+                return bad(x, "shape value is out of range");
+            v = v * 10 + d;
+        }
         if (x->p < x->end && *x->p == 'L')   /* Python 2 long */
             x->p++;
         if (info->ndim < 2)

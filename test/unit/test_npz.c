@@ -10,6 +10,9 @@
 #include "io/npy.h"
 #include "io/npz.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -477,4 +480,36 @@ TEST(npz_survives_every_byte_flipped)
             }
         tal_buf_free(&z);
     }
+}
+
+/* A header whose shape digits run to the last byte of the buffer (found by
+ * fuzz_npy): the digits are read within the header, never past it.  The
+ * buffer ends where an unreadable page begins, so an overread crashes. */
+TEST(npy_shape_digits_at_the_end_of_the_header)
+{
+    static const char text[] = "\x93NUMPY\x02\x00\x34\x00\x00\x00"
+                               "{'descr': '<f8', 'fortran_order': False, 'shape': (2";
+    size_t n = sizeof text - 1, page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *pages = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(pages != MAP_FAILED);
+    if (pages == MAP_FAILED)
+        return;
+    CHECK(mprotect(pages + page, page, PROT_NONE) == 0);
+    unsigned char *buf = pages + page - n;
+    memcpy(buf, text, n);
+    tal_npy_info info;
+    CHECK(n == 12 + 0x34);
+    CHECK(tal_npy_parse_header(buf, n, "end.npy", &info) == TAL_ECORRUPT);
+    /* a digit run too long for 64 bits is out of range */
+    static const char big[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 3), }";
+    size_t hl = sizeof big - 1;
+    unsigned char *b2 = malloc(10 + hl);
+    memcpy(b2, "\x93NUMPY\x01\x00", 8);
+    b2[8] = (unsigned char)(hl & 0xff);
+    b2[9] = (unsigned char)(hl >> 8);
+    memcpy(b2 + 10, big, hl);
+    CHECK(tal_npy_parse_header(b2, 10 + hl, "big.npy", &info) == TAL_ECORRUPT);
+    CHECK(strstr(tal_errmsg(), "out of range") != NULL);
+    free(b2);
+    munmap(pages, 2 * page);
 }
