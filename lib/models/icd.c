@@ -109,11 +109,10 @@ static int icd_prepare(tal_detector *d, const tal_record *const *recs, uint32_t 
     int32_t *cls = tal_malloc((size_t)N * sizeof *cls);
     /* rank: every instance in record order (those left out: UINT32_MAX) */
     uint32_t *start = tal_calloc((size_t)C + 1, sizeof *start), *rank = tal_malloc((size_t)all * sizeof *rank);
-    uint32_t *slot = tal_malloc((size_t)all * sizeof *slot);
     int32_t *tcls = tal_malloc((size_t)N * sizeof *tcls);
-    int rc = feat && tmp && cls && start && rank && tcls && slot ? 0 : TAL_ENOMEM;
-    /* in record order first; slot: where each instance of record order
-     * sits among those kept */
+    int rc = feat && tmp && cls && start && rank && tcls ? 0 : TAL_ENOMEM;
+    /* in record order first; rank holds each instance's index among those
+     * kept until the sort below turns it into its place in the pool */
     uint32_t at = 0, j = 0;
     for (uint32_t i = 0; i < n && !rc; i++) {
         const tal_record *r = recs[i];
@@ -125,12 +124,12 @@ static int icd_prepare(tal_detector *d, const tal_record *const *recs, uint32_t 
             if (!tal_icd_instance(x))
                 continue;
             if (!tal_instance_in_features(r, &g, x->start, x->end)) {
-                slot[j++] = UINT32_MAX;
+                rank[j++] = UINT32_MAX;
                 continue;
             }
             if ((rc = tal_instance_feature(r, &g, x->start, x->end, tmp + (size_t)at * D)))
                 rc = tal_err_wrap(rc, "sequence '%s', instance %u", r->id, k);
-            slot[j++] = at;
+            rank[j++] = at;
             tcls[at++] = x->cls;
         }
     }
@@ -145,23 +144,20 @@ static int icd_prepare(tal_detector *d, const tal_record *const *recs, uint32_t 
             rc = TAL_ENOMEM;
         for (uint32_t c = 0; !rc && c <= C; c++)
             fill[c] = start[c];
-        uint32_t *pos = tal_malloc(((size_t)N ? N : 1) * sizeof *pos);
-        if (!pos)
-            rc = TAL_ENOMEM;
-        for (uint32_t i = 0; !rc && i < N; i++) {
-            uint32_t p = fill[tcls[i]]++;
-            pos[i] = p;
-            cls[p] = tcls[i];
-            memcpy(feat + (size_t)p * D, tmp + (size_t)i * D, D * sizeof *feat);
+        /* kept instances appear in rank in increasing order, so walking it
+           meets them in the order of tmp */
+        for (uint32_t i = 0; !rc && i < all; i++) {
+            if (rank[i] == UINT32_MAX)
+                continue;
+            uint32_t t = rank[i], p = fill[tcls[t]]++;
+            rank[i] = p;
+            cls[p] = tcls[t];
+            memcpy(feat + (size_t)p * D, tmp + (size_t)t * D, D * sizeof *feat);
         }
-        for (uint32_t i = 0; !rc && i < all; i++)
-            rank[i] = slot[i] == UINT32_MAX ? UINT32_MAX : pos[slot[i]];
-        free(pos);
         free(fill);
     }
     free(tmp);
     free(tcls);
-    free(slot);
     if (rc) {
         free(feat);
         free(cls);
