@@ -16,6 +16,7 @@
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
 #   make BLAS=onednn|openblas|auto  matrix products: oneDNN or OpenBLAS (auto: oneDNN
 #                        when libdnnl is found)
+#   make MPI=0|1|auto    data-parallel tal-train under mpirun (auto: when MPI links)
 #   make fuzz            libFuzzer targets (clang) into build/fuzz/
 #   make bench-io        packing/reading throughput (pipelines/bench-io.sh)
 #   make bench-eval PEER=DIR  tal-map beside ActionFormer's ActivityNet evaluation
@@ -44,7 +45,16 @@ OPT     ?= -O2
 SAN     ?= 0
 CUDA    ?= auto
 BLAS    ?= auto
+MPI     ?= auto
 VERSION := 0.1.0
+
+# A fresh clone's first make: install what is missing (build-aux/deps.sh)
+# before the probes below look for oneDNN and MPI, so that the first build
+# is the one the machine can make, not a fallback.
+ifeq ($(filter clean uninstall deps,$(MAKECMDGOALS)),)
+  DEPS_FIRST := $(shell [ build/.deps-ok -nt build-aux/deps.sh ] || \
+                  { MPI=$(MPI) sh build-aux/deps.sh build 1>&2 && mkdir -p build && touch build/.deps-ok; })
+endif
 
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
@@ -83,6 +93,32 @@ ifeq ($(SAN),1)
   VARIANT := san
 else
   VARIANT := rel
+endif
+
+# ---- MPI (tools/mpi/: tal-train's data-parallel training) -------------------
+# Found through pkg-config's mpi-c (Debian's Open MPI or MPICH), else the
+# mpicc wrapper's flags.  Only tal-train links it; the library and the
+# other tools never do.  (Not asked for a clean or with MPI=0.)
+MPI_PROBE := $(if $(filter 0,$(MPI)),,$(filter-out clean uninstall,$(or $(MAKECMDGOALS),all)))
+ifneq ($(MPI_PROBE),)
+  MPI_CFLAGS := $(or $(shell pkg-config --cflags mpi-c 2>/dev/null),$(shell mpicc --showme:compile 2>/dev/null))
+  MPI_LIBS   := $(or $(shell pkg-config --libs mpi-c 2>/dev/null),$(shell mpicc --showme:link 2>/dev/null))
+  MPI_LINKS  := $(shell printf '\043include <mpi.h>\nint main(void){return MPI_Init(0,0);}\n' | \
+                  $(CC) -x c - -o /dev/null $(MPI_CFLAGS) $(MPI_LIBS) 2>/dev/null && echo y)
+endif
+ifeq ($(MPI),auto)
+  USE_MPI := $(if $(MPI_LINKS),1,0)
+else ifeq ($(MPI),1)
+  USE_MPI := 1
+  ifneq ($(MPI_PROBE),)
+    ifneq ($(MPI_LINKS),y)
+      $(error MPI=1 but no MPI links (pkg-config mpi-c, mpicc): install libopenmpi-dev)
+    endif
+  endif
+else ifeq ($(MPI),0)
+  USE_MPI := 0
+else
+  $(error MPI=$(MPI): use 0, 1 or auto)
 endif
 
 # ---- CUDA (kernels/) -----------------------------------------------------
@@ -188,7 +224,7 @@ endif
 # Dependencies are checked once; delete build/.deps-ok to check again.
 $(DEPS_OK): build-aux/deps.sh
 	@mkdir -p $(@D)
-	@sh build-aux/deps.sh build
+	@MPI=$(MPI) sh build-aux/deps.sh build
 	@touch $@
 
 deps:
@@ -228,6 +264,19 @@ $(LIBTAL): $(LIB_OBJ)
 bin/%: $(BUILD)/tools/%.o $(COMMON_OBJ) $(LIBTAL) $(VARIANT_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJ) $(LIBTAL) $(LDLIBS)
+
+# tal-train with its MPI processes (tools/mpi/dist.c), one object per
+# choice so that switching MPI= relinks and rebuilds nothing else
+MPI_STAMP := $(BUILD)/.mpi
+$(shell mkdir -p $(BUILD); [ "`cat $(MPI_STAMP) 2>/dev/null`" = "$(USE_MPI)" ] || echo $(USE_MPI) > $(MPI_STAMP))
+DIST_OBJ := $(BUILD)/tools/mpi/dist-$(if $(filter 1,$(USE_MPI)),mpi,none).o
+$(BUILD)/tools/mpi/dist-mpi.o: CPPFLAGS += -DTAL_HAVE_MPI=1 $(MPI_CFLAGS)
+$(BUILD)/tools/mpi/dist-mpi.o $(BUILD)/tools/mpi/dist-none.o: tools/mpi/dist.c $(FLAGS_STAMP) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MT $@ -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
+bin/tal-train: $(BUILD)/tools/tal-train.o $(DIST_OBJ) $(COMMON_OBJ) $(LIBTAL) $(VARIANT_STAMP) $(MPI_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(DIST_OBJ) $(COMMON_OBJ) $(LIBTAL) $(LDLIBS) $(if $(filter 1,$(USE_MPI)),$(MPI_LIBS))
 
 $(UNIT_BIN): $(UNIT_OBJ) $(COMMON_OBJ) $(LIBTAL)
 	@mkdir -p $(@D)

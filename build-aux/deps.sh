@@ -33,6 +33,12 @@ openblas_flags=$(pkg-config --cflags --libs openblas 2>/dev/null || echo -lopenb
 probe_lib cblas.h "$openblas_flags" libopenblas-dev
 # matrix products (BLAS=auto uses it when present; OpenBLAS otherwise)
 probe_lib oneapi/dnnl/dnnl.h "-ldnnl" libdnnl-dev
+# data-parallel tal-train under mpirun (make MPI=auto builds it when MPI
+# links; MPI=0 neither builds nor asks for it)
+if [ "${MPI:-auto}" != 0 ]; then
+    probe_lib mpi.h "$(pkg-config --cflags --libs mpi-c 2>/dev/null || echo -lmpi)" libopenmpi-dev
+    probe_cmd mpirun openmpi-bin
+fi
 
 case $what in
 check|bench)

@@ -48,6 +48,17 @@ mkstream() {
     featpack -q --annotations "$DATA/thumos14/gt_full.json" --subset validation "$@" -o "$TMP/$name"
 }
 
+# train.tal: a dozen synthetic sequences on THUMOS14's layout, 16-d, for
+# the tiny ActionFormer-style config (cached per run)
+tiny() {
+    local cache="$BATS_RUN_TMPDIR/tiny-train.tal"
+    if [ ! -f "$cache" ]; then
+        featpack -q -a "$DATA/thumos14/gt_full.json" -s validation -o - | talcat --head 12 |
+            talsynth -q -p easy -d 16 -o "$cache.part" && mv "$cache.part" "$cache"
+    fi
+    cp "$cache" "$TMP/train.tal"
+}
+
 assert_line_count() {
     local n
     n=$(wc -l < "$2")

@@ -8,6 +8,7 @@
  */
 #include "common/cli.h"
 #include "common/train_args.h"
+#include "mpi/dist.h"
 #include "data/gridfit.h"
 #include "data/recset.h"
 #include "models/trainer.h"
@@ -38,7 +39,11 @@ static int usage(FILE *fp, int status)
 "      --seed S            overrides train.seed\n"
 "      --threads N         CPU threads [all cores]\n"
 "      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n"
-"      --print-config      print the resolved config as YAML and exit\n");
+"      --print-config      print the resolved config as YAML and exit\n"
+"\n"
+"Under mpirun -np N, the ranks train one model together (data-parallel; man\n"
+"tal-train, DATA-PARALLEL TRAINING).  This build: %s.\n",
+            cli_dist_built() ? "with MPI" : "without MPI (one process only)");
     cli_usage_footer(fp, 26);
     return status;
 }
@@ -126,6 +131,7 @@ int main(int argc, char **argv)
         return cli_usage_error("invalid --device '%s' (cpu or cuda)", device);
     if (a.resume && init)
         return cli_usage_error("--resume and --init exclude each other");
+    a.ranks_ok = 1;   /* under a launcher, cli_dist_start joins the job or refuses */
     if (!print) {
         int rc = cli_train_check(&a);
         if (rc)
@@ -151,10 +157,15 @@ int main(int argc, char **argv)
         return cli_close_stdout();
     }
 
+    /* under mpirun: one of the job's ranks (before the backend: it picks
+     * this rank's GPU) */
+    tal_dist *dd = NULL;
+    if (cli_dist_start(&dd))
+        return 1;
     /* cuda when a GPU can be used, unless told */
     const tal_backend *be = tal_backend_for(device);
     if (!be)
-        return cli_error("--device %s: %s", device, tal_errmsg());
+        return cli_dist_end(dd, cli_error("--device %s: %s", device, tal_errmsg()));
 
     tal_recset set, uset;
     tal_recset_init(&set);
@@ -205,13 +216,13 @@ int main(int argc, char **argv)
         rc = tal_errcode();
         goto fail;
     }
-    if (a.metrics && !(metrics = fopen(a.metrics, "w"))) {
+    if (a.metrics && (!dd || dd->rank == 0) && !(metrics = fopen(a.metrics, "w"))) {
         rc = tal_err(TAL_EIO, "cannot open '%s': %s", a.metrics, strerror(errno));
         goto fail;
     }
     tal_train_opts o = { .ckpt_path = a.out, .resume_path = a.resume ? a.out : NULL, .init_path = init,
                          .metrics = metrics, .log_every = (int)a.log_every, .progress = 1, .be = be,
-                         .stop_after_epochs = (int)a.stop };
+                         .stop_after_epochs = (int)a.stop, .dist = dd };
     rc = tal_train(d, recs, set.n, urecs, uset.n, &o);
 fail:
     if (metrics && fclose(metrics) && !rc)
@@ -221,5 +232,5 @@ fail:
     free(urecs);
     tal_recset_free(&set);
     tal_recset_free(&uset);
-    return rc ? cli_fail() : cli_close_stdout();
+    return cli_dist_end(dd, rc ? cli_fail() : cli_close_stdout());
 }

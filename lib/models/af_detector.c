@@ -252,9 +252,11 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     int *start = tal_malloc((size_t)B * sizeof *start), *len = tal_malloc((size_t)B * sizeof *len);
     int *nseg = tal_malloc((size_t)B * sizeof *nseg), *ncand = tal_calloc((size_t)B, sizeof *ncand);
     tal_af_seg **segs = tal_calloc((size_t)B, sizeof *segs), **cand = tal_calloc((size_t)B, sizeof *cand);
+    /* each record's crop and pseudo-label draws: by its global row (graph.h) */
+    tal_rng *rr = tal_malloc((size_t)B * sizeof *rr);
     tal_tensor *out = NULL;
     int has_pseudo = 0;
-    if (!start || !len || !nseg || !ncand || !segs || !cand)
+    if (!start || !len || !nseg || !ncand || !segs || !cand || !rr)
         goto done;
     int Tmax = 1;
     double lo = c->n_crop_ratio == 2 ? c->crop_ratio[0] : 1, hi = c->n_crop_ratio == 2 ? c->crop_ratio[1] : 1;
@@ -267,7 +269,8 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
             !(cand[b] = tal_malloc(sz * sizeof **cand)))
             goto done;
         memcpy(segs[b], s->segs, (size_t)nseg[b] * sizeof **segs);
-        nseg[b] = tal_af_crop(r, (int)rec->T, c->max_seq_len, lo, hi, c->trunc_thresh, offset, segs[b], nseg[b],
+        rr[b] = tal_graph_row_rng(g, r, b);
+        nseg[b] = tal_af_crop(&rr[b], (int)rec->T, c->max_seq_len, lo, hi, c->trunc_thresh, offset, segs[b], nseg[b],
                               &start[b], &len[b]);
         if (rec->supervision == TAL_SUP_NONE) {
             has_pseudo = 1;
@@ -310,7 +313,7 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
         } else {
             int p = 0;
             float *wu = s->w + (size_t)(B + b) * npos * C;
-            if (pseudo_targets(d, batch[b], start[b], len[b], T, segs[b], nseg[b], cand[b], ncand[b], r, yb, rb, pb,
+            if (pseudo_targets(d, batch[b], start[b], len[b], T, segs[b], nseg[b], cand[b], ncand[b], &rr[b], yb, rb, pb,
                                wu, &p))
                 goto done;
             upositives += p;
@@ -419,11 +422,13 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     }
     /* ActionFormer: N <- m N + (1 - m) max(#positives, 1), before use;
      * the pseudo-labelled records have a normaliser of their own */
-    double mom = c->loss_norm_momentum;
-    d->state[NORM] = mom * d->state[NORM] + (1 - mom) * (positives > 1 ? positives : 1);
+    double mom = c->loss_norm_momentum, count[2] = { positives, upositives };   /* the whole batch's */
+    if (tal_graph_batch_sum(g, count, 2))
+        goto done;
+    d->state[NORM] = mom * d->state[NORM] + (1 - mom) * (count[0] > 1 ? count[0] : 1);
     double norm = d->state[NORM], unorm = 1;
     if (has_pseudo) {
-        d->state[NORM_U] = mom * d->state[NORM_U] + (1 - mom) * (upositives > 1 ? upositives : 1);
+        d->state[NORM_U] = mom * d->state[NORM_U] + (1 - mom) * (count[1] > 1 ? count[1] : 1);
         unorm = d->state[NORM_U];
     }
     /* the terms, the labelled records' first; those of the pseudo-labelled
@@ -463,6 +468,7 @@ static tal_tensor *af_loss(tal_detector *d, tal_graph *g, const tal_record *cons
     log->total = v;
     log->positives = positives + upositives;
 done:
+    free(rr);
     for (int b = 0; b < B; b++) {
         if (segs)
             free(segs[b]);
@@ -529,6 +535,17 @@ static int af_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_s
     return 0;
 }
 
+/* The loss is a sum over records divided by the batch's positive counts
+ * (totalled over processes); L_acp contrasts frames across the batch. */
+static int af_data_parallel(const tal_detector *d)
+{
+    if (d->cfg.acp_weight > 0)
+        return tal_err(TAL_EINVAL, "acp.weight %g: L_acp contrasts frames across the records of a batch, which "
+                       "does not split over processes: train with acp.weight=0 or as one process",
+                       d->cfg.acp_weight);
+    return 0;
+}
+
 const tal_det_ops tal_det_actionformer_ops = {
     .name = "actionformer",
     .trains_on = TAL_TRAINS_ON(TAL_SUP_FULL),
@@ -537,5 +554,6 @@ const tal_det_ops tal_det_actionformer_ops = {
     .init = af_init,
     .loss = af_loss,
     .detect = af_detect,
+    .data_parallel = af_data_parallel,
     .free = af_free,
 };

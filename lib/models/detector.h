@@ -68,6 +68,12 @@ typedef struct {
      * (and again when training resumes); the discriminator collects its
      * pool of labelled instances here */
     int (*prepare)(tal_detector *d, const tal_record *const *recs, uint32_t n);
+    /* optional: 0 when this model, as configured, can train data-parallel
+     * (trainer.h: its loss a sum over records, whatever is batch-wide
+     * totalled with tal_graph_batch_sum, each record's draws from
+     * tal_graph_row_rng); else <0 with a message saying what couples the
+     * records.  NULL: it cannot. */
+    int (*data_parallel)(const tal_detector *d);
     void (*free)(tal_detector *d);
 } tal_det_ops;
 

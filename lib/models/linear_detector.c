@@ -92,7 +92,11 @@ static tal_tensor *lin_loss(tal_detector *d, tal_graph *g, const tal_record *con
     }
     tal_tensor *x = tal_tensor_from(g, 2, (int64_t[]){ (int64_t)N, D }, s->x);
     tal_tensor *ce = tal_cross_entropy(g, tal_linear(g, x, s->w, s->b), s->target);
-    tal_tensor *loss = tal_mean_all(g, ce);
+    /* the mean over the whole batch's snippets (over every process's: graph.h) */
+    double total = (double)N;
+    if (tal_graph_batch_sum(g, &total, 1))
+        return NULL;
+    tal_tensor *loss = tal_scale(g, tal_sum_all(g, ce), (float)(1.0 / total));
     if (tal_graph_status(g))
         return NULL;
     float v = 0;
@@ -103,6 +107,13 @@ static tal_tensor *lin_loss(tal_detector *d, tal_graph *g, const tal_record *con
     log->total = v;
     log->positives = positives;
     return loss;
+}
+
+/* per-snippet cross-entropy over the batch's snippets: splits over processes */
+static int lin_data_parallel(const tal_detector *d)
+{
+    (void)d;
+    return 0;
 }
 
 static int lin_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
@@ -162,5 +173,6 @@ const tal_det_ops tal_det_linear_ops = {
     .init = lin_init,
     .loss = lin_loss,
     .detect = lin_detect,
+    .data_parallel = lin_data_parallel,
     .free = lin_free,
 };

@@ -109,7 +109,7 @@ tal_detector *tal_detector_open(const char *path, const tal_header *h, const cha
 }
 
 static void json_line(FILE *f, int64_t epoch, int64_t step, double lr, const tal_loss_log *log, double seq_s,
-                      double elapsed, const char *kind)
+                      double elapsed, const char *kind, const tal_dist *dd)
 {
     char b[32];
     fprintf(f, "{\"kind\":\"%s\",\"epoch\":%lld,\"step\":%lld", kind, (long long)epoch, (long long)step);
@@ -124,7 +124,13 @@ static void json_line(FILE *f, int64_t epoch, int64_t step, double lr, const tal
     tal_json_double(b, seq_s);
     fprintf(f, ",\"positives\":%d,\"seq_per_s\":%s", log->positives, b);
     tal_json_double(b, elapsed);
-    fprintf(f, ",\"time\":%s}\n", b);
+    fprintf(f, ",\"time\":%s", b);
+    if (dd) {   /* the gradient exchange so far (rank 0's) */
+        tal_json_double(b, dd->comm_s);
+        fprintf(f, ",\"ranks\":%d,\"comm_time\":%s,\"comm_bytes\":%llu", dd->size, b,
+                (unsigned long long)dd->comm_bytes);
+    }
+    fputs("}\n", f);
     fflush(f);
 }
 
@@ -161,6 +167,70 @@ static void draw_labelled(passes *p, const tal_rng *r_pass, uint32_t n, int64_t 
     }
 }
 
+/* This rank's part of a global batch of B labelled and Bu pseudo-labelled
+ * records (labelled first): the records and their global rows. */
+static int local_part(const tal_dist *dd, const tal_record **global, int B, int Bu, const tal_record **local,
+                      int64_t *rows)
+{
+    int n = 0;
+    for (int part = 0; part < 2; part++) {
+        int m = part ? Bu : B, base = part ? B : 0;
+        int64_t lo = (int64_t)m * dd->rank / dd->size, hi = (int64_t)m * (dd->rank + 1) / dd->size;
+        for (int64_t j = lo; j < hi; j++) {
+            local[n] = global[base + j];
+            rows[n++] = base + j;
+        }
+    }
+    return n;
+}
+
+static int batch_sum(void *ctx, double *v, int n)
+{
+    tal_dist *dd = ctx;
+    return dd->sum_f64(dd, v, (size_t)n);
+}
+
+/* The loss terms of the step over all ranks: each rank's are its records'
+ * share (their sum over the batch's normaliser). */
+static int log_sum(tal_dist *dd, tal_loss_log *log)
+{
+    double v[TAL_LOSS_TERMS + 2];
+    v[0] = log->total;
+    v[1] = log->positives;
+    for (int i = 0; i < log->n; i++)
+        v[2 + i] = log->value[i];
+    int rc = dd->sum_f64(dd, v, (size_t)log->n + 2);
+    if (rc)
+        return rc;
+    log->total = v[0];
+    log->positives = (int)v[1];
+    for (int i = 0; i < log->n; i++)
+        log->value[i] = v[2 + i];
+    return 0;
+}
+
+/* The gradients summed over the ranks (through host memory when they live
+ * on a device). */
+static int grad_sum(tal_dist *dd, tal_params *P, float **host, size_t *cap)
+{
+    tal_params_finish_grads(P);
+    const tal_backend *be = tal_params_backend(P);
+    size_t n = tal_params_size(P);
+    float *g = tal_params_grads(P);
+    if (be != &tal_backend_cpu) {
+        if (tal_reserve(host, cap, n, sizeof **host))
+            return TAL_ENOMEM;
+        be->download(*host, g, n * sizeof *g);
+        g = *host;
+    }
+    double t = tal_now();
+    int rc = dd->sum_f32(dd, g, n);
+    dd->comm_s += tal_now() - t;
+    if (!rc && be != &tal_backend_cpu)
+        be->upload(tal_params_grads(P), g, n * sizeof *g);
+    return rc;
+}
+
 int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const tal_record *const *unl, uint32_t nu,
               const tal_train_opts *o)
 {
@@ -169,6 +239,12 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
         return tal_err(TAL_EINVAL, "no training sequences");
     if (nu && !d->ops->semi)
         return tal_err(TAL_EINVAL, "model.kind %s does not learn from pseudo labels", d->ops->name);
+    tal_dist *dd = o->dist && o->dist->size > 1 ? o->dist : NULL;
+    if (dd && !d->ops->data_parallel)
+        return tal_err(TAL_EINVAL, "model.kind %s does not train on several processes (its loss couples the records "
+                       "of a batch): run it as one process", d->ops->name);
+    if (dd && d->ops->data_parallel(d))
+        return tal_errcode();
     /* supervised: epochs over the labelled records; semi-supervised:
      * epochs over the pseudo-labelled ones, labelled records beside them */
     int B = c->batch_size < (int)n ? c->batch_size : (int)n;
@@ -176,6 +252,9 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
     uint32_t n_epoch = nu ? nu : n;
     int B_epoch = nu ? Bu : B;
     const tal_record *const *epoch_recs = nu ? unl : recs;
+    if (dd && (B < dd->size || (nu && Bu < dd->size)))
+        return tal_err(TAL_EINVAL, "%d processes share batches of %d%s records: at most %d processes", dd->size,
+                       nu ? Bu : B, nu ? " pseudo-labelled" : "", nu && Bu < B ? Bu : B);
     int64_t iters = n_epoch / (uint32_t)B_epoch, epochs = (int64_t)c->warmup_epochs + c->epochs, total = epochs * iters;
     tal_sched sched = { .kind = c->schedule == 1 ? TAL_SCHED_COSINE : c->schedule == 2 ? TAL_SCHED_STEP : TAL_SCHED_CONSTANT,
                         .base_lr = c->lr, .warmup_steps = (int64_t)c->warmup_epochs * iters, .total_steps = total,
@@ -193,8 +272,11 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
     tal_graph *g = NULL;
     uint32_t *order = NULL;
     passes lab = { .pass = -1 };
-    const tal_record **batch = NULL;
-    int rc = 0, show = 0;
+    const tal_record **batch = NULL, **local = NULL;
+    int64_t *rows = NULL;
+    float *host_grads = NULL;
+    size_t host_cap = 0;
+    int rc = 0, show = 0, lead = !dd || dd->rank == 0;
     if (!(R.config = tal_det_config_dump(c)) || !(R.opt = tal_optim_new(d->P, &oc))) {
         rc = tal_errcode() ? tal_errcode() : TAL_ENOMEM;
         goto out;
@@ -231,11 +313,13 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
     }
     if (!(g = tal_graph_new(o->be)) || !(order = tal_malloc(n_epoch * sizeof *order)) ||
         (nu && !(lab.order = tal_malloc(n * sizeof *lab.order))) ||
-        !(batch = tal_malloc((size_t)(B + Bu) * sizeof *batch))) {
+        !(batch = tal_malloc((size_t)(B + Bu) * sizeof *batch)) ||
+        (dd && (!(local = tal_malloc((size_t)(B + Bu) * sizeof *local)) ||
+                !(rows = tal_malloc((size_t)(B + Bu) * sizeof *rows))))) {
         rc = tal_errcode() ? tal_errcode() : TAL_ENOMEM;
         goto out;
     }
-    show = o->progress && !tal_quiet() && isatty(STDERR_FILENO);
+    show = lead && o->progress && !tal_quiet() && isatty(STDERR_FILENO);
     double t0 = tal_now(), last_draw = 0;
     int64_t first_step = R.step, ran_epochs = 0;
     for (int64_t epoch = R.step / iters; epoch < epochs; epoch++) {
@@ -253,12 +337,22 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
             tal_graph_reset(g);
             tal_graph_set_training(g, 1);
             tal_rng sr = tal_rng_split(&r_drop, (uint64_t)R.step), cr = tal_rng_split(&r_crop, (uint64_t)R.step);
+            int nb = B + Bu;
+            const tal_record *const *mine = batch;
+            if (dd) {
+                /* drop-path and crops by global row, dropout's masks per rank (nn/graph.h) */
+                nb = local_part(dd, batch, B, Bu, local, rows);
+                mine = local;
+                tal_graph_set_batch(g, &(tal_graph_batch){ .rows = rows, .sum = batch_sum, .ctx = dd });
+            }
             tal_graph_set_rng(g, &sr);
-            tal_tensor *loss = tal_detector_loss(d, g, batch, B + Bu, &cr, &log);
+            tal_tensor *loss = tal_detector_loss(d, g, mine, nb, &cr, &log);
             if (!loss) {
                 rc = tal_errcode() ? tal_errcode() : TAL_EINVAL;
                 goto out;
             }
+            if (dd && (rc = log_sum(dd, &log)))
+                goto out;
             for (int k = -1; k < log.n; k++) {
                 double v = k < 0 ? log.total : log.value[k];
                 if (!isfinite(v)) {
@@ -269,7 +363,7 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
                 }
             }
             tal_params_zero_grad(d->P);
-            if ((rc = tal_backward(g, loss)))
+            if ((rc = tal_backward(g, loss)) || (dd && (rc = grad_sum(dd, d->P, &host_grads, &host_cap))))
                 goto out;
             double norm = tal_clip_grad_norm(d->P, c->clip_grad > 0 ? c->clip_grad : 0);
             if (!isfinite(norm)) {
@@ -283,8 +377,8 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
             if (R.ema)
                 tal_ema_update(R.ema);
             double el = tal_now() - t0, seq_s = el > 0 ? (double)(R.step + 1 - first_step) * (B + Bu) / el : 0;
-            if (o->metrics && o->log_every > 0 && (R.step + 1) % o->log_every == 0)
-                json_line(o->metrics, epoch + 1, R.step + 1, lr, &log, seq_s, el, "step");
+            if (lead && o->metrics && o->log_every > 0 && (R.step + 1) % o->log_every == 0)
+                json_line(o->metrics, epoch + 1, R.step + 1, lr, &log, seq_s, el, "step", dd);
             if (show && (tal_now() - last_draw > 0.25 || it + 1 == iters)) {
                 double left = seq_s > 0 ? (double)(total - R.step - 1) * (B + Bu) / seq_s : 0;
                 progress_line(epoch, epochs, it, iters, &log, lr, seq_s, left);
@@ -292,11 +386,11 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
             }
         }
         double el = tal_now() - t0;
-        if (o->metrics)
+        if (lead && o->metrics)
             json_line(o->metrics, epoch + 1, R.step, lr, &log,
-                      el > 0 ? (double)(R.step - first_step) * (B + Bu) / el : 0, el, "epoch");
+                      el > 0 ? (double)(R.step - first_step) * (B + Bu) / el : 0, el, "epoch", dd);
         int every = c->checkpoint_every;
-        if (o->ckpt_path && ((every > 0 && (epoch + 1) % every == 0) || epoch + 1 == epochs) &&
+        if (lead && o->ckpt_path && ((every > 0 && (epoch + 1) % every == 0) || epoch + 1 == epochs) &&
             (rc = save(&R, o->ckpt_path)))
             goto out;
         if (o->stop_after_epochs > 0 && ++ran_epochs >= o->stop_after_epochs)
@@ -314,5 +408,8 @@ out:
     free(order);
     free(lab.order);
     free(batch);
+    free(local);
+    free(rows);
+    free(host_grads);
     return rc;
 }

@@ -29,7 +29,35 @@
 
 #include "detector.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+/* Data-parallel training: this process is rank `rank` of `size`, each
+ * running the same model from the same seed.  Every global batch (the one
+ * a single process would take) is cut into `size` contiguous parts, rank r
+ * takes part r (of the labelled and of the pseudo-labelled records alike);
+ * the batch-wide counts a loss normalises by are totalled over the ranks
+ * before it divides (nn/graph.h), so the ranks' losses add up to the one
+ * process's, and so do their gradients: summed over the ranks before the
+ * clipping and the optimiser step, every rank takes the same step and
+ * holds the same weights.  Rank 0 alone writes checkpoints and metrics and
+ * draws the progress line.  What differs from one process is the order of
+ * floating-point sums (per-rank partial sums, then across the ranks), and
+ * dropout's masks, which are per rank: the weights after K steps match one
+ * process's to rounding (test/mpi.bats states how closely), and the same
+ * N, seed and threads give the same bits.  Only models whose loss is a sum
+ * over records (ops->data_parallel) train this way. */
+typedef struct tal_dist {
+    int rank, size;
+    /* v[0..n) <- the sum over the ranks of their v, added in rank order (the
+     * same bits on every rank); 0, or <0 with the error set */
+    int (*sum_f32)(struct tal_dist *dd, float *v, size_t n);
+    int (*sum_f64)(struct tal_dist *dd, double *v, size_t n);
+    double comm_s;           /* seconds spent in sum_f32 (the gradient exchange), so far */
+    uint64_t comm_bytes;     /* bytes this rank received in sum_f32, so far */
+    void *ctx;
+} tal_dist;
 
 typedef struct {
     const char *ckpt_path;       /* written every train.checkpoint_every epochs and at the end */
@@ -40,6 +68,7 @@ typedef struct {
     int progress;                /* a progress line on stderr */
     const tal_backend *be;       /* NULL: CPU */
     int stop_after_epochs;       /* > 0: return after this many epochs of this run (tests) */
+    tal_dist *dist;              /* NULL or size 1: one process */
 } tal_train_opts;
 
 /* Train d on n records (each with features and the labels the model

@@ -228,6 +228,7 @@ struct tal_graph {
     int grad_on, training, status;
     tal_rng rng;
     uint64_t rng_calls;
+    tal_graph_batch batch;   /* rows NULL, sum NULL: one process */
 };
 
 tal_graph *tal_graph_new(const tal_backend *be)
@@ -279,6 +280,26 @@ void tal_graph_set_rng(tal_graph *g, const tal_rng *r)
 }
 
 tal_rng tal__next_rng(tal_graph *g) { return tal_rng_split(&g->rng, g->rng_calls++); }
+
+void tal_graph_set_batch(tal_graph *g, const tal_graph_batch *b)
+{
+    if (b)
+        g->batch = *b;
+    else
+        memset(&g->batch, 0, sizeof g->batch);
+}
+
+int64_t tal_graph_row(const tal_graph *g, int64_t b) { return g->batch.rows ? g->batch.rows[b] : b; }
+
+tal_rng tal_graph_row_rng(const tal_graph *g, const tal_rng *r, int64_t b)
+{
+    return tal_rng_split(r, (uint64_t)tal_graph_row(g, b));
+}
+
+int tal_graph_batch_sum(tal_graph *g, double *v, int n)
+{
+    return g->batch.sum ? g->batch.sum(g->batch.ctx, v, n) : 0;
+}
 
 void tal_graph_get_stats(const tal_graph *g, tal_graph_stats *s)
 {

@@ -51,6 +51,28 @@ void tal_graph_set_grad(tal_graph *g, int on);
  * of such an op takes the next child stream (tal_rng_split). */
 void tal_graph_set_rng(tal_graph *g, const tal_rng *r);
 
+/* A training step's batch as one of several processes sees it (data-
+ * parallel training, models/trainer.h): each process runs the step on
+ * its rows of the global batch.  So that N processes compute what one
+ * does, whatever is drawn per record is drawn from a stream named by the
+ * record's row in the global batch (drop-path here; crops and
+ * augmentation in the losses, through tal_graph_row_rng), and whatever a
+ * loss normalises by over the whole batch (a count of positives, of
+ * snippets) is totalled over the processes first (tal_graph_batch_sum).
+ * Dropout's masks stay per process.  Not set (the default): one process,
+ * local row b is global row b, sums are the local values. */
+typedef struct {
+    const int64_t *rows;                        /* local row b is global row rows[b] */
+    int (*sum)(void *ctx, double *v, int n);    /* v <- its sum over the processes, the same bits on each; 0 or <0 */
+    void *ctx;
+} tal_graph_batch;
+void tal_graph_set_batch(tal_graph *g, const tal_graph_batch *b);   /* NULL: one process */
+int64_t tal_graph_row(const tal_graph *g, int64_t b);
+/* The stream of local row b's draws: r split by its global row. */
+tal_rng tal_graph_row_rng(const tal_graph *g, const tal_rng *r, int64_t b);
+/* v[0..n) <- their totals over the processes (unchanged in one). */
+int tal_graph_batch_sum(tal_graph *g, double *v, int n);
+
 /* 0, or the first error of this step (its message is tal_errmsg()). */
 int tal_graph_status(const tal_graph *g);
 

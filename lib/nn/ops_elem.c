@@ -164,7 +164,11 @@ tal_tensor *tal_dropout(tal_graph *g, tal_tensor *x, float p)
     tal_tensor *o = tal__out(g, x->ndim, x->shape);
     if (!o)
         return NULL;
+    /* in a data-parallel step (graph.h) a stream of its own for each
+     * process, keyed by the global row of its first record */
     tal_rng r = tal__next_rng(g);
+    if (tal_graph_row(g, 0) > 0)
+        r = tal_graph_row_rng(g, &r, 0);
     tal__be(g)->dropout_forward(o->data, x->data, (size_t)tal_numel(x), p, r.key, 0);
     tal_node *n = tal__record(g, "dropout", dropout_backward, o, 1, &x);
     if (n) {
@@ -202,14 +206,18 @@ tal_tensor *tal_drop_path(tal_graph *g, tal_tensor *x, float p)
     float *scale = tal__save(g, sizeof(float) * (size_t)(B ? B : 1));
     if (!o || !scale)
         return NULL;
-    /* sample b is kept when u_b >= p, u_b uniform in [0,1) */
+    /* sample b is kept when u_b >= p, u_b uniform in [0,1) and drawn from
+     * the stream of b's row in the global batch (graph.h: the same draws
+     * however the batch is shared out among processes) */
     tal_rng r = tal__next_rng(g);
     float host[256];
     const tal_backend *be = tal__be(g);
     for (int64_t b0 = 0; b0 < B; b0 += 256) {
         int64_t m = B - b0 < 256 ? B - b0 : 256;
-        for (int64_t b = 0; b < m; b++)
-            host[b] = tal_rng_float(&r) >= p ? 1.0f / (1.0f - p) : 0.0f;
+        for (int64_t b = 0; b < m; b++) {
+            tal_rng rb = tal_graph_row_rng(g, &r, b0 + b);
+            host[b] = tal_rng_float(&rb) >= p ? 1.0f / (1.0f - p) : 0.0f;
+        }
         be->upload(scale + b0, host, sizeof(float) * (size_t)m);
     }
     be->rowscale(o->data, x->data, scale, B, inner, 0);

@@ -169,8 +169,9 @@ def dropout_keep(seed, n, p):
 
 
 def drop_path_keep(seed, B, p):
+    """row b kept when the first float of the op's stream split by b is >= p"""
     key = split_key(seed_key(seed), 0)
-    u = [(w >> 8) * 2.0 ** -24 for w in words(key, B)]
+    u = [(words(split_key(key, b), 1)[0] >> 8) * 2.0 ** -24 for b in range(B)]
     return np.array([1.0 if x >= p else 0.0 for x in u])
 
 

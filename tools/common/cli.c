@@ -39,14 +39,14 @@ int cli_fail(void)
 {
     fflush(stdout);
     const char *m = tal_errmsg();
-    fprintf(stderr, "%s: %s\n", tool_name, *m ? m : "failed");
+    fprintf(stderr, "%s: %s\n", tal_progname(), *m ? m : "failed");
     return TAL_EXIT_FAIL;
 }
 
 static void message(const char *fmt, va_list ap)
 {
     fflush(stdout);
-    fprintf(stderr, "%s: ", tool_name);
+    fprintf(stderr, "%s: ", tal_progname());
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
 }
@@ -111,7 +111,7 @@ int cli_add_prov(tal_header *h)
 int cli_close_stdout(void)
 {
     if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
-        fprintf(stderr, "%s: cannot write standard output: %s\n", tool_name, strerror(errno ? errno : EIO));
+        fprintf(stderr, "%s: cannot write standard output: %s\n", tal_progname(), strerror(errno ? errno : EIO));
         return TAL_EXIT_FAIL;
     }
     return TAL_EXIT_OK;

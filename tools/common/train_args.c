@@ -34,7 +34,7 @@ int cli_train_option(cli_train_args *a, int c, const char *arg)
 
 /* The size of the MPI job this process was launched in, from the
  * launchers' environment (Open MPI, MPICH's Hydra, MVAPICH); 1 outside one. */
-static long mpi_world_size(const char **var)
+long cli_mpi_launch_size(const char **var)
 {
     static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE" };
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
@@ -42,21 +42,28 @@ static long mpi_world_size(const char **var)
         char *end;
         long n = v ? strtol(v, &end, 10) : 0;
         if (v && *v && !*end && n > 1) {
-            *var = vars[i];
+            if (var)
+                *var = vars[i];
             return n;
         }
     }
     return 1;
 }
 
-int cli_train_check(const cli_train_args *a)
+int cli_train_refuse_ranks(const char *why)
 {
     const char *var = NULL;
-    long ranks = mpi_world_size(&var);
+    long ranks = cli_mpi_launch_size(&var);
     if (ranks > 1)
-        return cli_error("launched as one of %ld MPI ranks (%s), but this build trains in one process: each rank "
-                         "would train the whole model and write the same checkpoint; run it without mpirun",
-                         ranks, var);
+        return cli_error("launched as one of %ld MPI ranks (%s), but %s: each rank would train the whole model "
+                         "and write the same checkpoint; run it without mpirun", ranks, var, why);
+    return 0;
+}
+
+int cli_train_check(const cli_train_args *a)
+{
+    if (!a->ranks_ok && cli_train_refuse_ranks("this tool trains in one process"))
+        return 1;
     if (!a->out)
         return cli_usage_error("the checkpoint path is required (-o FILE)");
     if (!strcmp(a->out, "-"))

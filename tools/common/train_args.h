@@ -37,6 +37,7 @@ typedef struct {
     const char *out, *metrics;
     int resume;
     long log_every, threads, stop, seed;   /* seed < 0: the config's */
+    int ranks_ok;                          /* the tool shares training among MPI ranks (tal-train with MPI) */
 } cli_train_args;
 
 #define CLI_TRAIN_ARGS_INIT { .seed = -1 }
@@ -47,9 +48,17 @@ int cli_train_option(cli_train_args *a, int c, const char *arg);
 
 /* The checkpoint path (-o) as a training tool needs it: given, not
  * standard output, and --resume without -c.  0 or 2 (printed); 1
- * (printed) when launched as one of several MPI ranks, which a training
- * tool of this build does not share work with. */
+ * (printed) when launched as one of several MPI ranks and a->ranks_ok is
+ * not set (a tool that does not share its work among them). */
 int cli_train_check(const cli_train_args *a);
+
+/* The size of the MPI job this process was launched in, from the
+ * launchers' environment (Open MPI, MPICH's Hydra, MVAPICH; *var, when
+ * not NULL, names the variable); 1 outside one. */
+long cli_mpi_launch_size(const char **var);
+/* 0 outside an MPI job of several ranks; else 1 after a line saying that
+ * the tool does not train on several ranks, and `why`. */
+int cli_train_refuse_ranks(const char *why);
 
 /* The config: with --resume, the checkpoint's stored one and then -s;
  * else the schema's defaults, `before`, the -c files (checked together),

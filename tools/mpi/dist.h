@@ -1,0 +1,35 @@
+/* dist.h — tal-train as one of several MPI processes: joining the job,
+ * the rank-ordered sums that data-parallel training needs
+ * (models/trainer.h, tal_dist), and ending so that no rank waits on one
+ * that stopped.
+ *
+ *   tal_dist *dd;
+ *   if ((rc = cli_dist_start(&dd))) return rc;    // NULL: one process
+ *   ... tal_train(..., &(tal_train_opts){ .dist = dd, ... }) ...
+ *   return cli_dist_end(dd, status);
+ *
+ * Built with MPI (make MPI=auto finds it) this joins the job a launcher
+ * (mpirun) started; built without, launched as one of several ranks, it
+ * refuses with one line.  Outside a launcher it is one process either way
+ * and MPI is not initialised.
+ */
+#ifndef TAL_TOOLS_MPI_DIST_H
+#define TAL_TOOLS_MPI_DIST_H
+
+#include "../../lib/models/trainer.h"
+
+/* Join the launcher's job: *out NULL outside one (or with one rank), else
+ * the job (ranks above 0 quiet, every rank's messages prefixed by its
+ * rank; TAL_CUDA_DEVICE set from the local rank when unset).  0, or 1
+ * after an error line. */
+int cli_dist_start(tal_dist **out);
+
+/* Whether this build can train on several processes. */
+int cli_dist_built(void);
+
+/* Leave the job: status 0 on every rank ends it normally; any other status
+ * aborts it (the launcher stops every rank at once, none left waiting in an
+ * exchange).  Returns status. */
+int cli_dist_end(tal_dist *dd, int status);
+
+#endif
