@@ -24,6 +24,8 @@
 #   make bench-core      compute core vs PyTorch, time and memory (pipelines/bench-core.sh)
 #   make bench-train     ActionFormer-style training epoch and detection pass vs PyTorch
 #                        (pipelines/bench-train.sh)
+#   make bench-scale     data-parallel tal-train: 1 rank x 2 threads, 2 ranks over shared
+#                        memory and TCP; projection to 8-128 ranks (pipelines/bench-scale.sh)
 #   make bench-cuda      one THUMOS-size training step on a GPU vs PyTorch
 #                        (pipelines/bench-cuda.sh; needs a GPU)
 #   make check-cuda-sanitize  the CUDA parity tests under compute-sanitizer
@@ -209,7 +211,7 @@ TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 DEPS_OK    := build/.deps-ok
 
 .PHONY: all check demo hapt results-supervised results-nontarget results-ttc results-apl results-points install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
-        bench-cuda check-cuda-sanitize need-cuda
+        bench-cuda bench-scale check-cuda-sanitize need-cuda
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
 .SECONDARY:
@@ -372,6 +374,9 @@ bench-train: all
 # ends with "cuda: talcore/pytorch step time <r>x, peak memory <m>x on
 # <device>".  About 2 minutes on an H100; never run yet (no GPU was
 # available where it was written).
+bench-scale: all
+	@sh pipelines/bench-scale.sh
+
 BENCH_CUDA := $(BUILD)/bench/cuda-bench
 $(BENCH_CUDA): pipelines/bench/cuda_bench.c $(LIBTAL)
 	@mkdir -p $(@D)

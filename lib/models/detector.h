@@ -53,9 +53,10 @@ typedef struct {
     /* declare the parameters in d->P (allocation follows) */
     int (*define)(tal_detector *d);
     int (*init)(tal_detector *d, tal_rng *r);
-    /* training loss of n records; r draws crops and augmentation.  In a
-     * semi-supervised step the labelled records come first and the
-     * pseudo-labelled ones (supervision none) after them. */
+    /* training loss of n records; r draws crops and augmentation (record
+     * b's from tal_graph_row_rng(g, r, b) in a model that trains data-
+     * parallel).  In a semi-supervised step the labelled records come
+     * first and the pseudo-labelled ones (supervision none) after them. */
     tal_tensor *(*loss)(tal_detector *d, tal_graph *g, const tal_record *const *batch, int n, tal_rng *r,
                         tal_loss_log *log);
     /* detections of one record in seconds, suppressed; optionally the
@@ -119,6 +120,12 @@ uint32_t tal_classes_crc(const tal_classes *c);
  * supervision with at least one tag)?  0, or <0 with a message naming the
  * sequence ('name' is the stream's, for the message). */
 int tal_det_check_training_record(const tal_det_ops *ops, const tal_record *r, const char *name);
+
+/* ops->data_parallel of a model whose every loss term is a sum over the
+ * batch's records divided by batch-wide counts it totals with
+ * tal_graph_batch_sum, and whose records draw from tal_graph_row_rng:
+ * always 0 (linear, SPOT-style, TTC-Loc, FS-PTAL; trainer.h). */
+int tal_det_splits_by_record(const tal_detector *d);
 
 /* The ops of a model kind (TAL_DET_*), NULL if unknown. */
 const tal_det_ops *tal_det_ops_for(int kind);

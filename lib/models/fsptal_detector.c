@@ -308,12 +308,15 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     const tal_det_config *c = &d->cfg;
     int C = d->num_classes, K = C + 1;
     const float wt[4] = { (float)c->fsp_w_vid, (float)c->fsp_w_point, (float)c->fsp_w_score, (float)c->fsp_w_fs };
-    double val[T_N] = { 0 };
+    double val[T_N] = { 0 }, Bg = B;   /* the batch's size over every process (graph.h) */
+    if (tal_graph_batch_sum(g, &Bg, 1))
+        return NULL;
     tal_tensor *total = NULL;
     int positives = 0;
     for (int bi = 0; bi < B; bi++) {
         const tal_record *rec = batch[bi];
         int T = (int)rec->T;
+        tal_rng r = tal_graph_row_rng(g, rng, bi);   /* the record's draws */
         fsp_out o;
         /* mining on this step's scores (annotated points and what it adds) */
         if (forward(d, g, rec, &o) || label_and_mine(d, g, rec, &o))
@@ -341,14 +344,14 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
         val[T_BKG] += s->L.nbkg;
         positives += s->L.nact;
         if (c->fsp_point_loss) {
-            int na = pick(&s->idx, &s->idx_cap, s->L.annot, s->L.mined, T, 0, rng);
+            int na = pick(&s->idx, &s->idx_cap, s->L.annot, s->L.mined, T, 0, &r);
             if (na < 0 || tal_reserve(&s->tgt, &s->tgt_cap, (size_t)K * (na > T ? na : T), sizeof *s->tgt))
                 return NULL;
             for (int k = 0; k < C; k++)
                 for (int i = 0; i < na; i++)
                     s->tgt[(size_t)k * na + i] = s->L.act[(size_t)s->idx[i] * C + k];
             term[1] = point_term(g, o.qhat, s->idx, na, s->tgt, (float)c->fsp_focal_gamma);
-            int nb = pick(&s->idx, &s->idx_cap, s->L.bkg, NULL, T, 0, rng);
+            int nb = pick(&s->idx, &s->idx_cap, s->L.bkg, NULL, T, 0, &r);
             if (nb < 0)
                 return NULL;
             if (nb) {
@@ -365,7 +368,7 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
             if (nseg && !(term[2] = score_term(d, g, o.qhat, nseg, T)))
                 return NULL;
         }
-        if (o.E && !(term[3] = fs_term(d, g, o.E, T, rng)))
+        if (o.E && !(term[3] = fs_term(d, g, o.E, T, &r)))
             return NULL;
         tal_tensor *seq = NULL;
         for (int i = 0; i < 4; i++) {
@@ -380,7 +383,7 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
         }
         total = total ? tal_add(g, total, seq) : seq;
     }
-    total = tal_scale(g, total, 1.0f / (float)B);
+    total = tal_scale(g, total, (float)(1.0 / Bg));
     if (tal_graph_status(g))
         return NULL;
     static const char *names[T_N] = { "vid", "point", "score", "fs", "mined_act", "mined_bkg" };
@@ -388,9 +391,9 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     log->total = 0;
     for (int i = 0; i < T_N; i++) {
         log->name[i] = names[i];
-        log->value[i] = val[i] / B;
+        log->value[i] = val[i] / Bg;
         if (i < 4)
-            log->total += wt[i] * val[i] / B;
+            log->total += wt[i] * val[i] / Bg;
     }
     log->positives = positives;
     return total;
@@ -502,6 +505,7 @@ const tal_det_ops tal_det_fsptal_ops = {
     .init = fsp_init,
     .loss = fsp_loss,
     .detect = fsp_detect,
+    .data_parallel = tal_det_splits_by_record,
     .pseudo = fsp_pseudo,
     .free = fsp_free,
 };

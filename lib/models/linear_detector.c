@@ -109,13 +109,6 @@ static tal_tensor *lin_loss(tal_detector *d, tal_graph *g, const tal_record *con
     return loss;
 }
 
-/* per-snippet cross-entropy over the batch's snippets: splits over processes */
-static int lin_data_parallel(const tal_detector *d)
-{
-    (void)d;
-    return 0;
-}
-
 static int lin_detect(tal_detector *d, tal_graph *g, const tal_record *rec, tal_segset *dets, tal_record *dist)
 {
     lin_state *s = S(d);
@@ -173,6 +166,6 @@ const tal_det_ops tal_det_linear_ops = {
     .init = lin_init,
     .loss = lin_loss,
     .detect = lin_detect,
-    .data_parallel = lin_data_parallel,
+    .data_parallel = tal_det_splits_by_record,
     .free = lin_free,
 };

@@ -429,7 +429,8 @@ static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *co
         int32_t *cls = s->cls + (size_t)b * T;
         float *mask = s->mask + (size_t)b * TT;
         int start = 0, len = 0, pseudo = b >= Bl;
-        int64_t n1 = record_sample(d, rec, r, s->x + (size_t)b * D * T, cls, mask, &start, &len);
+        tal_rng rb = tal_graph_row_rng(g, r, b);   /* the record's draws (graph.h) */
+        int64_t n1 = record_sample(d, rec, &rb, s->x + (size_t)b * D * T, cls, mask, &start, &len);
         if (n1 < 0)
             return NULL;
         if (pseudo) {
@@ -445,7 +446,7 @@ static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *co
                 tal_spot_resample(rec->dist + (size_t)start * K, K, 1, len, K, T, TAL_SPOT_LINEAR, qb, K, 1);
             }
             size_t o = (size_t)u * T * K;
-            if (tal_spot_semi_weights(c, qb, cls, T, K, r, wt + o, wp + o, wn + o)) {
+            if (tal_spot_semi_weights(c, qb, cls, T, K, &rb, wt + o, wp + o, wn + o)) {
                 tal_err_wrap(tal_errcode(), "pseudo-labelled sequence '%s'", rec->id);
                 return NULL;
             }
@@ -471,6 +472,13 @@ static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *co
         for (int t = 0; t < T; t++)
             positives += cls[t] != C;
     }
+    /* every term is a mean over its part's records (each the same size at
+     * the fixed scale): over several processes, this process's share of
+     * the whole part's mean is its mean times its part of the records; the
+     * mask BCE's class weights come from the whole part's count of ones */
+    double all[4] = { Bl, Bu, ones[0], ones[1] };
+    if (tal_graph_batch_sum(g, all, 4))
+        return NULL;
     tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ B, D, T }, s->x);
     tal_spot_out o;
     if (tal_spot_forward(g, &s->m, x, &o))
@@ -488,12 +496,12 @@ static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *co
         tal_tensor *lc = whole ? o.cls : tal_slice(g, o.cls, 0, lo, hi), *lm = whole ? o.mask : tal_slice(g, o.mask, 0, lo, hi);
         tal_tensor *lr = whole ? o.recon : tal_slice(g, o.recon, 0, lo, hi), *lx = whole ? x : tal_slice(g, x, 0, lo, hi);
         tal_tensor *ly = whole ? y : tal_slice(g, y, 0, lo, hi);
-        double a = part ? c->semi_weight : 1;
+        double share = (double)(hi - lo) / all[part], a = (part ? c->semi_weight : 1) * share;
         int rc;
         if (!part) {
-            rc = add_term(g, &out, log, "cls", tal_spot_cls_loss(g, lc, s->cls), c->cls_weight);
+            rc = add_term(g, &out, log, "cls", tal_spot_cls_loss(g, lc, s->cls), a * c->cls_weight);
             if (!rc && Bu && c->semi_loss == TAL_SEMI_NONTARGET && c->semi_neg)
-                rc = add_term(g, &out, log, "neg", pn_mean(g, lc, NULL, wl), c->cls_weight);
+                rc = add_term(g, &out, log, "neg", pn_mean(g, lc, NULL, wl), a * c->cls_weight);
         } else {
             int pos = c->semi_loss == TAL_SEMI_NONTARGET && c->semi_pos;
             int neg = (c->semi_loss == TAL_SEMI_NONTARGET && c->semi_neg) || c->semi_loss == TAL_SEMI_COMPLEMENTARY;
@@ -504,7 +512,7 @@ static tal_tensor *spot_loss(tal_detector *d, tal_graph *g, const tal_record *co
                 rc = add_term(g, &out, log, "u_neg", pn_mean(g, lc, NULL, wn), a * c->cls_weight);
         }
         if (!rc && w > 0)
-            rc = add_term(g, &out, log, part ? "u_mask_bce" : "mask_bce", tal_spot_mask_bce(g, lm, ly, ones[part]), a * w);
+            rc = add_term(g, &out, log, part ? "u_mask_bce" : "mask_bce", tal_spot_mask_bce(g, lm, ly, all[2 + part] * share), a * w);
         if (!rc && w < 1)
             rc = add_term(g, &out, log, part ? "u_dice" : "dice", tal_spot_dice(g, lm, ly), a * (1 - w));
         if (!rc && c->recon_weight > 0)
@@ -573,5 +581,6 @@ const tal_det_ops tal_det_spot_ops = {
     .init = spot_init,
     .loss = spot_loss,
     .detect = spot_detect,
+    .data_parallel = tal_det_splits_by_record,
     .free = spot_free,
 };

@@ -127,8 +127,9 @@ static void json_line(FILE *f, int64_t epoch, int64_t step, double lr, const tal
     fprintf(f, ",\"time\":%s", b);
     if (dd) {   /* the gradient exchange so far (rank 0's) */
         tal_json_double(b, dd->comm_s);
-        fprintf(f, ",\"ranks\":%d,\"comm_time\":%s,\"comm_bytes\":%llu", dd->size, b,
-                (unsigned long long)dd->comm_bytes);
+        fprintf(f, ",\"ranks\":%d,\"comm_time\":%s", dd->size, b);
+        tal_json_double(b, dd->wait_s);
+        fprintf(f, ",\"comm_wait\":%s,\"comm_bytes\":%llu", b, (unsigned long long)dd->comm_bytes);
     }
     fputs("}\n", f);
     fflush(f);
@@ -241,8 +242,7 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
         return tal_err(TAL_EINVAL, "model.kind %s does not learn from pseudo labels", d->ops->name);
     tal_dist *dd = o->dist && o->dist->size > 1 ? o->dist : NULL;
     if (dd && !d->ops->data_parallel)
-        return tal_err(TAL_EINVAL, "model.kind %s does not train on several processes (its loss couples the records "
-                       "of a batch): run it as one process", d->ops->name);
+        return tal_err(TAL_EINVAL, "model.kind %s trains in one process only: run it without mpirun", d->ops->name);
     if (dd && d->ops->data_parallel(d))
         return tal_errcode();
     /* supervised: epochs over the labelled records; semi-supervised:

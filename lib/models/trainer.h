@@ -8,7 +8,8 @@
  *
  * Every random choice is drawn from a stream named by (seed, purpose,
  * epoch or step): the epoch's order, each step's crops, each step's
- * dropout and drop-path.  Nothing random carries over from one step to the
+ * dropout and drop-path (crops and drop-path split again by the record's
+ * place in the step's batch, so that data-parallel ranks draw them alike).  Nothing random carries over from one step to the
  * next except through the checkpointed state, so training resumed from a
  * checkpoint continues exactly as if it had not stopped, and the same seed
  * and thread count give the same weights bit for bit on the CPU.
@@ -55,6 +56,7 @@ typedef struct tal_dist {
     int (*sum_f32)(struct tal_dist *dd, float *v, size_t n);
     int (*sum_f64)(struct tal_dist *dd, double *v, size_t n);
     double comm_s;           /* seconds spent in sum_f32 (the gradient exchange), so far */
+    double wait_s;           /* of which waiting for the other ranks to reach it */
     uint64_t comm_bytes;     /* bytes this rank received in sum_f32, so far */
     void *ctx;
 } tal_dist;

@@ -236,10 +236,15 @@ static tal_tensor *ttc_loss(tal_detector *d, tal_graph *g, const tal_record *con
     if (tal_reserve(&s->start, &s->start_cap, (size_t)B, sizeof *s->start) ||
         tal_reserve(&s->len, &s->len_cap, (size_t)B, sizeof *s->len))
         return NULL;
-    /* random clips of at most max_seq_len snippets */
+    /* random clips of at most max_seq_len snippets, each drawn from its
+     * record's stream (graph.h); the batch's size over every process */
+    double Bg = B;
+    if (tal_graph_batch_sum(g, &Bg, 1))
+        return NULL;
     for (int i = 0; i < B; i++) {
         int T = (int)batch[i]->T, L = T < c->max_seq_len ? T : c->max_seq_len;
-        s->start[i] = T > L ? (int)tal_rng_below(r, (uint32_t)(T - L + 1)) : 0;
+        tal_rng ri = tal_graph_row_rng(g, r, i);
+        s->start[i] = T > L ? (int)tal_rng_below(&ri, (uint32_t)(T - L + 1)) : 0;
         s->len[i] = L;
         Tm = L > Tm ? L : Tm;
     }
@@ -276,7 +281,7 @@ static tal_tensor *ttc_loss(tal_detector *d, tal_graph *g, const tal_record *con
             y[k] = sum > 0 ? y[k] / sum : 0;
         }
         y[C] = (float)wb;
-        s->rw[i] = sum > 0 ? 1.0f / B : 0;
+        s->rw[i] = sum > 0 ? (float)(1.0 / Bg) : 0;
         s->invT[i] = 1.0f / L;
     }
 
@@ -312,7 +317,7 @@ static tal_tensor *ttc_loss(tal_detector *d, tal_graph *g, const tal_record *con
     tal_tensor *bmean = tal_mul(g, tal_sum(g, tal_mul(g, bt, m3), 2, 0), tal_reshape(g, invT, 2, (int64_t[]){ B, 1 }));
     tal_tensor *logits = tal_concat(g, 2, (tal_tensor *[]){ pooled, bmean }, 1);
     tal_tensor *yw = tal_tensor_from(g, 2, (int64_t[]){ B, C + 1 }, s->yw);
-    tal_tensor *l_clas = tal_scale(g, tal_sum_all(g, tal_mul(g, tal_log_softmax(g, logits, -1, NULL), yw)), -1.0f / B);
+    tal_tensor *l_clas = tal_scale(g, tal_sum_all(g, tal_mul(g, tal_log_softmax(g, logits, -1, NULL), yw)), (float)(-1.0 / Bg));
     tal_tensor *total = tal_scale(g, l_clas, (float)c->ttc_lambda);
     /* L_reg */
     tal_tensor *l_reg = NULL;
@@ -339,13 +344,16 @@ static tal_tensor *ttc_loss(tal_detector *d, tal_graph *g, const tal_record *con
         }
         wsum += n * k;
     }
+    double wsum_all = wsum;   /* over every process's records */
+    if (tal_graph_batch_sum(g, &wsum_all, 1))
+        return NULL;
     if (nfull && wsum > 0 && c->ttc_eta > 0) {
         tal_tensor *a = tal_tensor_from(g, 3, (int64_t[]){ B, C, Tm }, s->a);
         tal_tensor *wl = tal_tensor_from(g, 3, (int64_t[]){ B, 1, Tm }, s->wl);
         tal_tensor *err = tal_mul(g, tal_abs(g, tal_sub(g, gt, a)), wl);
         if (c->ttc_loc_tagged)
             err = tal_mul(g, err, tal_tensor_from(g, 3, (int64_t[]){ B, C, 1 }, s->wc));
-        l_loc = tal_scale(g, tal_sum_all(g, err), (float)(1.0 / wsum));
+        l_loc = tal_scale(g, tal_sum_all(g, err), (float)(1.0 / wsum_all));
         total = tal_add(g, total, tal_scale(g, l_loc, (float)c->ttc_eta));
     }
     if (tal_graph_status(g))
@@ -420,5 +428,6 @@ const tal_det_ops tal_det_ttc_ops = {
     .init = ttc_init,
     .loss = ttc_loss,
     .detect = ttc_detect,
+    .data_parallel = tal_det_splits_by_record,
     .free = ttc_free,
 };

@@ -58,7 +58,14 @@ static int sum_f32(tal_dist *dd, float *v, size_t n)
     }
     if (tal_reserve(&m->fbuf, &m->fcap, (size_t)N * (size_t)(mine ? mine : 1), sizeof *m->fbuf))
         return TAL_ENOMEM;
-    int rc = MPI_Alltoallv(v, m->counts, m->displs, MPI_FLOAT, m->fbuf, m->rcounts, m->rdispls, MPI_FLOAT,
+    /* the ranks meet first, so that the exchange's time is told apart from
+     * waiting for the slowest rank's backward pass */
+    double t = MPI_Wtime();
+    int rc = MPI_Barrier(MPI_COMM_WORLD);
+    dd->wait_s += MPI_Wtime() - t;
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(rc, "the gradient exchange (MPI_Barrier)");
+    rc = MPI_Alltoallv(v, m->counts, m->displs, MPI_FLOAT, m->fbuf, m->rcounts, m->rdispls, MPI_FLOAT,
                            MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS)
         return mpi_fail(rc, "the gradient exchange (MPI_Alltoallv)");
