@@ -9,7 +9,7 @@
 # another order, so the weights part by rounding, which Adam's first steps
 # amplify where a gradient is near zero.  Measured on the tiny config
 # after one epoch (6 steps, lr 1e-3): at most 7e-5 apart (supervised),
-# the step-1 losses to 2e-6 relative.  The bound below is 2e-4: a record
+# the step-1 losses to 2e-6 relative (2e-5 in the sanitizer build).  The bound below is 2e-4: a record
 # drawn or normalised otherwise (a crop, a drop-path mask, a positive
 # count) moves weights by a whole step, 5e-3 (measured while building it).
 
@@ -29,10 +29,13 @@ setup_mpi() {
 
 # mpi N ARGS...: N ranks of tal-train, never longer than two minutes
 # (Open MPI asks for its consent to run as root, and for --oversubscribe
-# beyond the cores)
+# beyond the cores).  Under the sanitizers, leak checking is off in these
+# runs alone: Open MPI leaves its own allocations (in components it has
+# unloaded) to the end of the process; memory errors are still caught.
 mpi() {
     local n=$1
     shift
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 \
         mpirun --oversubscribe -np "$n" "$@"
 }
@@ -55,10 +58,12 @@ close() {
     # a line per step and per epoch, from rank 0 alone, the exchange in them
     [ "$(wc -l < two.jsonl)" -eq "$(wc -l < one.jsonl)" ]
     jq -e 'select(.kind == "epoch") | .ranks == 2 and .comm_bytes > 0 and .comm_time >= .comm_wait' two.jsonl
-    # the first step's loss is the same sum over the same records
+    # the first step's loss is the same sum over the same records (apart by
+    # 2e-6 relative here, 2e-5 in the sanitizer build; a record drawn or
+    # normalised otherwise moves it by percents)
     paste <(jq -r 'select(.step == 1 and .kind == "step") | .loss' one.jsonl) \
           <(jq -r 'select(.step == 1 and .kind == "step") | .loss' two.jsonl) |
-        awk '{ d = $1 - $2; if (d < 0) d = -d; exit !(d <= 1e-5 * $1) }'
+        awk '{ d = $1 - $2; if (d < 0) d = -d; exit !(d <= 1e-4 * $1) }'
 }
 
 @test "mpi: semi-supervised training (--unlabelled) on 2 ranks learns what one process does" {
@@ -131,7 +136,7 @@ close() {
         exec "$0" "$@"' tal-train "${args[@]}" -o k.ckpt train.tal
     [ "$status" -ne 0 ]
     [ "$status" -ne 124 ]   # not the timeout
-    [[ "$stderr" == *"tal-train (rank 0 of 2): stopped: the MPI launcher ended the job"*"continue with --resume"* ]]
+    [[ "$stderr" == *"tal-train (rank 0 of 2): stopped by the MPI launcher: another rank ended"*"--resume continues from it"* ]]
     mpi 2 tal-train -q --threads 1 --resume -o k.ckpt train.tal
     mpi 2 tal-train "${args[@]}" -o whole.ckpt train.tal
     cmp k.ckpt whole.ckpt
@@ -141,11 +146,13 @@ close() {
     setup_mpi
     run --separate-stderr mpi 2 tal-train -q -c "$CFG" -s acp.weight=0.1 -o m.ckpt train.tal
     [ "$status" -eq 1 ]
-    [[ "$stderr" == *"tal-train (rank 0 of 2): acp.weight 0.1: L_acp contrasts frames across the records of a batch"* ]]
+    # each rank stops at the same check; the launcher may end one before it
+    # says so, never both
+    [[ "$stderr" == *"tal-train (rank "?" of 2): acp.weight 0.1: L_acp contrasts frames across the records of a batch"* ]]
     [ ! -e m.ckpt ]
     run --separate-stderr mpi 2 tal-train -q -c "$CFG" -s model.kind=acp -o m.ckpt train.tal
     [ "$status" -eq 1 ]
-    [[ "$stderr" == *"tal-train (rank 1 of 2): model.kind acp trains in one process only: run it without mpirun"* ]]
+    [[ "$stderr" == *"tal-train (rank "?" of 2): model.kind acp trains in one process only: run it without mpirun"* ]]
     [ ! -e m.ckpt ]
     run --separate-stderr mpi 3 tal-train -q -c "$CFG" -o m.ckpt train.tal
     [ "$status" -eq 1 ]

@@ -41,8 +41,8 @@ static int usage(FILE *fp, int status)
 "      --device DEV        cpu or cuda [cuda when built with it and a GPU is present]\n"
 "      --print-config      print the resolved config as YAML and exit\n"
 "\n"
-"Under mpirun -np N, the ranks train one model together (data-parallel; man\n"
-"tal-train, DATA-PARALLEL TRAINING).  This build: %s.\n",
+"Under mpirun -np N, the ranks train one model together (man tal-train,\n"
+"Data-parallel training).  This build: %s.\n",
             cli_dist_built() ? "with MPI" : "without MPI (one process only)");
     cli_usage_footer(fp, 26);
     return status;
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
     /* under mpirun: one of the job's ranks (before the backend: it picks
      * this rank's GPU) */
     tal_dist *dd = NULL;
-    if (cli_dist_start(&dd))
+    if (cli_dist_start(&dd, a.threads > 0))
         return 1;
     /* cuda when a GPU can be used, unless told */
     const tal_backend *be = tal_backend_for(device);

@@ -96,7 +96,7 @@ static tal_tensor *lin_loss(tal_detector *d, tal_graph *g, const tal_record *con
     double total = (double)N;
     if (tal_graph_batch_sum(g, &total, 1))
         return NULL;
-    tal_tensor *loss = tal_scale(g, tal_sum_all(g, ce), (float)(1.0 / total));
+    tal_tensor *loss = total == (double)N ? tal_mean_all(g, ce) : tal_scale(g, tal_sum_all(g, ce), (float)(1.0 / total));
     if (tal_graph_status(g))
         return NULL;
     float v = 0;

@@ -252,9 +252,11 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
     uint32_t n_epoch = nu ? nu : n;
     int B_epoch = nu ? Bu : B;
     const tal_record *const *epoch_recs = nu ? unl : recs;
-    if (dd && (B < dd->size || (nu && Bu < dd->size)))
+    if (dd && (B < dd->size || (nu && Bu < dd->size))) {
+        int pseudo = nu && Bu < B;
         return tal_err(TAL_EINVAL, "%d processes share batches of %d%s records: at most %d processes", dd->size,
-                       nu ? Bu : B, nu ? " pseudo-labelled" : "", nu && Bu < B ? Bu : B);
+                       pseudo ? Bu : B, pseudo ? " pseudo-labelled" : nu ? " labelled" : "", pseudo ? Bu : B);
+    }
     int64_t iters = n_epoch / (uint32_t)B_epoch, epochs = (int64_t)c->warmup_epochs + c->epochs, total = epochs * iters;
     tal_sched sched = { .kind = c->schedule == 1 ? TAL_SCHED_COSINE : c->schedule == 2 ? TAL_SCHED_STEP : TAL_SCHED_CONSTANT,
                         .base_lr = c->lr, .warmup_steps = (int64_t)c->warmup_epochs * iters, .total_steps = total,
@@ -343,7 +345,7 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
                 /* drop-path and crops by global row, dropout's masks per rank (nn/graph.h) */
                 nb = local_part(dd, batch, B, Bu, local, rows);
                 mine = local;
-                tal_graph_set_batch(g, &(tal_graph_batch){ .rows = rows, .sum = batch_sum, .ctx = dd });
+                tal_graph_set_batch(g, &(tal_graph_batch){ .rows = rows, .n = nb, .sum = batch_sum, .ctx = dd });
             }
             tal_graph_set_rng(g, &sr);
             tal_tensor *loss = tal_detector_loss(d, g, mine, nb, &cr, &log);

@@ -289,7 +289,10 @@ void tal_graph_set_batch(tal_graph *g, const tal_graph_batch *b)
         memset(&g->batch, 0, sizeof g->batch);
 }
 
-int64_t tal_graph_row(const tal_graph *g, int64_t b) { return g->batch.rows ? g->batch.rows[b] : b; }
+int64_t tal_graph_row(const tal_graph *g, int64_t b)
+{
+    return g->batch.rows && b >= 0 && b < g->batch.n ? g->batch.rows[b] : b;
+}
 
 tal_rng tal_graph_row_rng(const tal_graph *g, const tal_rng *r, int64_t b)
 {

@@ -62,7 +62,8 @@ void tal_graph_set_rng(tal_graph *g, const tal_rng *r);
  * Dropout's masks stay per process.  Not set (the default): one process,
  * local row b is global row b, sums are the local values. */
 typedef struct {
-    const int64_t *rows;                        /* local row b is global row rows[b] */
+    const int64_t *rows;                        /* local row b < n is global row rows[b] */
+    int64_t n;
     int (*sum)(void *ctx, double *v, int n);    /* v <- its sum over the processes, the same bits on each; 0 or <0 */
     void *ctx;
 } tal_graph_batch;

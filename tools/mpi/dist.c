@@ -3,6 +3,7 @@
 #include "dist.h"
 #include "../common/cli.h"
 #include "../common/train_args.h"
+#include "../../lib/backends/backend.h"
 #include "../../lib/util/error.h"
 #include "../../lib/util/mem.h"
 
@@ -122,20 +123,29 @@ static void on_term(int sig)
 
 int cli_dist_built(void) { return 1; }
 
-int cli_dist_start(tal_dist **out)
+int cli_dist_start(tal_dist **out, int threads_given)
 {
     *out = NULL;
     if (cli_mpi_launch_size(NULL) <= 1)
         return 0;
-    /* one GPU per rank on a node, unless told otherwise */
+    /* one GPU per rank on a node, unless told otherwise (TAL_CUDA_DEVICE),
+     * or unless the launcher already gives each rank its own
+     * (CUDA_VISIBLE_DEVICES) */
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
     if (!local)
         local = getenv("MPI_LOCALRANKID");
-    if (local && !getenv("TAL_CUDA_DEVICE"))
+    if (local && !getenv("TAL_CUDA_DEVICE") && !getenv("CUDA_VISIBLE_DEVICES"))
         setenv("TAL_CUDA_DEVICE", local, 0);
-    int rank = 0, size = 1;
-    if (MPI_Init(NULL, NULL) != MPI_SUCCESS)
-        return cli_error("cannot join the MPI job (MPI_Init failed)");
+    /* the node's cores shared among its ranks, unless told */
+    const char *local_size = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    long ranks_here = local_size ? strtol(local_size, NULL, 10) : 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!threads_given && !getenv("OMP_NUM_THREADS") && ranks_here > 1 && cores > 0)
+        tal_cpu_set_threads((int)(cores / ranks_here > 1 ? cores / ranks_here : 1));
+    int rank = 0, size = 1, provided = 0;
+    /* OpenMP threads run inside a step; only the main thread calls MPI */
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return cli_error("cannot join the MPI job (MPI_Init_thread failed)");
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -152,8 +162,8 @@ int cli_dist_start(tal_dist **out)
     snprintf(name, sizeof name, "%s (rank %d of %d)", tal_progname(), rank, size);
     tal_set_progname(name);
     snprintf(stop_line, sizeof stop_line,
-             "%s: stopped: the MPI launcher ended the job (a rank failed or was killed); the last checkpoint is "
-             "whole: continue with --resume\n", name);
+             "%s: stopped by the MPI launcher: another rank ended (its message or the launcher's says why); "
+             "the checkpoint on disk is whole: --resume continues from it\n", name);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term;
@@ -202,8 +212,9 @@ int cli_dist_end(tal_dist *dd, int status)
 
 int cli_dist_built(void) { return 0; }
 
-int cli_dist_start(tal_dist **out)
+int cli_dist_start(tal_dist **out, int threads_given)
 {
+    (void)threads_given;
     *out = NULL;
     return cli_train_refuse_ranks("this tal-train was built without MPI (install libopenmpi-dev and rebuild: "
                                   "make MPI=1)");

@@ -4,7 +4,7 @@
  * that stopped.
  *
  *   tal_dist *dd;
- *   if ((rc = cli_dist_start(&dd))) return rc;    // NULL: one process
+ *   if ((rc = cli_dist_start(&dd, threads_given))) return rc;    // NULL: one process
  *   ... tal_train(..., &(tal_train_opts){ .dist = dd, ... }) ...
  *   return cli_dist_end(dd, status);
  *
@@ -20,9 +20,10 @@
 
 /* Join the launcher's job: *out NULL outside one (or with one rank), else
  * the job (ranks above 0 quiet, every rank's messages prefixed by its
- * rank; TAL_CUDA_DEVICE set from the local rank when unset).  0, or 1
- * after an error line. */
-int cli_dist_start(tal_dist **out);
+ * rank; TAL_CUDA_DEVICE set from the local rank when neither it nor
+ * CUDA_VISIBLE_DEVICES is set; unless threads_given or OMP_NUM_THREADS,
+ * the node's cores shared among its ranks).  0, or 1 after an error line. */
+int cli_dist_start(tal_dist **out, int threads_given);
 
 /* Whether this build can train on several processes. */
 int cli_dist_built(void);
