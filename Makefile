@@ -10,7 +10,7 @@
 #                        (pipelines/nontarget.sh; QUICK=1 for a smoke run)
 #   make results-ttc     TTC-Loc, weak and semi-weak (pipelines/ttc.sh; QUICK=1 smoke run)
 #   make results-apl     APL: ALQA, ICD, ACP (pipelines/apl.sh; QUICK=1 smoke run)
-#   make results-points  FS-PTAL, point supervision (THREADS=n, QUICK=1 smoke run)
+#   make results-points  FS-PTAL, point supervision (JOBS=n, THREADS=n, QUICK=1 smoke run)
 #   make install         bin/ and man/ under $(DESTDIR)$(PREFIX)
 #   make SAN=1 [check]   the same with AddressSanitizer + UBSan
 #   make CUDA=0|1|auto   CUDA kernels: never, always, when nvcc is found
@@ -334,7 +334,8 @@ results-ttc: all
 results-apl: all
 	@sh pipelines/apl.sh
 
-# FS-PTAL, point-supervised localization (pipelines/RESULTS-points.md); cost in that file.
+# FS-PTAL, point-supervised localization (pipelines/RESULTS-points.md): JOBS=2 parts
+# side by side, THREADS=1 per tool, QUICK=1 (smoke); cost in that file.
 results-points: all
 	@sh pipelines/points.sh
 

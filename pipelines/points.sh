@@ -27,23 +27,27 @@
 # mAP at tIoU 0.1:0.1:0.7, ActivityNet protocol, with the averages over
 # 0.1:0.5, 0.3:0.7 and 0.1:0.7.
 #
-# Cost: see the results file (measured with THREADS=1 on a shared 2-core
-# machine).  Writes under data/build/points/.  THREADS=n threads per tool
-# [2]; QUICK=1 a smoke run of every stage (one seed, a few epochs, results
-# in data/build/points-quick/RESULTS-points.md, not in pipelines/).
-# Finished runs are kept: a rerun only does what is missing.
+# Cost: see the results file (measured on a shared 2-core machine).
+# Writes under data/build/points/.  JOBS parts side by side [2], each
+# tool with THREADS threads [1]; QUICK=1 a smoke run of every stage (one
+# seed, a few epochs, results in data/build/points-quick/RESULTS-points.md,
+# not in pipelines/).  Finished runs are kept: a rerun only does what is
+# missing.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+. pipelines/results-lib.sh
 PATH=$top/bin:$PATH
 export LC_ALL=C
-threads=${THREADS:-2}
+threads=${THREADS:-1}
+jobs=${JOBS:-2}
 quick=${QUICK:-0}
 if [ "$quick" = 1 ]; then
     out=data/build/points-quick res=data/build/points-quick/RESULTS-points.md seeds=0
 else
     out=data/build/points res=pipelines/RESULTS-points.md seeds="0 1 2"
 fi
+[ -d "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ] && start=resumed || start=fresh
 mkdir -p "$out"
 cfg=pipelines/configs
 start_all=$(date +%s)
@@ -128,15 +132,17 @@ ablation() {   # ablation BENCH SEED CONFIG EPOCHS
     }
 }
 
-ep_th=$(epochs fs-ptal-synth 3)
-for s in $seeds; do ablation thumos "$s" fs-ptal-synth "$ep_th"; done
+ep_th=$(epochs fs-ptal-synth 3) ep_ha=$(epochs fs-ptal-hapt 8)
+ep_gt=$(epochs fs-ptal-gtea 10) ep_be=$(epochs fs-ptal-beoid 6)
+t0d=$th0/test.tal
 
 # ---- the same layout without action look-alikes in the background --------------------------
 # talsynth puts a look-alike of the neighbouring action's class (weight 0.65)
 # on each side of half the instances: background that mining and label
 # extension take for action.  The baseline, mining alone and the full model
 # on features made without them (--lookalike-rate 0), same seeds.
-for s in $seeds; do
+nolook() {   # nolook SEED
+    s=$1
     make_synth thumos-nolook "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv \
         --lookalike-rate 0
     d=$out/thumos-nolook-$s
@@ -145,23 +151,26 @@ for s in $seeds; do
     run "thumos-nolook-$s-B" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" -s fs_ptal.score_contrast=false \
         -s fs_ptal.feature_separation=false
     run "thumos-nolook-$s-all" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th"
-done
+}
 
 # ---- variants, THUMOS14 seed 0 --------------------------------------------------------
-t0d=$th0/test.tal
-run thumos-0-lacp-mining fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.mining=lacp \
-    -s fs_ptal.gamma_bkg=0.95 -s fs_ptal.gamma_act=0.1
-run thumos-0-original-oic fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.oic=original
-run thumos-0-sfnet fs-ptal-synth "$th0/ext-sfnet.tal" "$t0d" 0 "$ep_th"
-for tau in 2.5:2 2.5:1.5 2:1.67 3:1.67; do
-    run "thumos-0-tau-$tau" fs-ptal-synth "$th0/ext-tau-$tau.tal" "$t0d" 0 "$ep_th"
-done
-for p in 0.75 0.8 0.85 0.95; do
-    run "thumos-0-psi_same-$p" fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.psi_same="$p"
-done
-for p in 0.05 0.15 0.2 0.25; do
-    run "thumos-0-psi_diff-$p" fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.psi_diff="$p"
-done
+variants_rules() {
+    run thumos-0-lacp-mining fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.mining=lacp \
+        -s fs_ptal.gamma_bkg=0.95 -s fs_ptal.gamma_act=0.1
+    run thumos-0-original-oic fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.oic=original
+    run thumos-0-sfnet fs-ptal-synth "$th0/ext-sfnet.tal" "$t0d" 0 "$ep_th"
+    for tau in 2.5:2 2.5:1.5 2:1.67 3:1.67; do
+        run "thumos-0-tau-$tau" fs-ptal-synth "$th0/ext-tau-$tau.tal" "$t0d" 0 "$ep_th"
+    done
+}
+variants_psi() {
+    for p in 0.75 0.8 0.85 0.95; do
+        run "thumos-0-psi_same-$p" fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.psi_same="$p"
+    done
+    for p in 0.05 0.15 0.2 0.25; do
+        run "thumos-0-psi_diff-$p" fs-ptal-synth "$th0/ext.tal" "$t0d" 0 "$ep_th" -s fs_ptal.psi_diff="$p"
+    done
+}
 
 # ---- side by side: the segment detector on full labels, and on points widened --------
 # The width of the naive segments comes from the points alone: half the
@@ -170,8 +179,8 @@ width() {
     talcat -j "$1" | jq -s '[.[] | .points | map(.time) | unique | [range(1; length) as $i | .[$i] - .[$i - 1]][]]
                             | sort | .[length / 2 | floor] / 2 * 100 | round / 100'
 }
-for b in thumos hapt; do
-    d=$out/$b-0
+side_by_side() {   # side_by_side BENCH
+    b=$1 d=$out/$1-0
     c=$([ "$b" = hapt ] && echo actionformer-hapt || echo actionformer-synth)
     e=$(epochs "$c" 1)
     w=$(width "$d/pts.tal")
@@ -180,25 +189,67 @@ for b in thumos hapt; do
         -o "$d/naive.tal" "$d/pts.tal"
     run "$b-0-af-full" "$c" "$d/train.tal" "$d/test.tal" 0 "$e"
     run "$b-0-af-naive" "$c" "$d/naive.tal" "$d/test.tal" 0 "$e"
-done
+}
 
 # ---- HAPT, GTEA, BEOID ------------------------------------------------------------------------
-ep_ha=$(epochs fs-ptal-hapt 8)
-for s in $seeds; do ablation hapt "$s" fs-ptal-hapt "$ep_ha"; done
-# the paper's video loss on HAPT, whose every recording holds every class
-# (the config leaves it out; man fs-ptal)
-for s in $seeds; do
-    d=$out/hapt-$s
+hapt_runs() {   # hapt_runs SEED
+    s=$1 d=$out/hapt-$1
+    ablation hapt "$s" fs-ptal-hapt "$ep_ha"
+    # the paper's video loss on HAPT, whose every recording holds every class
+    # (the config leaves it out; man fs-ptal): a diagnostic, one seed
+    [ "$s" = "${seeds%% *}" ] || return 0
     # shellcheck disable=SC2086
-    [ "$s" = 0 ] || continue   # a diagnostic: one seed
     run "hapt-$s-base-vid" fs-ptal-hapt "$d/pts.tal" "$d/test.tal" "$s" "$ep_ha" $OFF -s fs_ptal.lambda_vid=1
     run "hapt-$s-all-vid" fs-ptal-hapt "$d/ext.tal" "$d/test.tal" "$s" "$ep_ha" -s fs_ptal.lambda_vid=1
-done
-ep_gt=$(epochs fs-ptal-gtea 10) ep_be=$(epochs fs-ptal-beoid 6)
-for s in $seeds; do
-    ablation gtea "$s" fs-ptal-gtea "$ep_gt"
-    ablation beoid "$s" fs-ptal-beoid "$ep_be"
-done
+}
+
+# ---- the dev curves the epochs were chosen on -------------------------------------------------
+# Part of the training sequences (seed 0) with points, the rest held out
+# with their ground truth; mAP every few epochs, full model and baseline.
+# The runs resume from their checkpoints, so each curve is one run.
+# devcurve BENCH CONFIG FRACTION EVERY STEPS [labelsplit options for the points]
+devcurve() {
+    b=$1 c=$2 frac=$3 every=$4 steps=$5 dev=$out/dev-$1
+    shift 5
+    [ -f "$dev/done" ] && return 0
+    [ "$quick" = 1 ] && steps=2 every=2
+    mkdir -p "$dev"
+    labelsplit -q -r "$frac" --seed 0 "$@" -o "$dev/train.tal" --oracle "$dev/test.tal" "$out/$b-0/train.tal"
+    lblext -q "$dev/train.tal" -o "$dev/ext.tal"
+    for m in all base; do
+        tr=$dev/ext.tal opts=""
+        [ "$m" = base ] && tr=$dev/train.tal opts=$OFF
+        rm -f "$dev/$m.curve" "$dev/$m.ckpt"
+        i=1
+        while [ "$i" -le "$steps" ]; do
+            # shellcheck disable=SC2086
+            if [ "$i" = 1 ]; then
+                tal-train -q --threads "$threads" -c "$cfg/$c.yaml" --seed 0 $opts -s train.epochs=$((steps * every)) \
+                    -s train.checkpoint_every="$every" --stop-after-epochs "$every" "$tr" -o "$dev/$m.ckpt"
+            else
+                tal-train -q --threads "$threads" --resume --stop-after-epochs "$every" "$tr" -o "$dev/$m.ckpt"
+            fi
+            tal-detect -q --threads "$threads" "$dev/$m.ckpt" "$dev/test.tal" -o "$dev/$m-dets.tal"
+            echo "$((i * every)) $(tal-map --json --gt "$dev/test.tal" --tiou 0.1:0.1:0.7 "$dev/$m-dets.tal" |
+                                   jq -r '.average')" >> "$dev/$m.curve"
+            i=$((i + 1))
+        done
+    done
+    touch "$dev/done"
+}
+# ---- every run above, JOBS parts side by side (results-lib.sh), the longest first -------------
+units=$(echo "side_by_side thumos"
+        echo "devcurve thumos fs-ptal-synth 0.8 10 15 --points-file data/thumos14/lacp/point_labels.csv"
+        for s in $seeds; do echo "ablation thumos $s fs-ptal-synth $ep_th"; done
+        echo "variants_psi"
+        echo "variants_rules"
+        for s in $seeds; do echo "nolook $s"; done
+        echo "devcurve hapt fs-ptal-hapt 0.75 40 10 --supervision point --points gaussian"
+        for s in $seeds; do echo "hapt_runs $s"; done
+        echo "side_by_side hapt"
+        for s in $seeds; do echo "ablation gtea $s fs-ptal-gtea $ep_gt"; echo "ablation beoid $s fs-ptal-beoid $ep_be"; done)
+run_lanes "$jobs" "$out" "$units"
+[ "$lanes_failed" = 0 ] || { say "a part failed (its messages are above); rerun to continue"; exit 1; }
 
 # ---- diagnostics ---------------------------------------------------------------------------
 # error analysis of the full model and the baseline, THUMOS14 seed 0
@@ -253,46 +304,11 @@ if [ ! -f "$fig" ]; then
     talplot --gt "$out/fig-gt.tal" -n 12 -o "$fig" "$out/fig.tal"
 fi
 
-# ---- the dev curves the epochs were chosen on -------------------------------------------------
-# Part of the training sequences (seed 0) with points, the rest held out
-# with their ground truth; mAP every few epochs, full model and baseline.
-# The runs resume from their checkpoints, so each curve is one run.
-# devcurve BENCH CONFIG FRACTION EVERY STEPS [labelsplit options for the points]
-devcurve() {
-    b=$1 c=$2 frac=$3 every=$4 steps=$5 dev=$out/dev-$1
-    shift 5
-    [ -f "$dev/done" ] && return 0
-    [ "$quick" = 1 ] && steps=2 every=2
-    mkdir -p "$dev"
-    labelsplit -q -r "$frac" --seed 0 "$@" -o "$dev/train.tal" --oracle "$dev/test.tal" "$out/$b-0/train.tal"
-    lblext -q "$dev/train.tal" -o "$dev/ext.tal"
-    for m in all base; do
-        tr=$dev/ext.tal opts=""
-        [ "$m" = base ] && tr=$dev/train.tal opts=$OFF
-        rm -f "$dev/$m.curve" "$dev/$m.ckpt"
-        i=1
-        while [ "$i" -le "$steps" ]; do
-            # shellcheck disable=SC2086
-            if [ "$i" = 1 ]; then
-                tal-train -q --threads "$threads" -c "$cfg/$c.yaml" --seed 0 $opts -s train.epochs=$((steps * every)) \
-                    -s train.checkpoint_every="$every" --stop-after-epochs "$every" "$tr" -o "$dev/$m.ckpt"
-            else
-                tal-train -q --threads "$threads" --resume --stop-after-epochs "$every" "$tr" -o "$dev/$m.ckpt"
-            fi
-            tal-detect -q --threads "$threads" "$dev/$m.ckpt" "$dev/test.tal" -o "$dev/$m-dets.tal"
-            echo "$((i * every)) $(tal-map --json --gt "$dev/test.tal" --tiou 0.1:0.1:0.7 "$dev/$m-dets.tal" |
-                                   jq -r '.average')" >> "$dev/$m.curve"
-            i=$((i + 1))
-        done
-    done
-    touch "$dev/done"
-}
-devcurve thumos fs-ptal-synth 0.8 10 15 --points-file data/thumos14/lacp/point_labels.csv
-devcurve hapt fs-ptal-hapt 0.75 40 10 --supervision point --points gaussian
 end_all=$(date +%s)
 echo $((end_all - start_all)) > "$out/last-run.seconds"
+echo "$start" > "$out/last-run.start"
 
 # ---- the results file ------------------------------------------------------------------------
-sh pipelines/points-report.sh "$out" "$threads" "$quick" > "$res.part"
+sh pipelines/points-report.sh "$out" "$threads" "$quick" "$jobs" > "$res.part"
 mv "$res.part" "$res"
 cat "$res"

@@ -41,3 +41,31 @@ verdict() { # BENCH MODEL A B: does B beat A by more than the seed-to-seed sprea
         echo "no: $d points (spread $sa, $sb)"
     fi
 }
+
+# run_lanes JOBS DIR UNITS: JOBS lanes side by side, each taking the next
+# unclaimed line of UNITS (a command: a function of the recipe and its
+# arguments, run in the lane's subshell, so its variables stay there) in
+# the order given (the longest first makes the lanes end together); a
+# claim is a directory under DIR/.claims.  Under set -e a failing unit
+# ends its lane; lanes_failed is then 1 (else 0).  Call it as a plain
+# command, not in an && or || list: there the shell ignores set -e in
+# everything the lanes run.
+run_lanes() {
+    _jobs=$1 _claims=$2/.claims _units=$3
+    rm -rf "$_claims" && mkdir "$_claims"
+    _n=$(echo "$_units" | wc -l) _pids="" _failed=0
+    for _j in $(seq "$_jobs"); do
+        (
+            for _i in $(seq "$_n"); do
+                mkdir "$_claims/$_i" 2>/dev/null || continue
+                # shellcheck disable=SC2046
+                set -- $(echo "$_units" | sed -n "${_i}p")
+                "$@"
+            done
+        ) &
+        _pids="$_pids $!"
+    done
+    for _p in $_pids; do wait "$_p" || _failed=1; done
+    rm -rf "$_claims"
+    lanes_failed=$_failed
+}

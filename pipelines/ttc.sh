@@ -32,6 +32,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+. pipelines/results-lib.sh
 PATH=$top/bin:$PATH
 export LC_ALL=C
 threads=${THREADS:-1}
@@ -252,24 +253,8 @@ train_gates th0 $s0 ttc-semi1 full1
 units=$(for s in $seeds; do echo "thumos_runs $s"; done
         echo "unconfused_runs ${seeds%% *}"
         for b in an hapt; do for s in $seeds; do echo "main_runs $b $s"; done; done)
-claims=$out/.claims
-rm -rf "$claims" && mkdir "$claims"
-lane() {
-    n=$(echo "$units" | wc -l)
-    for i in $(seq "$n"); do
-        mkdir "$claims/$i" 2>/dev/null || continue
-        set -- $(echo "$units" | sed -n "${i}p")
-        "$@"
-    done
-}
-pids="" failed=0
-for j in $(seq "$jobs"); do
-    ( lane ) &
-    pids="$pids $!"
-done
-for p in $pids; do wait "$p" || failed=1; done
-rm -rf "$claims"
-[ "$failed" = 0 ] || { say "a part failed (its messages are above); rerun to continue"; exit 1; }
+run_lanes "$jobs" "$out" "$units"
+[ "$lanes_failed" = 0 ] || { say "a part failed (its messages are above); rerun to continue"; exit 1; }
 
 # the picture: one test video of seed 0, Semi(1)
 pic=$out/th/s0/picture
