@@ -48,6 +48,16 @@ close() {
     awk -v d="$d" -v t="$TOL" 'BEGIN { exit !(d + 0 <= t + 0) }'
 }
 
+# as_one STREAM TAL-TRAIN-ARGS...: one process and 2 ranks train on STREAM,
+# their weights close
+as_one() {
+    local stream=$1
+    shift
+    tal-train "$@" -o one.ckpt "$stream"
+    mpi 2 tal-train "$@" -o two.ckpt "$stream"
+    close "$stream" one.ckpt two.ckpt
+}
+
 @test "mpi: 2 ranks learn what one process does (within rounding), the same bits on a repeat" {
     setup_mpi
     tal-train -q --threads 1 -c "$CFG" "${ONE_EPOCH[@]}" --metrics one.jsonl --log-every 1 -o one.ckpt train.tal
@@ -70,11 +80,8 @@ close() {
     setup_mpi
     selftrain_fixture
     pseudolabel -q -S -I --select fixed:0.15 out.tal -o pseudo.tal
-    args=(-q --threads 1 -c "$CFG" -c "$TOP/pipelines/configs/nontarget.yaml" "${ONE_EPOCH[@]}" --init m0.ckpt
-          --unlabelled pseudo.tal lab.tal)
-    tal-train "${args[@]}" -o one.ckpt
-    mpi 2 tal-train "${args[@]}" -o two.ckpt
-    close lab.tal one.ckpt two.ckpt
+    as_one lab.tal -q --threads 1 -c "$CFG" -c "$TOP/pipelines/configs/nontarget.yaml" "${ONE_EPOCH[@]}" \
+        --init m0.ckpt --unlabelled pseudo.tal
 }
 
 @test "mpi: TTC-Loc (video tags and a few full sequences) on 2 ranks learns what one process does" {
@@ -82,37 +89,26 @@ close() {
     labelsplit -q -k 1 -o full.tal -u tags.tal train.tal
     cat full.tal tags.tal > semi.tal
     # dropout's masks are drawn per rank: off, for the comparison
-    args=(-q --threads 1 -c "$TOP/pipelines/configs/ttc-loc-tiny.yaml" -s ttc.dropout=0 -s train.epochs=2)
-    tal-train "${args[@]}" -o one.ckpt semi.tal
-    mpi 2 tal-train "${args[@]}" -o two.ckpt semi.tal
-    close semi.tal one.ckpt two.ckpt
+    as_one semi.tal -q --threads 1 -c "$TOP/pipelines/configs/ttc-loc-tiny.yaml" -s ttc.dropout=0 -s train.epochs=2
 }
 
 @test "mpi: the SPOT-style detector and FS-PTAL on 2 ranks learn what one process does" {
     setup_mpi
     mkstream gt.tal
     talsynth -q -p easy -d 16 gt.tal | talcat -q -n 16 -o small.tal
-    spot=(-q --threads 1 -c "$TOP/pipelines/configs/spot-synth.yaml" -s model.channels=16 -s model.heads=2
-          -s model.stem_blocks=1 -s model.embd_layers=1 -s spot.temporal_scale=64 -s train.warmup_epochs=0
-          -s train.epochs=2)
-    tal-train "${spot[@]}" -o one.ckpt small.tal
-    mpi 2 tal-train "${spot[@]}" -o two.ckpt small.tal
-    close small.tal one.ckpt two.ckpt
+    as_one small.tal -q --threads 1 -c "$TOP/pipelines/configs/spot-synth.yaml" -s model.channels=16 \
+        -s model.heads=2 -s model.stem_blocks=1 -s model.embd_layers=1 -s spot.temporal_scale=64 \
+        -s train.warmup_epochs=0 -s train.epochs=2
     labelsplit -q -r 1 --points-file "$DATA/thumos14/lacp/point_labels.csv" -o pts.tal small.tal
     lblext -q pts.tal -o ext.tal
-    fsp=(-q --threads 1 -c "$TOP/pipelines/configs/fs-ptal-synth.yaml" -s model.channels=16 -s train.batch_size=4
-         -s fs_ptal.dropout=0 -s train.epochs=2)
-    tal-train "${fsp[@]}" -o one.ckpt ext.tal
-    mpi 2 tal-train "${fsp[@]}" -o two.ckpt ext.tal
-    close ext.tal one.ckpt two.ckpt
+    as_one ext.tal -q --threads 1 -c "$TOP/pipelines/configs/fs-ptal-synth.yaml" -s model.channels=16 \
+        -s train.batch_size=4 -s fs_ptal.dropout=0 -s train.epochs=2
 }
 
 @test "mpi: the linear baseline on 2 ranks learns what one process does" {
     setup_mpi
-    args=(-q --threads 1 -c "$TOP/pipelines/configs/linear-synth.yaml" -s train.batch_size=4 -s train.epochs=2)
-    tal-train "${args[@]}" -o one.ckpt train.tal
-    mpi 2 tal-train "${args[@]}" -o two.ckpt train.tal
-    close train.tal one.ckpt two.ckpt
+    as_one train.tal -q --threads 1 -c "$TOP/pipelines/configs/linear-synth.yaml" -s train.batch_size=4 \
+        -s train.epochs=2
 }
 
 @test "mpi: resumed on 2 ranks, the bits of an uninterrupted run; as one process, within rounding" {
