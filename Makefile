@@ -222,6 +222,9 @@ cuda-info:
 ifeq ($(CUDA),auto)
 	@echo "cuda: $(if $(CUDA_WHY),$(CUDA_WHY),nvcc found at $(NVCC) (runtime in $(CUDA_LIBDIR))$(if $(KERNEL_SRC),: building kernels/,; kernels/ is empty: CPU only))"
 endif
+ifeq ($(MPI),auto)
+	@echo "mpi: $(if $(filter 1,$(USE_MPI)),found: tal-train trains data-parallel under mpirun,not found (libopenmpi-dev): tal-train trains in one process)"
+endif
 
 # Dependencies are checked once; delete build/.deps-ok to check again.
 $(DEPS_OK): build-aux/deps.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The build: install layout, and the CUDA switch.
+# The build: install layout, and the CUDA and MPI switches.
 
 load test_helper
 
@@ -19,4 +19,10 @@ load test_helper
     run make -s -C "$TOP" -n CUDA=1 NVCC=
     [ "$status" -ne 0 ]
     [[ "$output" == *"CUDA=1 but nvcc was not found"* ]]
+}
+
+@test "make MPI= takes 0, 1 or auto" {
+    run make -s -C "$TOP" -n MPI=yes
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"MPI=yes: use 0, 1 or auto"* ]]
 }
