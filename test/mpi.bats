@@ -150,6 +150,10 @@ as_one() {
     [ "$status" -eq 1 ]
     [[ "$stderr" == *"tal-train (rank "?" of 2): model.kind acp trains in one process only: run it without mpirun"* ]]
     [ ! -e m.ckpt ]
+    run --separate-stderr mpi 2 tal-train -q -c "$CFG" -o m.ckpt - < train.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"under mpirun every rank reads the training streams: give files, not '-'"* ]]
+    [ ! -e m.ckpt ]
     run --separate-stderr mpi 3 tal-train -q -c "$CFG" -o m.ckpt train.tal
     [ "$status" -eq 1 ]
     [[ "$stderr" == *"3 processes share batches of 2 records: at most 2 processes"* ]]

@@ -175,6 +175,12 @@ int main(int argc, char **argv)
     const tal_record **recs = NULL, **urecs = NULL;
     FILE *metrics = NULL;
     const tal_det_ops *ops = tal_det_ops_for(cfg.kind);
+    /* the launcher gives standard input to rank 0 alone */
+    if (dd && (!strcmp(argv[optind], "-") || (unl_path && !strcmp(unl_path, "-")))) {
+        rc = tal_err(TAL_EINVAL, "under mpirun every rank reads the training streams: give files, not '-' "
+                     "(standard input reaches rank 0 only)");
+        goto fail;
+    }
     if ((rc = tal_recset_load(&set, argv[optind], keep_trainable, (void *)ops, &skipped)))
         goto fail;
     if (!set.n) {
