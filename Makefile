@@ -50,11 +50,12 @@ BLAS    ?= auto
 MPI     ?= auto
 VERSION := 0.1.0
 
-# A fresh clone's first make: install what is missing (build-aux/deps.sh)
-# before the probes below look for oneDNN and MPI, so that the first build
-# is the one the machine can make, not a fallback.
+# A fresh clone's first make, as root: install what is missing
+# (build-aux/deps.sh) before the probes below look for oneDNN and MPI, so
+# that the first build is the one the machine can make, not a fallback.
+# (Not root: the $(DEPS_OK) rule below prints the command to run.)
 ifeq ($(filter clean uninstall deps,$(MAKECMDGOALS)),)
-  DEPS_FIRST := $(shell [ build/.deps-ok -nt build-aux/deps.sh ] || \
+  DEPS_FIRST := $(shell [ build/.deps-ok -nt build-aux/deps.sh ] || [ "`id -u`" != 0 ] || \
                   { MPI=$(MPI) sh build-aux/deps.sh build 1>&2 && mkdir -p build && touch build/.deps-ok; })
 endif
 
