@@ -181,7 +181,7 @@ int main(int argc, char **argv)
                      "(standard input reaches rank 0 only)");
         goto fail;
     }
-    if ((rc = tal_recset_load(&set, argv[optind], keep_trainable, (void *)ops, &skipped)))
+    if ((rc = cli_dist_load(dd, &set, argv[optind], keep_trainable, (void *)ops, &skipped)))
         goto fail;
     if (!set.n) {
         rc = tal_err(TAL_EINVAL, "'%s' has no sequences with %s supervision to train on (%u with other supervision)",
@@ -208,7 +208,7 @@ int main(int argc, char **argv)
             rc = tal_err(TAL_EINVAL, "model.kind %s does not learn from pseudo labels (--unlabelled)", ops->name);
             goto fail;
         }
-        if ((rc = tal_recset_load(&uset, unl_path, NULL, NULL, NULL)) ||
+        if ((rc = cli_dist_load(dd, &uset, unl_path, NULL, NULL, NULL)) ||
             (rc = check_unlabelled(&uset, unl_path, &set, argv[optind])))
             goto fail;
         if (!(urecs = malloc((uset.n ? uset.n : 1) * sizeof *urecs))) {
@@ -236,7 +236,7 @@ fail:
     tal_detector_free(d);
     free(recs);
     free(urecs);
-    tal_recset_free(&set);
-    tal_recset_free(&uset);
+    cli_dist_unload(dd, &set);
+    cli_dist_unload(dd, &uset);
     return cli_dist_end(dd, rc ? cli_fail() : cli_close_stdout());
 }

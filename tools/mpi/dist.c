@@ -18,6 +18,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#define MAX_SHARED 4
+
 typedef struct {
     tal_dist pub;
     float *fbuf;       /* this rank's chunk from every rank */
@@ -25,6 +27,10 @@ typedef struct {
     double *dbuf;
     size_t dcap;
     int *counts, *displs, *rcounts, *rdispls;
+    MPI_Comm node;     /* the ranks that share this machine's memory */
+    int node_rank, node_size;
+    MPI_Win win[MAX_SHARED];   /* node-shared features of loaded streams */
+    int nwin;
 } mpi_dist;
 
 static int mpi_fail(int code, const char *what)
@@ -183,26 +189,133 @@ int cli_dist_start(tal_dist **out, int threads_given)
     m->rcounts = m->displs + size;
     m->rdispls = m->rcounts + size;
     m->pub = (tal_dist){ .rank = rank, .size = size, .sum_f32 = sum_f32, .sum_f64 = sum_f64, .ctx = m };
+    m->node = MPI_COMM_NULL;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &m->node) != MPI_SUCCESS) {
+        m->node = MPI_COMM_NULL;
+        m->node_size = 1;
+    } else {
+        MPI_Comm_set_errhandler(m->node, MPI_ERRORS_RETURN);
+        MPI_Comm_rank(m->node, &m->node_rank);
+        MPI_Comm_size(m->node, &m->node_size);
+    }
     *out = &m->pub;
     return 0;
+}
+
+/* Floats from the start of the window to each record's features (64-byte
+ * aligned), and their total; records without features get none. */
+static size_t feature_layout(const tal_recset *set, size_t *off)
+{
+    size_t at = 0;
+    for (uint32_t i = 0; i < set->n; i++) {
+        off[i] = at;
+        at += ((size_t)set->v[i].T * set->v[i].D + 15) / 16 * 16;
+    }
+    return at;
+}
+
+int cli_dist_load(tal_dist *dd, tal_recset *set, const char *path, int (*keep)(const tal_record *r, void *ctx),
+                  void *ctx, uint32_t *skipped)
+{
+    mpi_dist *m = (mpi_dist *)dd;
+    if (!dd || m->node_size <= 1 || m->nwin == MAX_SHARED)
+        return tal_recset_load(set, path, keep, ctx, skipped);
+    /* local rank 0 reads the features, the others the rest of each record */
+    int lead = m->node_rank == 0;
+    int rc = tal_recset_load_skip(set, path, keep, ctx, skipped, lead ? 0 : TAL_HAS_FEATURES);
+    size_t *off = rc ? NULL : tal_malloc(((size_t)set->n + 1) * sizeof *off);
+    if (!rc && !off)
+        rc = TAL_ENOMEM;
+    if (rc)
+        return rc;
+    size_t total = feature_layout(set, off);
+    /* the ranks of a node must have read the same stream */
+    unsigned long long mine[2] = { total, set->n }, lo[2], hi[2];
+    if (MPI_Allreduce(mine, lo, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, m->node) != MPI_SUCCESS ||
+        MPI_Allreduce(mine, hi, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, m->node) != MPI_SUCCESS) {
+        free(off);
+        return tal_err(TAL_EIO, "'%s': the ranks of this machine could not compare what they read", path);
+    }
+    if (lo[0] != hi[0] || lo[1] != hi[1]) {
+        free(off);
+        return tal_err(TAL_EINVAL, "'%s': the ranks of this machine read different streams (did it change "
+                       "while they read it?)", path);
+    }
+    float *base = NULL;
+    MPI_Win win;
+    int k = MPI_Win_allocate_shared(lead ? (MPI_Aint)(total ? total : 1) * (MPI_Aint)sizeof(float) : 0,
+                                    sizeof(float), MPI_INFO_NULL, m->node, &base, &win);
+    if (k != MPI_SUCCESS) {
+        free(off);
+        return mpi_fail(k, "sharing the features among this machine's ranks (MPI_Win_allocate_shared)");
+    }
+    if (!lead) {
+        MPI_Aint bytes;
+        int unit;
+        if ((k = MPI_Win_shared_query(win, 0, &bytes, &unit, &base)) != MPI_SUCCESS) {
+            free(off);
+            MPI_Win_free(&win);
+            return mpi_fail(k, "sharing the features among this machine's ranks (MPI_Win_shared_query)");
+        }
+    }
+    for (uint32_t i = 0; i < set->n; i++) {
+        tal_record *r = &set->v[i];
+        if (!r->D)
+            continue;
+        if (lead) {
+            /* one record at a time: the private copy goes as the shared one fills */
+            memcpy(base + off[i], r->feat, (size_t)r->T * r->D * sizeof *base);
+            free(r->feat);
+        }
+    }
+    /* the copies are in before anyone reads them */
+    MPI_Barrier(m->node);
+    for (uint32_t i = 0; i < set->n; i++) {
+        tal_record *r = &set->v[i];
+        if (!r->D)
+            continue;
+        r->feat = base + off[i];
+        r->feat_cap = 0;   /* not the record's to free or grow (cli_dist_unload) */
+        r->present |= TAL_HAS_FEATURES;
+    }
+    free(off);
+    m->win[m->nwin++] = win;
+    return 0;
+}
+
+void cli_dist_unload(tal_dist *dd, tal_recset *set)
+{
+    mpi_dist *m = (mpi_dist *)dd;
+    if (dd && m->node_size > 1)
+        for (uint32_t i = 0; i < set->n; i++)
+            if (set->v[i].D && !set->v[i].feat_cap)
+                set->v[i].feat = NULL;
+    tal_recset_free(set);
 }
 
 int cli_dist_end(tal_dist *dd, int status)
 {
     int on = 0;
     MPI_Initialized(&on);
+    if (!on) {
+        free(dd ? ((mpi_dist *)dd)->counts : NULL);
+        free(dd);
+        return status;
+    }
+    if (status) {
+        fflush(NULL);
+        MPI_Abort(MPI_COMM_WORLD, status);
+    }
     if (dd) {
         mpi_dist *m = (mpi_dist *)dd;
+        for (int i = 0; i < m->nwin; i++)
+            MPI_Win_free(&m->win[i]);
+        if (m->node != MPI_COMM_NULL)
+            MPI_Comm_free(&m->node);
         free(m->fbuf);
         free(m->dbuf);
         free(m->counts);
         free(m);
-    }
-    if (!on)
-        return status;
-    if (status) {
-        fflush(NULL);
-        MPI_Abort(MPI_COMM_WORLD, status);
     }
     MPI_Finalize();
     return status;
@@ -224,6 +337,19 @@ int cli_dist_end(tal_dist *dd, int status)
 {
     (void)dd;
     return status;
+}
+
+int cli_dist_load(tal_dist *dd, tal_recset *set, const char *path, int (*keep)(const tal_record *r, void *ctx),
+                  void *ctx, uint32_t *skipped)
+{
+    (void)dd;
+    return tal_recset_load(set, path, keep, ctx, skipped);
+}
+
+void cli_dist_unload(tal_dist *dd, tal_recset *set)
+{
+    (void)dd;
+    tal_recset_free(set);
 }
 
 #endif

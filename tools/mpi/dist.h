@@ -16,6 +16,7 @@
 #ifndef TAL_TOOLS_MPI_DIST_H
 #define TAL_TOOLS_MPI_DIST_H
 
+#include "../../lib/data/recset.h"
 #include "../../lib/models/trainer.h"
 
 /* Join the launcher's job: *out NULL outside one (or with one rank), else
@@ -27,6 +28,16 @@ int cli_dist_start(tal_dist **out, int threads_given);
 
 /* Whether this build can train on several processes. */
 int cli_dist_built(void);
+
+/* tal_recset_load, for a job's ranks: on each machine one rank reads the
+ * features into memory its other ranks map (an MPI shared window), so a
+ * node holds one copy of the training features, not one per rank; the
+ * others read the rest of each record.  Release with cli_dist_unload
+ * (before cli_dist_end), never with tal_recset_free.  dd NULL, or one
+ * rank on the machine: a plain load. */
+int cli_dist_load(tal_dist *dd, tal_recset *set, const char *path, int (*keep)(const tal_record *r, void *ctx),
+                  void *ctx, uint32_t *skipped);
+void cli_dist_unload(tal_dist *dd, tal_recset *set);
 
 /* Leave the job: status 0 on every rank ends it normally; any other status
  * aborts it (the launcher stops every rank at once, none left waiting in an
