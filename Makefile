@@ -50,13 +50,17 @@ BLAS    ?= auto
 MPI     ?= auto
 VERSION := 0.1.0
 
+# Dependencies are checked once per choice of MPI (MPI=0 asks for less);
+# delete build/.deps-ok* to check again.
+DEPS_OK := build/.deps-ok$(if $(filter 0,$(MPI)),-nompi)
+
 # A fresh clone's first make, as root: install what is missing
 # (build-aux/deps.sh) before the probes below look for oneDNN and MPI, so
 # that the first build is the one the machine can make, not a fallback.
 # (Not root: the $(DEPS_OK) rule below prints the command to run.)
 ifeq ($(filter clean uninstall deps,$(MAKECMDGOALS)),)
-  DEPS_FIRST := $(shell [ build/.deps-ok -nt build-aux/deps.sh ] || [ "`id -u`" != 0 ] || \
-                  { MPI=$(MPI) sh build-aux/deps.sh build 1>&2 && mkdir -p build && touch build/.deps-ok; })
+  DEPS_FIRST := $(shell [ $(DEPS_OK) -nt build-aux/deps.sh ] || [ "`id -u`" != 0 ] || \
+                  { MPI=$(MPI) sh build-aux/deps.sh build 1>&2 && mkdir -p build && touch $(DEPS_OK); })
 endif
 
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
@@ -209,7 +213,6 @@ TOOLS      := $(TOOL_SRC:tools/%.c=bin/%)
 LIBTAL     := $(BUILD)/libtalcore.a
 UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
-DEPS_OK    := build/.deps-ok
 
 .PHONY: all check demo hapt results-supervised results-nontarget results-ttc results-apl results-points install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
         bench-cuda bench-scale check-cuda-sanitize need-cuda
@@ -227,7 +230,6 @@ ifeq ($(MPI),auto)
 	@echo "mpi: $(if $(filter 1,$(USE_MPI)),found: tal-train trains data-parallel under mpirun,not found (libopenmpi-dev): tal-train trains in one process)"
 endif
 
-# Dependencies are checked once; delete build/.deps-ok to check again.
 $(DEPS_OK): build-aux/deps.sh
 	@mkdir -p $(@D)
 	@MPI=$(MPI) sh build-aux/deps.sh build
