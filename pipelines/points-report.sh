@@ -127,11 +127,15 @@ for r in base:"baseline" B:"+ B pseudo-label mining" all:"A + B + C + D (FS-PTAL
 done
 echo
 echo "Paired by seed: mining over the baseline $(delta thumos-nolook B); all four over"
-echo "the baseline $(delta thumos-nolook all)."
+echo "the baseline $(delta thumos-nolook all).  Label extension alone (A) over the baseline here:"
+echo "$(delta thumos-nolook A), against $(delta thumos A) with the look-alikes."
 echo
 echo "## Ablation, UCI HAPT, $(epochs_of hapt-0-all) epochs"
 echo
 table2 hapt
+echo
+echo "Score contrast on the extended points (A + C against A, paired by seed):"
+echo "$(delta hapt AC A); on the annotated points alone (C against the baseline): $(delta hapt C)."
 echo
 echo "HAPT's config leaves the video loss out (\`fs_ptal.lambda_vid: 0\`): every"
 echo "recording holds all 12 classes, so the tags the points imply are all ones and"
@@ -302,7 +306,12 @@ for g in "thumos-[0-9]-base thumos-[0-9]-A thumos-[0-9]-B thumos-[0-9]-C thumos-
 done
 echo "| all runs | $(ls "$out"/*.time | wc -l | tr -d ' ') | $total | $total_cpu |"
 echo
-if [ "$(cat "$out/last-run.start" 2>/dev/null)" = fresh ]; then
+if [ -s "$out/recipe.log" ]; then
+    # one line per invocation: seconds, fresh or resumed, date, parts side by side
+    awk '{ kind = "A resumed"; what = " (only what was missing)"
+           if ($2 == "fresh") { kind = "A fresh"; what = " (the whole recipe from nothing, with data, diagnostics and the dev curves)" }
+           printf "%s invocation of %s: %s s of wall time, %s part(s) side by side%s.\n", kind, $3, $1, $4, what }' "$out/recipe.log"
+elif [ "$(cat "$out/last-run.start" 2>/dev/null)" = fresh ]; then
     echo "The whole recipe, from nothing, with data, diagnostics and the dev curves: $(cat "$out/last-run.seconds") s"
     echo "of wall time ($jobs parts side by side)."
 else

@@ -151,6 +151,9 @@ nolook() {   # nolook SEED
     run "thumos-nolook-$s-B" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" -s fs_ptal.score_contrast=false \
         -s fs_ptal.feature_separation=false
     run "thumos-nolook-$s-all" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th"
+    # diagnostic: does label extension cost what it costs because of the look-alikes?
+    # shellcheck disable=SC2086
+    run "thumos-nolook-$s-A" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th" $OFF
 }
 
 # ---- variants, THUMOS14 seed 0 --------------------------------------------------------
@@ -195,6 +198,9 @@ side_by_side() {   # side_by_side BENCH
 hapt_runs() {   # hapt_runs SEED
     s=$1 d=$out/hapt-$1
     ablation hapt "$s" fs-ptal-hapt "$ep_ha"
+    # diagnostic: score contrast on the extended points (its C row has single points)
+    run "hapt-$s-AC" fs-ptal-hapt "$d/ext.tal" "$d/test.tal" "$s" "$ep_ha" -s fs_ptal.mining=none \
+        -s fs_ptal.feature_separation=false
     # the paper's video loss on HAPT, whose every recording holds every class
     # (the config leaves it out; man fs-ptal): a diagnostic, one seed
     [ "$s" = "${seeds%% *}" ] || return 0
@@ -307,6 +313,7 @@ fi
 end_all=$(date +%s)
 echo $((end_all - start_all)) > "$out/last-run.seconds"
 echo "$start" > "$out/last-run.start"
+echo "$((end_all - start_all)) $start $(date -u +%Y-%m-%d) $jobs" >> "$out/recipe.log"
 
 # ---- the results file ------------------------------------------------------------------------
 sh pipelines/points-report.sh "$out" "$threads" "$quick" "$jobs" > "$res.part"
