@@ -308,9 +308,7 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     const tal_det_config *c = &d->cfg;
     int C = d->num_classes, K = C + 1;
     const float wt[4] = { (float)c->fsp_w_vid, (float)c->fsp_w_point, (float)c->fsp_w_score, (float)c->fsp_w_fs };
-    double val[T_N] = { 0 }, Bg = B;   /* the batch's size over every process (graph.h) */
-    if (tal_graph_batch_sum(g, &Bg, 1))
-        return NULL;
+    double val[T_N] = { 0 }, Bg = (double)tal_graph_batch_rows(g, B);   /* over every process (graph.h) */
     tal_tensor *total = NULL;
     int positives = 0;
     for (int bi = 0; bi < B; bi++) {

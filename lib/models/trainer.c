@@ -345,7 +345,8 @@ int tal_train(tal_detector *d, const tal_record *const *recs, uint32_t n, const 
                 /* drop-path and crops by global row, dropout's masks per rank (nn/graph.h) */
                 nb = local_part(dd, batch, B, Bu, local, rows);
                 mine = local;
-                tal_graph_set_batch(g, &(tal_graph_batch){ .rows = rows, .n = nb, .sum = batch_sum, .ctx = dd });
+                tal_graph_set_batch(g, &(tal_graph_batch){ .rows = rows, .n = nb, .total = B + Bu, .sum = batch_sum,
+                                                            .ctx = dd });
             }
             tal_graph_set_rng(g, &sr);
             tal_tensor *loss = tal_detector_loss(d, g, mine, nb, &cr, &log);

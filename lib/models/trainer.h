@@ -58,7 +58,6 @@ typedef struct tal_dist {
     double comm_s;           /* seconds spent in sum_f32 (the gradient exchange), so far */
     double wait_s;           /* of which waiting for the other ranks to reach it */
     uint64_t comm_bytes;     /* bytes this rank received in sum_f32, so far */
-    void *ctx;
 } tal_dist;
 
 typedef struct {

@@ -238,9 +238,7 @@ static tal_tensor *ttc_loss(tal_detector *d, tal_graph *g, const tal_record *con
         return NULL;
     /* random clips of at most max_seq_len snippets, each drawn from its
      * record's stream (graph.h); the batch's size over every process */
-    double Bg = B;
-    if (tal_graph_batch_sum(g, &Bg, 1))
-        return NULL;
+    double Bg = (double)tal_graph_batch_rows(g, B);
     for (int i = 0; i < B; i++) {
         int T = (int)batch[i]->T, L = T < c->max_seq_len ? T : c->max_seq_len;
         tal_rng ri = tal_graph_row_rng(g, r, i);

@@ -294,6 +294,8 @@ int64_t tal_graph_row(const tal_graph *g, int64_t b)
     return g->batch.rows && b >= 0 && b < g->batch.n ? g->batch.rows[b] : b;
 }
 
+int64_t tal_graph_batch_rows(const tal_graph *g, int64_t local) { return g->batch.rows ? g->batch.total : local; }
+
 tal_rng tal_graph_row_rng(const tal_graph *g, const tal_rng *r, int64_t b)
 {
     return tal_rng_split(r, (uint64_t)tal_graph_row(g, b));

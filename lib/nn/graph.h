@@ -64,11 +64,14 @@ void tal_graph_set_rng(tal_graph *g, const tal_rng *r);
 typedef struct {
     const int64_t *rows;                        /* local row b < n is global row rows[b] */
     int64_t n;
+    int64_t total;                              /* rows of the global batch */
     int (*sum)(void *ctx, double *v, int n);    /* v <- its sum over the processes, the same bits on each; 0 or <0 */
     void *ctx;
 } tal_graph_batch;
 void tal_graph_set_batch(tal_graph *g, const tal_graph_batch *b);   /* NULL: one process */
 int64_t tal_graph_row(const tal_graph *g, int64_t b);
+/* Rows of the whole batch over every process: `local` in one. */
+int64_t tal_graph_batch_rows(const tal_graph *g, int64_t local);
 /* The stream of local row b's draws: r split by its global row. */
 tal_rng tal_graph_row_rng(const tal_graph *g, const tal_rng *r, int64_t b);
 /* v[0..n) <- their totals over the processes (unchanged in one). */
