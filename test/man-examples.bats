@@ -17,11 +17,11 @@ load test_helper
         ln -s "$TOP/pipelines" "$work/pipelines"
         while IFS= read -r cmd; do
             # mpirun examples need a tal-train built with MPI (and, as
-            # root, Open MPI's consent; no leak check: see mpi.bats)
+            # root, Open MPI's consent; no leak check: test_helper.bash)
             asan=${ASAN_OPTIONS:-}
             if [[ "$cmd" == mpirun* ]]; then
-                tal-train --help | grep -q 'This build: with MPI' || continue
-                asan="${asan:+$asan:}detect_leaks=0"
+                built_with_mpi || continue
+                asan=$ASAN_NO_LEAKS
             fi
             ASAN_OPTIONS=$asan OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
             run bash -o pipefail -c "cd '$work' && $cmd"

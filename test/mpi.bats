@@ -20,7 +20,7 @@ ONE_EPOCH=(-s train.warmup_epochs=0 -s train.epochs=1)
 TOL=2e-4
 
 setup_mpi() {
-    tal-train --help | grep -q 'This build: with MPI' || skip "tal-train was built without MPI (make MPI=1)"
+    built_with_mpi || skip "tal-train was built without MPI (make MPI=1)"
     command -v mpirun >/dev/null || skip "mpirun not found (openmpi-bin)"
     CKPTDIFF="$TOP/${BUILD:-build/rel}/test/ckptdiff"
     [ -x "$CKPTDIFF" ] || skip "no $CKPTDIFF (make check builds it)"
@@ -29,13 +29,11 @@ setup_mpi() {
 
 # mpi N ARGS...: N ranks of tal-train, never longer than two minutes
 # (Open MPI asks for its consent to run as root, and for --oversubscribe
-# beyond the cores).  Under the sanitizers, leak checking is off in these
-# runs alone: Open MPI leaves its own allocations (in components it has
-# unloaded) to the end of the process; memory errors are still caught.
+# beyond the cores; under the sanitizers no leak check: test_helper.bash)
 mpi() {
     local n=$1
     shift
-    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    ASAN_OPTIONS=$ASAN_NO_LEAKS \
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 \
         mpirun --oversubscribe -np "$n" "$@"
 }

@@ -59,6 +59,14 @@ tiny() {
     cp "$cache" "$TMP/train.tal"
 }
 
+# Is bin/tal-train built with MPI (make MPI=auto found it)?
+built_with_mpi() { tal-train --help | grep -q 'This build: with MPI'; }
+
+# ASAN_OPTIONS for a process that initialises MPI: no leak check there
+# (Open MPI leaves its own allocations, in components it has unloaded, to
+# the end of the process); memory errors are still caught.
+ASAN_NO_LEAKS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+
 assert_line_count() {
     local n
     n=$(wc -l < "$2")

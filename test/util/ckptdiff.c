@@ -13,7 +13,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 int main(int argc, char **argv)
 {
@@ -46,8 +45,6 @@ int main(int argc, char **argv)
             d = fmax(d, fabs((double)u[j] - v[j]));
             scale = fmax(scale, fabs((double)u[j]));
         }
-        if (getenv("CKPTDIFF_ALL"))
-            printf("%-40s %.3g of %.3g\n", x->name, d, scale);
         max_abs = fmax(max_abs, d);
         if (d > 0)
             max_rel = fmax(max_rel, scale > 0 ? d / scale : INFINITY);
