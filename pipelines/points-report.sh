@@ -67,7 +67,7 @@ diag_gain() { awk -v c="$2" '/removing each error type adds/ { on = 1; next } on
 
 th=thumos
 for f in "$out/thumos-0-all.bscore" "$out/thumos-0-base.bscore" "$out/dev-thumos/all.curve" "$out/dev-hapt/all.curve" \
-         "$out/thumos-0-all.diagnose" "$out/last-run.seconds"; do
+         "$out/thumos-0-all.diagnose" "$out/recipe.log"; do
     [ -f "$f" ] || { echo "points-report: '$f' is missing: run pipelines/points.sh" >&2; exit 1; }
 done
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
@@ -306,17 +306,9 @@ for g in "thumos-[0-9]-base thumos-[0-9]-A thumos-[0-9]-B thumos-[0-9]-C thumos-
 done
 echo "| all runs | $(ls "$out"/*.time | wc -l | tr -d ' ') | $total | $total_cpu |"
 echo
-if [ -s "$out/recipe.log" ]; then
-    # one line per invocation: seconds, fresh or resumed, date, parts side by side
-    awk '{ kind = "A resumed"; what = " (only what was missing)"
-           if ($2 == "fresh") { kind = "A fresh"; what = " (the whole recipe from nothing, with data, diagnostics and the dev curves)" }
-           printf "%s invocation of %s: %s s of wall time, %s part(s) side by side%s.\n", kind, $3, $1, $4, what }' "$out/recipe.log"
-elif [ "$(cat "$out/last-run.start" 2>/dev/null)" = fresh ]; then
-    echo "The whole recipe, from nothing, with data, diagnostics and the dev curves: $(cat "$out/last-run.seconds") s"
-    echo "of wall time ($jobs parts side by side)."
-else
-    echo "The whole recipe, with data, diagnostics and the dev curves: $(cat "$out/last-run.seconds") s in its last invocation"
-    echo "(it resumed an earlier run: a rerun only does what is missing; this is the cost of the runs it made)."
-fi
+# points.sh's recipe.log: seconds, fresh or resumed, date, parts side by side
+awk '{ kind = "A resumed"; what = " (only what was missing)"
+       if ($2 == "fresh") { kind = "A fresh"; what = " (the whole recipe from nothing, with data, diagnostics and the dev curves)" }
+       printf "%s invocation of %s: %s s of wall time, %s part(s) side by side%s.\n", kind, $3, $1, $4, what }' "$out/recipe.log"
 [ -f pipelines/points-findings.md ] && { echo; cat pipelines/points-findings.md; }
 exit 0

@@ -311,8 +311,7 @@ if [ ! -f "$fig" ]; then
 fi
 
 end_all=$(date +%s)
-echo $((end_all - start_all)) > "$out/last-run.seconds"
-echo "$start" > "$out/last-run.start"
+# one line per invocation: seconds, fresh or resumed, date, parts side by side
 echo "$((end_all - start_all)) $start $(date -u +%Y-%m-%d) $jobs" >> "$out/recipe.log"
 
 # ---- the results file ------------------------------------------------------------------------
