@@ -67,21 +67,24 @@ train unset 1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $MPI --mca btl self,v
 cmp "$W/shm.ckpt" "$W/tcp.ckpt" ||
     { echo "bench-scale: the shared-memory and TCP runs differ: the exchange is not deterministic" >&2; exit 1; }
 
-# row NAME LABEL: median step time, exchange time and bytes per step, first loss
+# per step after the first two, from the cumulative metrics: wall time t,
+# exchange c (comm_time less its waiting), waiting w, bytes received b
+STEPS='def steps: [.[] | select(.kind == "step")] as $s
+           | [range(2; $s | length) | {t: ($s[.].time - $s[. - 1].time),
+                                       c: (($s[.].comm_time // 0) - ($s[. - 1].comm_time // 0)
+                                           - ($s[.].comm_wait // 0) + ($s[. - 1].comm_wait // 0)),
+                                       w: (($s[.].comm_wait // 0) - ($s[. - 1].comm_wait // 0)),
+                                       b: (($s[.].comm_bytes // 0) - ($s[. - 1].comm_bytes // 0))}];
+       def median(f): (map(f) | sort) as $v | $v[($v | length) / 2 | floor];'
+# row NAME LABEL: median step time, exchange, waiting and bytes per step, first loss
 row() {
-    jq -s -r --arg name "$2" '
-        [.[] | select(.kind == "step")] as $s
-        | [range(2; $s | length) | {t: ($s[.].time - $s[. - 1].time),
-                                    c: (($s[.].comm_time // 0) - ($s[. - 1].comm_time // 0)
-                                        - ($s[.].comm_wait // 0) + ($s[. - 1].comm_wait // 0)),
-                                    w: (($s[.].comm_wait // 0) - ($s[. - 1].comm_wait // 0)),
-                                    b: (($s[.].comm_bytes // 0) - ($s[. - 1].comm_bytes // 0))}] as $d
-        | def median(f): ([$d[] | f] | sort) as $v | $v[($v | length) / 2 | floor];
-          "| \($name) | \(median(.t) * 1000 | round) | \(median(.c) * 1000 | round) | \(median(.w) * 1000 | round) | \(median(.b) / 1e6 * 10 | round / 10) | \($s[0].loss * 1e4 | round / 1e4) |"
+    jq -s -r --arg name "$2" "$STEPS"'
+        .[0].loss as $first | steps
+        | "| \($name) | \(median(.t) * 1000 | round) | \(median(.c) * 1000 | round) | \(median(.w) * 1000 | round) | \(median(.b) / 1e6 * 10 | round / 10) | \($first * 1e4 | round / 1e4) |"
     ' "$W/$1.jsonl"
 }
-# numbers for the projection
-step_shm=$(jq -s '[.[] | select(.kind == "step")] as $s | [range(2; $s | length) | ($s[.].time - $s[. - 1].time) - ($s[.].comm_time - $s[. - 1].comm_time) + ($s[.].comm_wait - $s[. - 1].comm_wait)] | sort | .[length / 2 | floor]' "$W/shm.jsonl")
+# numbers for the projection: the 2x1 shm step less its exchange, and the bytes per step
+step_shm=$(jq -s "$STEPS"' steps | median(.t - .c)' "$W/shm.jsonl")
 bytes=$(jq -s '[.[] | select(.kind == "step")] as $s | $s[-1].comm_bytes / ($s | length)' "$W/shm.jsonl")
 params=$(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 4 }')   # N=2: rank 0 receives half once, half again: the gradient
 
