@@ -9,10 +9,11 @@
  * Every random choice is drawn from a stream named by (seed, purpose,
  * epoch or step): the epoch's order, each step's crops, each step's
  * dropout and drop-path (crops and drop-path split again by the record's
- * place in the step's batch, so that data-parallel ranks draw them alike).  Nothing random carries over from one step to the
- * next except through the checkpointed state, so training resumed from a
- * checkpoint continues exactly as if it had not stopped, and the same seed
- * and thread count give the same weights bit for bit on the CPU.
+ * place in the step's batch, so that data-parallel ranks draw them
+ * alike).  Nothing random carries over from one step to the next except
+ * through the checkpointed state, so training resumed from a checkpoint
+ * continues exactly as if it had not stopped, and the same seed and
+ * thread count give the same weights bit for bit on the CPU.
  *
  * A loss or gradient norm that is not finite stops training with the step
  * and the loss term named; the last checkpoint stays as it was.
