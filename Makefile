@@ -22,6 +22,8 @@
 #   make bench-eval PEER=DIR  tal-map beside ActionFormer's ActivityNet evaluation
 #                        (DIR: a checkout of it), and softnms (pipelines/bench-eval.sh)
 #   make bench-core      compute core vs PyTorch, time and memory (pipelines/bench-core.sh)
+#   make bench-conv      talcore's convolutions vs oneDNN's convolution primitives
+#                        (pipelines/bench/conv_primitives.c; oneDNN build)
 #   make bench-train     ActionFormer-style training epoch and detection pass vs PyTorch
 #                        (pipelines/bench-train.sh)
 #   make bench-scale     data-parallel tal-train: 1 rank x 2 threads, 2 ranks over shared
@@ -214,7 +216,7 @@ LIBTAL     := $(BUILD)/libtalcore.a
 UNIT_BIN   := $(BUILD)/test/unit-tests
 TESTUTILS  := $(TESTUTIL_SRC:test/util/%.c=$(BUILD)/test/%)
 
-.PHONY: all check demo hapt results-supervised results-nontarget results-ttc results-apl results-points install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-train reference \
+.PHONY: all check demo hapt results-supervised results-nontarget results-ttc results-apl results-points install installdirs uninstall clean fuzz bench-io bench-eval deps cuda-info bench-core bench-conv need-onednn bench-train reference \
         bench-cuda bench-scale check-cuda-sanitize need-cuda
 .DEFAULT_GOAL := all
 # keep intermediate objects (test utilities), so that nothing rebuilds twice
@@ -367,6 +369,20 @@ $(BENCH_CORE): pipelines/bench/core_bench.c $(LIBTAL)
 
 bench-core: $(BENCH_CORE)
 	@CORE_BENCH=$(BENCH_CORE) sh pipelines/bench-core.sh
+
+# talcore's convolutions (one product per tap) against oneDNN's convolution
+# primitives at the THUMOS-size network's shapes, in one process; needs the
+# oneDNN build.  About a minute.
+BENCH_CONV := $(BUILD)/bench/conv-primitives
+$(BENCH_CONV): pipelines/bench/conv_primitives.c $(LIBTAL)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBTAL) $(LDLIBS)
+
+bench-conv: need-onednn $(BENCH_CONV)
+	$(BENCH_CONV)
+
+need-onednn:
+	@[ "$(BLAS_USE)" = onednn ] || { echo "this target needs the oneDNN build: BLAS=onednn (libdnnl not found or BLAS=openblas)" >&2; exit 1; }
 
 # A training epoch and a detection pass of the ActionFormer-style detector,
 # tal-train/tal-detect beside a PyTorch implementation of the same model

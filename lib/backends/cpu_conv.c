@@ -12,6 +12,7 @@
 #include "cpu.h"
 #include "formulas.h"
 
+#include <omp.h>
 #include <string.h>
 
 size_t tal_conv1d_ws(int fwd, int B, int Cin, int Cout, int T, int Tout, int K, int stride, int pad, int groups)
@@ -296,6 +297,75 @@ TAL_KERNEL static void mul_row(float *restrict o, const float *restrict g, const
         o[t] = g[t] * m[t];
 }
 
+/* Threads over batch elements, or inside each product?  One product split
+ * into a block per thread runs each block below the rate of the whole
+ * product, far below on short sequences (the coarse pyramid levels).
+ * Measured with bench/conv-primitives (2 threads, B 2, oneDNN products),
+ * GFLOP/s split against whole products one batch element per thread:
+ * 512 -> 512, k 3: 360 / 386 at 2304 positions, 312 / 360 at 576;
+ * 512 -> 512, k 1, 288 positions: 295 / 419.  So the batch elements go to
+ * the threads whenever that keeps the threads even: each thread's share of
+ * columns (a masked tail is skipped, so sequences of a batch differ) within
+ * 10 % of the largest share; otherwise, say one long and one short
+ * sequence on two threads, every product is split as before.  The choice is
+ * a function of the shapes, masks and thread count, so a run repeats bit
+ * for bit. */
+static int by_batch(const int *cols, int B, int nt)
+{
+    enum { MAX_THREADS = 256 };
+    if (nt < 2 || B < nt || nt > MAX_THREADS || omp_in_parallel())
+        return 0;
+    long load[MAX_THREADS] = { 0 };
+    for (int b = 0; b < B; b++)
+        load[b % nt] += cols[b];   /* schedule(static, 1) below */
+    long lo = load[0], hi = load[0];
+    for (int i = 1; i < nt; i++)
+        lo = load[i] < lo ? load[i] : lo, hi = load[i] > hi ? load[i] : hi;
+    return hi > 0 && 10 * lo >= 9 * hi;
+}
+
+/* batch element b of the shifted-product forward, output columns < vend */
+static void shift_forward(float *out, const float *inp, const float *wrep, int b, int Cin, int Cout, int T, int Tout,
+                          int K, int pad, int vend)
+{
+    const float *x = inp + (size_t)b * Cin * T;
+    float *o = out + (size_t)b * Cout * Tout;
+    if (vend < Tout)
+        zero_cols(o, Cout, Tout, vend, Tout);
+    int full = tal_conv_full_tap(K, pad, T, vend, 0);
+    if (full < 0)
+        zero_cols(o, Cout, Tout, 0, vend);
+    for (int i = 0; i < K; i++) {
+        int k = tal_conv_tap_at(i, full), lo, hi;
+        tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
+        if (hi <= lo)
+            continue;
+        tal_cpu_sgemm(0, 0, Cout, hi - lo, Cin, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, x + lo + (k - pad), T,
+                      k == full ? 0.0f : 1.0f, o + lo, Tout);
+    }
+}
+
+/* batch element b of the shifted-product gradient to the input:
+ * dinp[:, t + k - pad] (+)= W_k^T @ dout[:, t] over t < vend */
+static void shift_backward_data(float *dinp, const float *dout, const float *wrep, int b, int Cin, int Cout, int T,
+                                int Tout, int K, int pad, int vend, int acc)
+{
+    const float *g = dout + (size_t)b * Cout * Tout;
+    float *dx = dinp + (size_t)b * Cin * T;
+    int full = tal_conv_full_tap(K, pad, T, vend, 1);
+    if (full < 0 && !acc)
+        zero_cols(dx, Cin, T, 0, T);
+    for (int i = 0; i < K; i++) {
+        int k = tal_conv_tap_at(i, full), lo, hi;
+        tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
+        if (hi <= lo)
+            continue;
+        float beta = (k == full && !acc) ? 0.0f : 1.0f;
+        tal_cpu_sgemm(1, 0, Cin, hi - lo, Cout, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, g + lo, Tout, beta,
+                      dx + lo + (k - pad), T);
+    }
+}
+
 /* ---- forward ------------------------------------------------------------- */
 
 void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, const float *bias, const float *mask,
@@ -324,24 +394,20 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
         repack(ws, weight, Cout, Cin, K);
         wrep = ws;
     }
-    for (int b = 0; b < B; b++) {
-        const float *x = inp + (size_t)b * Cin * T;
-        float *o = out + (size_t)b * Cout * Tout;
-        /* columns from the last valid one on are zeroed by the mask: skip them */
-        int vend = mask ? valid_end(mask + (size_t)b * Tout, Tout) : Tout;
-        if (vend < Tout)
-            zero_cols(o, Cout, Tout, vend, Tout);
-        int full = tal_conv_full_tap(K, pad, T, vend, 0);
-        if (full < 0)
-            zero_cols(o, Cout, Tout, 0, vend);
-        for (int i = 0; i < K; i++) {
-            int k = tal_conv_tap_at(i, full), lo, hi;
-            tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
-            if (hi <= lo)
-                continue;
-            tal_cpu_sgemm(0, 0, Cout, hi - lo, Cin, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, x + lo + (k - pad), T,
-                          k == full ? 0.0f : 1.0f, o + lo, Tout);
-        }
+    /* columns from the last valid one on are zeroed by the mask: skip them */
+    int vend[B > 0 ? B : 1], nt = tal_cpu_threads();
+    for (int b = 0; b < B; b++)
+        vend[b] = mask ? valid_end(mask + (size_t)b * Tout, Tout) : Tout;
+    /* not one loop with an if clause: a parallel region that the clause
+     * turns off still nests the products' own regions, and libgomp starts
+     * fresh threads for every nested team */
+    if (by_batch(vend, B, nt)) {
+#pragma omp parallel for schedule(static, 1) num_threads(nt)
+        for (int b = 0; b < B; b++)
+            shift_forward(out, inp, wrep, b, Cin, Cout, T, Tout, K, pad, vend[b]);
+    } else {
+        for (int b = 0; b < B; b++)
+            shift_forward(out, inp, wrep, b, Cin, Cout, T, Tout, K, pad, vend[b]);
     }
     finish_rows(out, bias, mask, B, Cout, Tout);
 }
@@ -446,22 +512,14 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
         }
     }
     if (dinp) {
-        /* dinp[:, t + k - pad] += W_k^T @ dout[:, t] */
-        for (int b = 0; b < B; b++) {
-            const float *g = dout + (size_t)b * Cout * Tout;
-            float *dx = dinp + (size_t)b * Cin * T;
-            int full = tal_conv_full_tap(K, pad, T, vend[b], 1);
-            if (full < 0 && !acc_inp)
-                zero_cols(dx, Cin, T, 0, T);
-            for (int i = 0; i < K; i++) {
-                int k = tal_conv_tap_at(i, full), lo, hi;
-                tal_conv_tap_range(k, pad, T, vend[b], &lo, &hi);
-                if (hi <= lo)
-                    continue;
-                float beta = (k == full && !acc_inp) ? 0.0f : 1.0f;
-                tal_cpu_sgemm(1, 0, Cin, hi - lo, Cout, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, g + lo, Tout,
-                              beta, dx + lo + (k - pad), T);
-            }
+        int nt = tal_cpu_threads();
+        if (by_batch(vend, B, nt)) {
+#pragma omp parallel for schedule(static, 1) num_threads(nt)
+            for (int b = 0; b < B; b++)
+                shift_backward_data(dinp, dout, wrep, b, Cin, Cout, T, Tout, K, pad, vend[b], acc_inp);
+        } else {
+            for (int b = 0; b < B; b++)
+                shift_backward_data(dinp, dout, wrep, b, Cin, Cout, T, Tout, K, pad, vend[b], acc_inp);
         }
     }
 }
