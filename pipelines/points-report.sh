@@ -250,6 +250,28 @@ for m in all base; do
     done < "$out/thumos-0-$m.bscore"
 done
 echo
+echo "How that comes about: what mining labels during training (the metrics'"
+echo "mined_act and mined_bkg, snippets per sequence, averaged over each quarter"
+echo "of the epochs, then over the seeds), with its own scores of each step:"
+echo
+echo "| model, benchmark | 1st quarter: action / background | 2nd | 3rd | 4th |"
+echo "|---|---:|---:|---:|---:|"
+for r in $th:B:"+ B only, THUMOS14" $th:all:"FS-PTAL, THUMOS14" hapt:B:"+ B only, HAPT" hapt:all:"FS-PTAL, HAPT"; do
+    b=${r%%:*} rest=${r#*:}
+    m=${rest%%:*}
+    cells=$(for s in $(seeds_of "$b" "$m"); do
+                jq -rs '[.[] | select(.kind == "epoch")] | length as $n
+                        | [range(0; 4) as $q | .[($n * $q / 4 | floor):($n * ($q + 1) / 4 | floor)]
+                           | if length > 0 then [(map(.mined_act) | add / length), (map(.mined_bkg) | add / length)]
+                             else [-1, -1] end] | flatten | @tsv' \
+                    "$out/$b-$s-$m.metrics"
+            done | awk -F'\t' '{ for (i = 1; i <= NF; i++) { s[i] += $i; if ($i < 0) bad[i] = 1 } n++ }
+                        END { for (q = 0; q < 4; q++)   # n/a: no run, or a quarter without an epoch
+                                  if (n && !bad[2*q+1]) printf "%s%.1f / %.1f", (q ? " | " : ""), s[2*q+1] / n, s[2*q+2] / n
+                                  else printf "%sn/a", (q ? " | " : "") }')
+    echo "| ${rest#*:} | $cells |"
+done
+echo
 echo "A test sequence (video_test_0000173, the paper's Fig. 6; points drawn near"
 echo "each instance's centre as LACP's are): ground truth, points, what the full"
 echo "model mines with them, its detections and its final class scores:"
