@@ -158,6 +158,7 @@ for r in A B C D; do
     echo "| $n, over the baseline | $(delta $th $r) | $(delta hapt $r) |"
 done
 echo "| all four, over the baseline | $(delta $th all) | $(delta hapt all) |"
+echo "| B mining background only (gamma_act 0: no mined action; a diagnostic), over the baseline | $(delta $th Bbkg) | $(delta hapt Bbkg) |"
 echo
 echo "## GTEA and BEOID layouts (the paper's Table 5), $(epochs_of gtea-0-all) and $(epochs_of beoid-0-all) epochs"
 echo

@@ -129,6 +129,10 @@ ablation() {   # ablation BENCH SEED CONFIG EPOCHS
             -s fs_ptal.feature_separation=false
         run "$b-$s-C" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.feature_separation=false
         run "$b-$s-D" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.score_contrast=false
+        # a diagnostic, not a module: B mining background alone (no snippet
+        # has b <= 0), which cuts the feedback of mined action on b
+        run "$b-$s-Bbkg" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.score_contrast=false \
+            -s fs_ptal.feature_separation=false -s fs_ptal.gamma_act=0
     }
 }
 
