@@ -50,6 +50,7 @@ delta() {   # delta BENCH ROW [BASE]
     for s in $(seeds_of "$1" "$2"); do
         echo "$(get "$1-$s-$2" .average) $(get "$1-$s-${3:-base}" .average)"
     done | awk '{ d[NR] = 100 * ($1 - $2); s += d[NR] } END {
+        if (NR == 0) { printf "n/a (not run)"; exit }
         m = s / NR; v = 0; for (i = 1; i <= NR; i++) v += (d[i] - m) ^ 2; sd = (NR > 1 ? sqrt(v / (NR - 1)) : 0)
         verdict = (NR < 2 ? "one seed" : (m > 2 * sd / sqrt(NR) && m > sd ? "adds" : (m < -2 * sd / sqrt(NR) && -m > sd ? "hurts" : "within the spread")))
         printf "%+.1f (s.d. %.1f over %d seeds: %s)", m, sd, NR, verdict }'
