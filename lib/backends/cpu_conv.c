@@ -300,8 +300,9 @@ TAL_KERNEL static void mul_row(float *restrict o, const float *restrict g, const
 /* Threads over batch elements, or inside each product?  One product split
  * into a block per thread runs each block below the rate of the whole
  * product, far below on short sequences (the coarse pyramid levels).
- * Measured with bench/conv-primitives (2 threads, B 2, oneDNN products),
- * GFLOP/s split against whole products one batch element per thread:
+ * Measured with bench/conv-primitives (2 threads, B 2, oneDNN products;
+ * the split forced by a switch used for the measurement alone), GFLOP/s
+ * split against whole products one batch element per thread:
  * 512 -> 512, k 3: 360 / 386 at 2304 positions, 312 / 360 at 576;
  * 512 -> 512, k 1, 288 positions: 295 / 419.  So the batch elements go to
  * the threads whenever that keeps the threads even: each thread's share of
@@ -324,12 +325,22 @@ static int by_batch(const int *cols, int B, int nt)
     return hi > 0 && 10 * lo >= 9 * hi;
 }
 
-/* batch element b of the shifted-product forward, output columns < vend */
-static void shift_forward(float *out, const float *inp, const float *wrep, int b, int Cin, int Cout, int T, int Tout,
-                          int K, int pad, int vend)
+/* One shifted-product pass over a batch: x (B, Cx, Tx) against the
+ * repacked weight, into y (B, Cy, Ty), sequence b's columns below vend[b]. */
+typedef struct {
+    float *y;
+    const float *x, *wrep;
+    int Cx, Cy, Tx, Ty, K, pad;
+    const int *vend;
+    int acc;   /* backward: add to y */
+} shift_pass;
+
+/* batch element b of the forward: out[:, t] (+)= W_k @ inp[:, t + k - pad] */
+static void shift_forward(const shift_pass *p, int b)
 {
-    const float *x = inp + (size_t)b * Cin * T;
-    float *o = out + (size_t)b * Cout * Tout;
+    int Cin = p->Cx, Cout = p->Cy, T = p->Tx, Tout = p->Ty, K = p->K, pad = p->pad, vend = p->vend[b];
+    const float *x = p->x + (size_t)b * Cin * T;
+    float *o = p->y + (size_t)b * Cout * Tout;
     if (vend < Tout)
         zero_cols(o, Cout, Tout, vend, Tout);
     int full = tal_conv_full_tap(K, pad, T, vend, 0);
@@ -340,29 +351,46 @@ static void shift_forward(float *out, const float *inp, const float *wrep, int b
         tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
         if (hi <= lo)
             continue;
-        tal_cpu_sgemm(0, 0, Cout, hi - lo, Cin, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, x + lo + (k - pad), T,
+        tal_cpu_sgemm(0, 0, Cout, hi - lo, Cin, 1.0f, p->wrep + (size_t)k * Cout * Cin, Cin, x + lo + (k - pad), T,
                       k == full ? 0.0f : 1.0f, o + lo, Tout);
     }
 }
 
-/* batch element b of the shifted-product gradient to the input:
+/* batch element b of the gradient to the input (x is dout, y dinp):
  * dinp[:, t + k - pad] (+)= W_k^T @ dout[:, t] over t < vend */
-static void shift_backward_data(float *dinp, const float *dout, const float *wrep, int b, int Cin, int Cout, int T,
-                                int Tout, int K, int pad, int vend, int acc)
+static void shift_backward_data(const shift_pass *p, int b)
 {
-    const float *g = dout + (size_t)b * Cout * Tout;
-    float *dx = dinp + (size_t)b * Cin * T;
+    int Cout = p->Cx, Cin = p->Cy, Tout = p->Tx, T = p->Ty, K = p->K, pad = p->pad, vend = p->vend[b];
+    const float *g = p->x + (size_t)b * Cout * Tout;
+    float *dx = p->y + (size_t)b * Cin * T;
     int full = tal_conv_full_tap(K, pad, T, vend, 1);
-    if (full < 0 && !acc)
+    if (full < 0 && !p->acc)
         zero_cols(dx, Cin, T, 0, T);
     for (int i = 0; i < K; i++) {
         int k = tal_conv_tap_at(i, full), lo, hi;
         tal_conv_tap_range(k, pad, T, vend, &lo, &hi);
         if (hi <= lo)
             continue;
-        float beta = (k == full && !acc) ? 0.0f : 1.0f;
-        tal_cpu_sgemm(1, 0, Cin, hi - lo, Cout, 1.0f, wrep + (size_t)k * Cout * Cin, Cin, g + lo, Tout, beta,
+        float beta = (k == full && !p->acc) ? 0.0f : 1.0f;
+        tal_cpu_sgemm(1, 0, Cin, hi - lo, Cout, 1.0f, p->wrep + (size_t)k * Cout * Cin, Cin, g + lo, Tout, beta,
                       dx + lo + (k - pad), T);
+    }
+}
+
+/* every batch element of a pass, a thread each when by_batch says so.  Not
+ * one loop with an if clause: a parallel region that the clause turns off
+ * still nests the products' own regions, and libgomp starts fresh threads
+ * for every nested team. */
+static void shift_over_batch(void (*one)(const shift_pass *, int), const shift_pass *p, int B)
+{
+    int nt = tal_cpu_threads();
+    if (by_batch(p->vend, B, nt)) {
+#pragma omp parallel for schedule(static, 1) num_threads(nt)
+        for (int b = 0; b < B; b++)
+            one(p, b);
+    } else {
+        for (int b = 0; b < B; b++)
+            one(p, b);
     }
 }
 
@@ -395,20 +423,13 @@ void tal_cpu_conv1d_forward(float *out, const float *inp, const float *weight, c
         wrep = ws;
     }
     /* columns from the last valid one on are zeroed by the mask: skip them */
-    int vend[B > 0 ? B : 1], nt = tal_cpu_threads();
+    int vend[B > 0 ? B : 1];
     for (int b = 0; b < B; b++)
         vend[b] = mask ? valid_end(mask + (size_t)b * Tout, Tout) : Tout;
-    /* not one loop with an if clause: a parallel region that the clause
-     * turns off still nests the products' own regions, and libgomp starts
-     * fresh threads for every nested team */
-    if (by_batch(vend, B, nt)) {
-#pragma omp parallel for schedule(static, 1) num_threads(nt)
-        for (int b = 0; b < B; b++)
-            shift_forward(out, inp, wrep, b, Cin, Cout, T, Tout, K, pad, vend[b]);
-    } else {
-        for (int b = 0; b < B; b++)
-            shift_forward(out, inp, wrep, b, Cin, Cout, T, Tout, K, pad, vend[b]);
-    }
+    shift_over_batch(shift_forward,
+                     &(shift_pass){ .y = out, .x = inp, .wrep = wrep, .Cx = Cin, .Cy = Cout, .Tx = T, .Ty = Tout,
+                                    .K = K, .pad = pad, .vend = vend },
+                     B);
     finish_rows(out, bias, mask, B, Cout, Tout);
 }
 
@@ -512,14 +533,9 @@ void tal_cpu_conv1d_backward(float *dinp, float *dweight, float *dbias, const fl
         }
     }
     if (dinp) {
-        int nt = tal_cpu_threads();
-        if (by_batch(vend, B, nt)) {
-#pragma omp parallel for schedule(static, 1) num_threads(nt)
-            for (int b = 0; b < B; b++)
-                shift_backward_data(dinp, dout, wrep, b, Cin, Cout, T, Tout, K, pad, vend[b], acc_inp);
-        } else {
-            for (int b = 0; b < B; b++)
-                shift_backward_data(dinp, dout, wrep, b, Cin, Cout, T, Tout, K, pad, vend[b], acc_inp);
-        }
+        shift_over_batch(shift_backward_data,
+                         &(shift_pass){ .y = dinp, .x = dout, .wrep = wrep, .Cx = Cout, .Cy = Cin, .Tx = Tout, .Ty = T,
+                                        .K = K, .pad = pad, .vend = vend, .acc = acc_inp },
+                         B);
     }
 }
