@@ -74,6 +74,8 @@ static dnnl_memory_t dnnl_mem(const dnnl_memory_desc_t *md, unsigned seed)
 
 /* one oneDNN side: the three primitives and their arguments */
 typedef struct {
+    dnnl_primitive_desc_t pd[3];
+    dnnl_memory_t mem[8];
     dnnl_primitive_t prim[3];
     dnnl_exec_arg_t args[3][4];
     int nargs[3];
@@ -107,11 +109,14 @@ static void dnnl_side_init(dnnl_side *s, int B, int Ci, int Co, int T, int K, in
     const dnnl_memory_desc_t *D = dnnl_primitive_desc_query_md(pf, dnnl_query_dst_md, 0);
     dnnl_memory_t x = dnnl_mem(S, 1), w = dnnl_mem(W, 2), b = dnnl_mem(&bias, 3), y = dnnl_mem(D, 4);
     dnnl_memory_t dx = dnnl_mem(S, 5), dw = dnnl_mem(W, 6), db = dnnl_mem(&bias, 7), dy = dnnl_mem(D, 8);
-    dnnl_primitive_desc_t pds[3] = { pf, pd, pw };
+    s->pd[0] = pf, s->pd[1] = pd, s->pd[2] = pw;
     for (int i = 0; i < 3; i++) {
-        DNNL_OK(dnnl_primitive_create(&s->prim[i], pds[i]));
-        DNNL_OK(dnnl_primitive_desc_query(pds[i], dnnl_query_impl_info_str, 0, &s->impl[i]));
+        DNNL_OK(dnnl_primitive_create(&s->prim[i], s->pd[i]));
+        DNNL_OK(dnnl_primitive_desc_query(s->pd[i], dnnl_query_impl_info_str, 0, &s->impl[i]));
     }
+    dnnl_memory_t all[8] = { x, w, b, y, dx, dw, db, dy };
+    for (int i = 0; i < 8; i++)
+        s->mem[i] = all[i];
     dnnl_exec_arg_t a0[4] = { { DNNL_ARG_SRC, x }, { DNNL_ARG_WEIGHTS, w }, { DNNL_ARG_BIAS, b }, { DNNL_ARG_DST, y } };
     dnnl_exec_arg_t a1[3] = { { DNNL_ARG_DIFF_SRC, dx }, { DNNL_ARG_WEIGHTS, w }, { DNNL_ARG_DIFF_DST, dy } };
     dnnl_exec_arg_t a2[4] = {
@@ -122,6 +127,14 @@ static void dnnl_side_init(dnnl_side *s, int B, int Ci, int Co, int T, int K, in
     for (int j = 0; j < 3; j++)
         s->args[1][j] = a1[j];
     s->nargs[0] = 4, s->nargs[1] = 3, s->nargs[2] = 4;
+}
+
+static void dnnl_side_free(dnnl_side *s)
+{
+    for (int i = 0; i < 3; i++)
+        dnnl_primitive_destroy(s->prim[i]), dnnl_primitive_desc_destroy(s->pd[i]);
+    for (int i = 0; i < 8; i++)
+        dnnl_memory_destroy(s->mem[i]);
 }
 
 static double dnnl_run(dnnl_side *s, int which)
@@ -213,6 +226,8 @@ int main(int argc, char **argv)
                        gflop / best[side], side == 0 ? "-" : (side == 1 ? plain : blocked).impl[pass]);
         }
         tal_side_free(&ts);
+        dnnl_side_free(&plain);
+        dnnl_side_free(&blocked);
     }
     return 0;
 }
