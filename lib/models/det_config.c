@@ -80,6 +80,12 @@ const tal_cfg_field tal_det_schema[] = {
       .help = "mined action only where the background score is at most this (LACP: 0.1)"),
     F("fs_ptal.class_check", TAL_CFG_BOOL, fsp_class_check, "true",
       .help = "FS-PTAL's mining: a mined snippet's top class must be its neighbouring point's"),
+    F("fs_ptal.mine_reach", TAL_CFG_ENUM, fsp_mine_reach, "gap", .choices = "gap|contiguous",
+      .help = "FS-PTAL's mining: action anywhere between a point and the nearest background point (Alg. 2), or "
+              "only where it grows outward from the point without a break"),
+    F("fs_ptal.mined_trains_b", TAL_CFG_BOOL, fsp_mined_trains_b, "true",
+      .help = "the point loss at mined action points and the score contrast train the background score (the "
+              "paper); false: b enters them without gradient, so mining does not train the score it reads"),
     F("fs_ptal.score_contrast", TAL_CFG_BOOL, fsp_score_contrast, "true", .help = "the score contrast loss (eq. 8-9)"),
     F("fs_ptal.oic", TAL_CFG_ENUM, fsp_oic, "optimised", .choices = "optimised|original",
       .help = "outer flanks stop at neighbouring segments of the same class (optimised) or only at the sequence's ends"),

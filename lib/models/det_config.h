@@ -53,7 +53,7 @@ typedef struct {
     /* FS-PTAL (point supervision; fsptal.h, man fs-ptal) */
     double fsp_dropout, fsp_gamma_bkg, fsp_gamma_act, fsp_delta, fsp_psi_same, fsp_psi_diff, fsp_focal_gamma;
     int fsp_topk_ratio, fsp_point_loss, fsp_mining, fsp_class_check, fsp_score_contrast, fsp_oic, fsp_feature_sep;
-    int fsp_fs_points;
+    int fsp_fs_points, fsp_mine_reach, fsp_mined_trains_b;
     double fsp_w_vid, fsp_w_point, fsp_w_score, fsp_w_fs;
     /* losses */
     double focal_alpha, focal_gamma, reg_weight, init_loss_norm, loss_norm_momentum, label_smoothing;

@@ -49,6 +49,7 @@ typedef struct {
     double gamma_bkg;       /* background where b > gamma_bkg [0.85] */
     double gamma_act;       /* action only where b <= gamma_act [0.25] */
     int class_check;        /* FS-PTAL: a mined snippet's top class must be its neighbour point's */
+    int contiguous;         /* FS-PTAL: action grows outward from the points (else the whole half-gap) */
 } tal_fsptal_mine_cfg;
 
 /* Mine pseudo background and action points on L (annotated points set)
@@ -60,7 +61,11 @@ typedef struct {
  * point between them are joined into a run.  Then every snippet that is
  * neither, with b <= gamma_act, takes the classes of the nearest action
  * point on its left (right) when no background point lies between them
- * and (class_check) its highest qhat class is one of them.
+ * and (class_check) its highest qhat class is one of them.  With
+ * contiguous set, action instead grows outward from each annotated point
+ * while those conditions hold, stopping at the first snippet that fails
+ * them (LACP's growing with Alg. 2's thresholds and class check), so that
+ * a low b far from the point, across higher ones, is not mined.
  *
  * LACP (select_seed): before the first point, everything up to the last
  * snippet with b >= gamma_bkg (none: up to the argmax of b); the same

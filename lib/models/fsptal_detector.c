@@ -20,7 +20,10 @@
  * and the batch's loss is the mean over its sequences of
  * lambda_vid L_vid + lambda_point L_point + lambda_score L_score + lambda_fs L_fs.
  * Mining (fsptal.h) runs on each step's own scores, which get no gradient
- * through it.
+ * through it.  With fs_ptal.mined_trains_b false, the point loss at mined
+ * action points and the score contrast (whose segments mining makes) see
+ * b as a constant: mining then reads a score that what it writes does not
+ * train (b learns from the annotated and background points and L_vid).
  *
  * Inference: the classes whose video score topk(S) passes
  * test.fs_ptal_video_thresh (none: the best); for each, every maximal run of
@@ -45,8 +48,8 @@
 
 typedef struct {
     tal_tensor *feat_w, *feat_b, *emb1_w, *emb1_b, *emb2_w, *emb2_b, *cas_w;
-    float *x, *host, *tgt, *wts;
-    size_t x_cap, host_cap, tgt_cap, wts_cap;
+    float *x, *host, *tgt, *wts, *omb;
+    size_t x_cap, host_cap, tgt_cap, wts_cap, omb_cap;
     int32_t *idx, *idx2;
     size_t idx_cap, idx2_cap;
     tal_fsptal_labels L;
@@ -103,6 +106,7 @@ static void fsp_free(tal_detector *d)
     free(s->host);
     free(s->tgt);
     free(s->wts);
+    free(s->omb);
     free(s->idx);
     free(s->idx2);
     free(s->segs);
@@ -162,7 +166,8 @@ static int label_and_mine(tal_detector *d, tal_graph *g, const tal_record *rec, 
         (rc = tal_tensor_download(g, o->S, s->host + (size_t)K * T)))
         return rc;
     tal_grid grid = tal_detector_grid(d, rec);
-    tal_fsptal_mine_cfg mc = { c->fsp_mining, c->fsp_gamma_bkg, c->fsp_gamma_act, c->fsp_class_check };
+    tal_fsptal_mine_cfg mc = { c->fsp_mining, c->fsp_gamma_bkg, c->fsp_gamma_act, c->fsp_class_check,
+                               c->fsp_mine_reach == 1 };
     if ((rc = tal_fsptal_labels_reset(&s->L, T, C)) || (rc = tal_fsptal_label_points(&s->L, rec, &grid)))
         return rc;
     return tal_fsptal_mine(&s->L, s->host + (size_t)K * T + (size_t)C * T, s->host, &mc);
@@ -341,14 +346,42 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
         val[T_MINED] += s->L.nmined;
         val[T_BKG] += s->L.nbkg;
         positives += s->L.nact;
+        /* what mining labels trains qhat through b too, or (mined_trains_b
+         * false) through q alone: the same values, b without gradient */
+        tal_tensor *qhat_mined = o.qhat;
+        if (!c->fsp_mined_trains_b && c->fsp_mining != TAL_FSPTAL_MINE_NONE) {
+            if (tal_reserve(&s->omb, &s->omb_cap, (size_t)T, sizeof *s->omb))
+                return NULL;
+            const float *b = s->host + (size_t)K * T + (size_t)C * T;
+            for (int t = 0; t < T; t++)
+                s->omb[t] = 1.0f - b[t];
+            qhat_mined = tal_mul(g, tal_slice(g, o.S, 1, 0, C), host_tensor(g, 3, (int64_t[]){ 1, 1, T }, s->omb));
+        }
         if (c->fsp_point_loss) {
             int na = pick(&s->idx, &s->idx_cap, s->L.annot, s->L.mined, T, 0, &r);
             if (na < 0 || tal_reserve(&s->tgt, &s->tgt_cap, (size_t)K * (na > T ? na : T), sizeof *s->tgt))
                 return NULL;
-            for (int k = 0; k < C; k++)
-                for (int i = 0; i < na; i++)
-                    s->tgt[(size_t)k * na + i] = s->L.act[(size_t)s->idx[i] * C + k];
-            term[1] = point_term(g, o.qhat, s->idx, na, s->tgt, (float)c->fsp_focal_gamma);
+            if (qhat_mined == o.qhat) {
+                for (int k = 0; k < C; k++)
+                    for (int i = 0; i < na; i++)
+                        s->tgt[(size_t)k * na + i] = s->L.act[(size_t)s->idx[i] * C + k];
+                term[1] = point_term(g, o.qhat, s->idx, na, s->tgt, (float)c->fsp_focal_gamma);
+            } else {   /* annotated points on qhat, mined ones on qhat_mined, both over na */
+                term[1] = NULL;
+                for (int m = 0; m < 2; m++) {
+                    int n = pick(&s->idx, &s->idx_cap, m ? s->L.mined : s->L.annot, NULL, T, 0, &r);
+                    if (n < 0)
+                        return NULL;
+                    if (!n)
+                        continue;
+                    for (int k = 0; k < C; k++)
+                        for (int i = 0; i < n; i++)
+                            s->tgt[(size_t)k * n + i] = s->L.act[(size_t)s->idx[i] * C + k];
+                    tal_tensor *x = tal_scale(g, point_term(g, m ? qhat_mined : o.qhat, s->idx, n, s->tgt,
+                                                            (float)c->fsp_focal_gamma), (float)n / (float)na);
+                    term[1] = term[1] ? tal_add(g, term[1], x) : x;
+                }
+            }
             int nb = pick(&s->idx, &s->idx_cap, s->L.bkg, NULL, T, 0, &r);
             if (nb < 0)
                 return NULL;
@@ -363,7 +396,7 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
             int nseg = tal_fsptal_segments(&s->L, c->fsp_delta, c->fsp_oic, &s->segs, &s->seg_cap);
             if (nseg < 0)
                 return NULL;
-            if (nseg && !(term[2] = score_term(d, g, o.qhat, nseg, T)))
+            if (nseg && !(term[2] = score_term(d, g, qhat_mined, nseg, T)))
                 return NULL;
         }
         if (o.E && !(term[3] = fs_term(d, g, o.E, T, &r)))

@@ -92,6 +92,40 @@ static void mark(tal_fsptal_labels *L, int lo, int hi)
             L->bkg[t] = 1;
 }
 
+/* the class of highest qhat at snippet t */
+static int top_class(const float *qhat, int C, int T, int t)
+{
+    int top = 0;
+    for (int c = 1; c < C; c++)
+        if (qhat[(size_t)c * T + t] > qhat[(size_t)top * T + t])
+            top = c;
+    return top;
+}
+
+/* Action points grow outward from every annotated snippet, one snippet at
+ * a time, while b <= gamma_act, the snippet is neither annotated nor
+ * background and (qhat given: the class check) its top class is one of
+ * the point's; the first snippet that fails stops the walk.  LACP's
+ * growing rule, and Alg. 2's search when fs_ptal.mine_reach is contiguous. */
+static void grow_actions(tal_fsptal_labels *L, const float *b, const float *qhat, double gamma_act)
+{
+    int T = L->T, C = L->C;
+    for (int a = 0; a < T; a++) {
+        if (!L->annot[a])
+            continue;
+        const uint8_t *src = L->act + (size_t)a * C;
+        for (int dir = -1; dir <= 1; dir += 2)
+            for (int t = a + dir; t >= 0 && t < T && !L->annot[t] && !L->bkg[t] && b[t] <= gamma_act; t += dir) {
+                if (qhat && !src[top_class(qhat, C, T, t)])
+                    break;
+                uint8_t *dst = L->act + (size_t)t * C;
+                for (int c = 0; c < C; c++)
+                    dst[c] |= src[c];
+                L->mined[t] = 1;
+            }
+    }
+}
+
 /* FS-PTAL's Alg. 2 */
 static void mine_fsptal(tal_fsptal_labels *L, const float *b, const float *qhat, const tal_fsptal_mine_cfg *cfg,
                         int *tmp)
@@ -124,6 +158,10 @@ static void mine_fsptal(tal_fsptal_labels *L, const float *b, const float *qhat,
             mark(L, prev, t);
         prev = t;
     }
+    if (cfg->contiguous) {
+        grow_actions(L, b, cfg->class_check ? qhat : NULL, cfg->gamma_act);
+        return;
+    }
     /* pseudo action points: nearest action point on each side with no
      * background point between, and (class check) the same top class */
     int *left = tmp, *right = tmp + T;
@@ -152,10 +190,7 @@ static void mine_fsptal(tal_fsptal_labels *L, const float *b, const float *qhat,
     for (int t = 0; t < T; t++) {
         if (L->annot[t] || L->bkg[t] || !(b[t] <= cfg->gamma_act))
             continue;
-        int top = 0;
-        for (int c = 1; c < C; c++)
-            if (qhat[(size_t)c * T + t] > qhat[(size_t)top * T + t])
-                top = c;
+        int top = top_class(qhat, C, T, t);
         uint8_t *dst = L->act + (size_t)t * C;
         int got = 0;
         for (int side = 0; side < 2; side++) {
@@ -177,7 +212,7 @@ static void mine_fsptal(tal_fsptal_labels *L, const float *b, const float *qhat,
 /* LACP's select_seed */
 static void mine_lacp(tal_fsptal_labels *L, const float *b, const tal_fsptal_mine_cfg *cfg)
 {
-    int T = L->T, C = L->C, first = -1, last = -1;
+    int T = L->T, first = -1, last = -1;
     for (int t = 0; t < T; t++)
         if (L->annot[t]) {
             if (first < 0)
@@ -220,19 +255,7 @@ static void mine_lacp(tal_fsptal_labels *L, const float *b, const tal_fsptal_min
         }
         a = n;
     }
-    /* action points grow outward from every annotated snippet */
-    for (int a = 0; a < T; a++) {
-        if (!L->annot[a])
-            continue;
-        const uint8_t *src = L->act + (size_t)a * C;
-        for (int dir = -1; dir <= 1; dir += 2)
-            for (int t = a + dir; t >= 0 && t < T && !L->annot[t] && !L->bkg[t] && b[t] <= cfg->gamma_act; t += dir) {
-                uint8_t *dst = L->act + (size_t)t * C;
-                for (int c = 0; c < C; c++)
-                    dst[c] |= src[c];
-                L->mined[t] = 1;
-            }
-    }
+    grow_actions(L, b, NULL, cfg->gamma_act);
 }
 
 int tal_fsptal_mine(tal_fsptal_labels *L, const float *b, const float *qhat, const tal_fsptal_mine_cfg *cfg)

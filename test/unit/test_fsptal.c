@@ -1,5 +1,6 @@
 /* test_fsptal.c — FS-PTAL's snippet labels on constructed sequences:
- * points on snippets, Alg. 2's pseudo-label mining and LACP's rule, the
+ * points on snippets, Alg. 2's pseudo-label mining (its reach over the gap
+ * or contiguous) and LACP's rule, the
  * pseudo segments with their outer flanks (original and optimised OIC). */
 #include "harness.h"
 #include "models/fsptal.h"
@@ -40,7 +41,7 @@ TEST(fsptal_mining_alg2)
     tal_fsptal_labels L = { 0 };
     float b[T], q[C * T];
     scene(&L, b, q);
-    tal_fsptal_mine_cfg cfg = { TAL_FSPTAL_MINE_FSPTAL, 0.85, 0.25, 1 };
+    tal_fsptal_mine_cfg cfg = { TAL_FSPTAL_MINE_FSPTAL, 0.85, 0.25, 1, 0 };
     CHECK(tal_fsptal_mine(&L, b, q, &cfg) == 0);
     /* background: above gamma_bkg, and the argmax between the two points */
     expect_range(L.bkg, 0, 3, 1, "bkg");
@@ -74,7 +75,7 @@ TEST(fsptal_mining_joins_background_between_points_only)
     scene(&L, b, q);
     b[12] = 0.95f;   /* two background points between the actions: the run 12..14 joins */
     b[16] = 0.95f;   /* and 14..16 */
-    tal_fsptal_mine_cfg cfg = { TAL_FSPTAL_MINE_FSPTAL, 0.85, 0.25, 1 };
+    tal_fsptal_mine_cfg cfg = { TAL_FSPTAL_MINE_FSPTAL, 0.85, 0.25, 1, 0 };
     CHECK(tal_fsptal_mine(&L, b, q, &cfg) == 0);
     expect_range(L.bkg, 12, 16, 1, "bkg");
     CHECK(!L.bkg[11] && !L.bkg[17]);
@@ -83,12 +84,50 @@ TEST(fsptal_mining_joins_background_between_points_only)
     tal_fsptal_labels_free(&L);
 }
 
+TEST(fsptal_mining_contiguous_reach)
+{
+    tal_fsptal_labels L = { 0 };
+    float b[T], q[C * T];
+    scene(&L, b, q);
+    b[16] = 0.1f;            /* a low island, cut off from the point at 20 by 17 */
+    q[22] = 0.9f;            /* class 0 on top at 22, inside the low run of class 1's point */
+    tal_fsptal_mine_cfg cfg = { TAL_FSPTAL_MINE_FSPTAL, 0.85, 0.25, 1, 0 };
+    CHECK(tal_fsptal_mine(&L, b, q, &cfg) == 0);
+    /* the gap rule: the island and 23, past the snippet the class check skips, are mined */
+    CHECK(L.mined[16] && L.act[16 * C + 1]);
+    CHECK(!L.mined[22] && L.mined[23]);
+    scene(&L, b, q);
+    b[16] = 0.1f;
+    q[22] = 0.9f;
+    cfg.contiguous = 1;
+    CHECK(tal_fsptal_mine(&L, b, q, &cfg) == 0);
+    /* contiguous: the walk from 20 stops at 17 (b too high) and at 22 (class) */
+    CHECK(!L.mined[16] && !L.mined[17]);
+    expect_range(L.mined, 18, 19, 1, "mined");
+    CHECK(L.mined[21] && !L.mined[22] && !L.mined[23]);
+    /* the walk from 8 reaches 6 and 10 as before, and the background is Alg. 2's */
+    expect_range(L.mined, 6, 7, 1, "mined");
+    expect_range(L.mined, 9, 10, 1, "mined");
+    CHECK(!L.mined[5] && !L.mined[11]);
+    CHECK(L.bkg[14] && L.nbkg == 9);
+    CHECK_EQ_INT(L.nmined, 7);
+    /* without the class check the walk from 20 goes on through 22 and 23 */
+    scene(&L, b, q);
+    b[16] = 0.1f;
+    q[22] = 0.9f;
+    cfg.class_check = 0;
+    CHECK(tal_fsptal_mine(&L, b, q, &cfg) == 0);
+    expect_range(L.mined, 21, 23, 1, "mined");
+    CHECK(L.mined[11] && !L.mined[16]);
+    tal_fsptal_labels_free(&L);
+}
+
 TEST(fsptal_mining_lacp_rule)
 {
     tal_fsptal_labels L = { 0 };
     float b[T], q[C * T];
     scene(&L, b, q);
-    tal_fsptal_mine_cfg cfg = { TAL_FSPTAL_MINE_LACP, 0.85, 0.25, 1 };
+    tal_fsptal_mine_cfg cfg = { TAL_FSPTAL_MINE_LACP, 0.85, 0.25, 1, 0 };
     CHECK(tal_fsptal_mine(&L, b, q, &cfg) == 0);
     expect_range(L.bkg, 0, 3, 1, "bkg");      /* up to the last high one before the first point */
     expect_range(L.bkg, 26, 29, 1, "bkg");    /* from the first high one after the last */
