@@ -184,6 +184,13 @@ mining_dev() {   # mining_dev BENCH SEED CONFIG EPOCHS
         # shellcheck disable=SC2046
         run "mdev-$b-$s-$r" "$c" "$tr" "$dev/test.tal" "$s" "$e" $(mine_opts "$r")
     done
+    # score contrast alone at its weight and at a tenth of it (finding 4)
+    if [ "$b" = hapt ]; then
+        for w in 1 0.1; do
+            run "mdev-$b-$s-C-w$w" "$c" "$dev/train.tal" "$dev/test.tal" "$s" "$e" -s fs_ptal.mining=none \
+                -s fs_ptal.feature_separation=false -s fs_ptal.lambda_score="$w"
+        done
+    fi
     # HAPT's config keeps every class at inference; the paper's class filter
     # (video score > 0.25) on the same models, for the choice its comment states
     [ "$b" = hapt ] || return 0
