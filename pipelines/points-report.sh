@@ -141,6 +141,23 @@ echo "Paired by seed: mining over the baseline $(delta thumos-nolook B); all fou
 echo "the baseline $(delta thumos-nolook all).  Label extension alone (A) over the baseline here:"
 echo "$(delta thumos-nolook A), against $(delta thumos A) with the look-alikes."
 echo
+echo "Without talsynth's white noise per snippet (\`--ambient 0\`; label extension's"
+echo "interpolation takes most of it away near the points, a difference from the"
+echo "test sequences): baseline $(msd $(vals thumos-noamb base .average)), label extension alone"
+echo "$(msd $(vals thumos-noamb A .average)); over the baseline $(delta thumos-noamb A) (finding 4)."
+echo
+echo "How much the features change from one snippet to the next (mean distance;"
+echo "pipelines/step-change.jq, the first 20 training sequences of seed 0), within"
+echo "1 s of a point and further away, on the pointed sequences and after label extension:"
+echo
+echo "| benchmark | near, points | near, extended | away, points | away, extended |"
+echo "|---|---:|---:|---:|---:|"
+for b in thumos:"THUMOS14 layout" thumos-noamb:"THUMOS14 layout, no white noise" hapt:"HAPT"; do
+    f=$out/${b%%:*}-0.stepchange
+    v() { awk -v k="$1" -v f="$2" '$1 == k { sub(/^[a-z]+ /, ""); print }' "$f" | jq -r ".$3 * 1000 | round / 1000"; }
+    echo "| ${b#*:} | $(v pts "$f" near) | $(v ext "$f" near) | $(v pts "$f" far) | $(v ext "$f" far) |"
+done
+echo
 echo "## Ablation, UCI HAPT, $(epochs_of hapt-0-all) epochs"
 echo
 table2 hapt
@@ -399,7 +416,7 @@ echo "| stage | runs | wall seconds (training + detection) | CPU seconds |"
 echo "|---|---:|---:|---:|"
 abl="base A B C D all Bbkg Bgrow allgrow base-e150 all-e150 allgrow-e150"
 for g in "$(for r in $abl; do printf 'thumos-[0-9]-%s ' "$r"; done):ablation, THUMOS14" \
-         "thumos-nolook-*:THUMOS14 without look-alikes" \
+         "thumos-nolook-* thumos-noamb-*:THUMOS14 without look-alikes, without white noise" \
          "$(for r in $abl AC; do printf 'hapt-[0-9]-%s ' "$r"; done)hapt-[0-9]-*-vid:ablation, HAPT" \
          "mdev-*:mining rules on held-out sequences" \
          "gtea-[0-9]-* beoid-[0-9]-*:GTEA and BEOID" "thumos-0-lacp* thumos-0-orig* thumos-0-sf* thumos-0-tau* thumos-0-psi*:variants" \

@@ -405,6 +405,19 @@ bscore() {   # bscore NAME CKPT TRAIN: NAME.bscore, "in|out count median share>0
         sort > "$f.part"
     mv "$f.part" "$f"
 }
+# how much the features change per snippet near the points and away from
+# them, before and after label extension (the first 20 sequences, seed 0)
+for b in thumos hapt thumos-noamb; do
+    f=$out/$b-0.stepchange
+    [ -f "$f" ] && continue
+    grid=$(talcat -H --json "$out/$b-0/pts.tal" | jq -c '[.fps, .stride, .clip]')
+    talcat -q -n 20 "$out/$b-0/pts.tal" -o "$out/$b-0-20.tal"
+    for x in pts ext; do
+        [ "$x" = pts ] && src=$out/$b-0-20.tal || { lblext -q "$out/$b-0-20.tal" -o "$out/$b-0-20-ext.tal"; src=$out/$b-0-20-ext.tal; }
+        talcat -j --features "$src" | jq -s -c -f pipelines/step-change.jq --argjson g "$grid" | sed "s/^/$x /"
+    done > "$f.part"
+    mv "$f.part" "$f"
+done
 bscore thumos-0-all "$out/thumos-0-all.ckpt" "$th0/train.tal"
 bscore thumos-0-base "$out/thumos-0-base.ckpt" "$th0/train.tal"
 # one test sequence: its points (drawn as LACP's: near the centre), what the
