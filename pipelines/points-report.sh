@@ -141,9 +141,9 @@ echo "Paired by seed: mining over the baseline $(delta thumos-nolook B); all fou
 echo "the baseline $(delta thumos-nolook all).  Label extension alone (A) over the baseline here:"
 echo "$(delta thumos-nolook A), against $(delta thumos A) with the look-alikes."
 echo
-echo "Without talsynth's white noise per snippet (\`--ambient 0\`; label extension's"
-echo "interpolation takes most of it away near the points, a difference from the"
-echo "test sequences): baseline $(msd $(vals thumos-noamb base .average)), label extension alone"
+echo "Without talsynth's white noise per snippet (\`--ambient 0\`), which label"
+echo "extension's interpolation averages away near the points: baseline"
+echo "$(msd $(vals thumos-noamb base .average)), label extension alone"
 echo "$(msd $(vals thumos-noamb A .average)); over the baseline $(delta thumos-noamb A) (finding 4)."
 echo
 echo "How much the features change from one snippet to the next (mean distance;"
