@@ -228,21 +228,23 @@ nolook() {   # nolook SEED
     run "thumos-nolook-$s-A" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th" $OFF
 }
 
-# ---- the same layout without white noise ------------------------------------------------------
+# ---- label extension on other features of the same layout -------------------------------------
 # Label extension interpolates features between snippets, so near the
 # points the extended sequence varies less from snippet to snippet than
-# any test sequence does; talsynth's white noise per snippet (--ambient)
-# is what makes that difference large.  The baseline and label extension
-# alone on features made without it, same seeds.
-noambient() {   # noambient SEED
-    s=$1
-    make_synth thumos-noamb "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv \
-        --ambient 0
-    d=$out/thumos-noamb-$s
+# any test sequence does, and runs 2.5 times slower than the test
+# sequences.  The baseline and label extension alone, same seeds, on
+# features without talsynth's white noise per snippet (--ambient 0) and
+# without its change from an action's start to its middle and end
+# (--drift 0).
+lblext_probe() {   # lblext_probe NAME SEED [talsynth options]
+    name=$1 s=$2
+    shift 2
+    make_synth "$name" "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv "$@"
+    d=$out/$name-$s
     # shellcheck disable=SC2086
-    run "thumos-noamb-$s-base" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" $OFF
+    run "$name-$s-base" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" $OFF
     # shellcheck disable=SC2086
-    run "thumos-noamb-$s-A" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th" $OFF
+    run "$name-$s-A" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th" $OFF
 }
 
 # ---- variants, THUMOS14 seed 0 --------------------------------------------------------
@@ -360,7 +362,7 @@ units=$(echo "side_by_side thumos"
         for s in $seeds; do echo "hapt_runs $s"; done
         for s in $seeds; do echo "mining_dev thumos $s fs-ptal-synth $ep_th"; echo "mining_dev hapt $s fs-ptal-hapt $ep_ha"; done
         for s in $seeds; do echo "long_schedule $s"; done
-        for s in $seeds; do echo "noambient $s"; done
+        for s in $seeds; do echo "lblext_probe thumos-noamb $s --ambient 0"; echo "lblext_probe thumos-nodrift $s --drift 0"; done
         echo "side_by_side hapt"
         for s in $seeds; do echo "ablation gtea $s fs-ptal-gtea $ep_gt"; echo "ablation beoid $s fs-ptal-beoid $ep_be"; done)
 run_lanes "$jobs" "$out" "$units"
