@@ -237,14 +237,14 @@ nolook() {   # nolook SEED
 # without its change from an action's start to its middle and end
 # (--drift 0).
 lblext_probe() {   # lblext_probe NAME SEED [talsynth options]
-    name=$1 s=$2
+    probe=$1 s=$2   # (run sets $name)
     shift 2
-    make_synth "$name" "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv "$@"
-    d=$out/$name-$s
+    make_synth "$probe" "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv "$@"
+    d=$out/$probe-$s
     # shellcheck disable=SC2086
-    run "$name-$s-base" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" $OFF
+    run "$probe-$s-base" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" $OFF
     # shellcheck disable=SC2086
-    run "$name-$s-A" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th" $OFF
+    run "$probe-$s-A" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th" $OFF
 }
 
 # ---- variants, THUMOS14 seed 0 --------------------------------------------------------
