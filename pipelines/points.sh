@@ -407,6 +407,17 @@ bscore() {   # bscore NAME CKPT TRAIN: NAME.bscore, "in|out count median share>0
         sort > "$f.part"
     mv "$f.part" "$f"
 }
+# the held-out THUMOS14 videos and the test videos rank the models apart
+# (finding 6): the models trained for the held-out comparison, on the test videos
+for s in $seeds; do
+    for m in base all "all$GROW"; do
+        n=$out/mdev-thumos-$s-$m-ontest
+        [ -f "$n.json" ] && continue
+        tal-detect -q --threads "$threads" "$out/mdev-thumos-$s-$m.ckpt" "$out/thumos-$s/test.tal" -o "$n-dets.tal"
+        tal-map --json --gt "$out/thumos-$s/test.tal" --tiou 0.1:0.1:0.7 "$n-dets.tal" > "$n.json.part"
+        mv "$n.json.part" "$n.json"
+    done
+done
 # how much the features change per snippet near the points and away from
 # them, before and after label extension (the first 20 sequences, seed 0)
 for b in thumos hapt thumos-noamb; do
