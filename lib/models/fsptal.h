@@ -22,6 +22,7 @@
 
 enum { TAL_FSPTAL_MINE_NONE = 0, TAL_FSPTAL_MINE_FSPTAL = 1, TAL_FSPTAL_MINE_LACP = 2 };
 enum { TAL_FSPTAL_OIC_OPTIMISED = 0, TAL_FSPTAL_OIC_ORIGINAL = 1 };
+enum { TAL_FSPTAL_REACH_GAP = 0, TAL_FSPTAL_REACH_CONTIGUOUS = 1 };   /* fs_ptal.mine_reach */
 
 /* The labels of one sequence's T snippets over C classes: the annotated
  * action points, and what mining adds. */

@@ -167,7 +167,7 @@ static int label_and_mine(tal_detector *d, tal_graph *g, const tal_record *rec, 
         return rc;
     tal_grid grid = tal_detector_grid(d, rec);
     tal_fsptal_mine_cfg mc = { c->fsp_mining, c->fsp_gamma_bkg, c->fsp_gamma_act, c->fsp_class_check,
-                               c->fsp_mine_reach == 1 };
+                               c->fsp_mine_reach == TAL_FSPTAL_REACH_CONTIGUOUS };
     if ((rc = tal_fsptal_labels_reset(&s->L, T, C)) || (rc = tal_fsptal_label_points(&s->L, rec, &grid)))
         return rc;
     return tal_fsptal_mine(&s->L, s->host + (size_t)K * T + (size_t)C * T, s->host, &mc);
@@ -208,6 +208,14 @@ static int pick(int32_t **v, size_t *vcap, const uint8_t *flag, const uint8_t *f
 static tal_tensor *host_tensor(tal_graph *g, int ndim, const int64_t *shape, const float *v)
 {
     return tal_tensor_from(g, ndim, shape, v);
+}
+
+/* s->tgt (C, n): the classes of the n labelled snippets s->idx */
+static void class_targets(fsp_state *s, int n, int C)
+{
+    for (int k = 0; k < C; k++)
+        for (int i = 0; i < n; i++)
+            s->tgt[(size_t)k * n + i] = s->L.act[(size_t)s->idx[i] * C + k];
 }
 
 /* sum of focal BCE of the gathered columns idx of x (1, K, T) against
@@ -362,21 +370,16 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
             if (na < 0 || tal_reserve(&s->tgt, &s->tgt_cap, (size_t)K * (na > T ? na : T), sizeof *s->tgt))
                 return NULL;
             if (qhat_mined == o.qhat) {
-                for (int k = 0; k < C; k++)
-                    for (int i = 0; i < na; i++)
-                        s->tgt[(size_t)k * na + i] = s->L.act[(size_t)s->idx[i] * C + k];
+                class_targets(s, na, C);
                 term[1] = point_term(g, o.qhat, s->idx, na, s->tgt, (float)c->fsp_focal_gamma);
             } else {   /* annotated points on qhat, mined ones on qhat_mined, both over na */
-                term[1] = NULL;
                 for (int m = 0; m < 2; m++) {
                     int n = pick(&s->idx, &s->idx_cap, m ? s->L.mined : s->L.annot, NULL, T, 0, &r);
                     if (n < 0)
                         return NULL;
                     if (!n)
                         continue;
-                    for (int k = 0; k < C; k++)
-                        for (int i = 0; i < n; i++)
-                            s->tgt[(size_t)k * n + i] = s->L.act[(size_t)s->idx[i] * C + k];
+                    class_targets(s, n, C);
                     tal_tensor *x = tal_scale(g, point_term(g, m ? qhat_mined : o.qhat, s->idx, n, s->tgt,
                                                             (float)c->fsp_focal_gamma), (float)n / (float)na);
                     term[1] = term[1] ? tal_add(g, term[1], x) : x;
