@@ -1,7 +1,8 @@
 #!/bin/sh
 # points-report.sh OUT THREADS QUICK — pipelines/RESULTS-points.md from the
 # runs pipelines/points.sh left in OUT (tal-map JSON, times, metrics,
-# diagnostics).  Every number below is read from those files.
+# diagnostics).  Every number below is read from those files.  GROW and
+# GROW_NAME (environment): the mining rule points.sh chose for its test rows.
 set -eu
 out=$1 threads=$2 quick=$3 jobs=${4:-1}
 export LC_ALL=C
@@ -68,14 +69,8 @@ diag_col() {   # diag_col RUN CATEGORY: the 1G column (top-1 prediction) of tal-
 }
 diag_gain() { awk -v c="$2" '/removing each error type adds/ { on = 1; next } on && index($0, c) == 3 { print $NF; exit }' "$out/$1.diagnose"; }
 
-# the mining rule points.sh's test rows use (its GROW)
-GROW=$(sed -n 's/^GROW=\([a-z]*\).*/\1/p' pipelines/points.sh)
-case $GROW in
-c) GROW_NAME="contiguous reach" ;;
-d) GROW_NAME="b not trained by mining" ;;
-cd) GROW_NAME="contiguous reach, b not trained by mining" ;;
-*) echo "points-report: unknown GROW '$GROW' in pipelines/points.sh" >&2; exit 1 ;;
-esac
+# the mining rule of points.sh's test rows (its GROW) and its name
+: "${GROW:?points-report: GROW (points.sh's mining rule) is not set}" "${GROW_NAME:?points-report: GROW_NAME is not set}"
 th=thumos
 for f in "$out/thumos-0-all.bscore" "$out/thumos-0-base.bscore" "$out/dev-thumos/all.curve" "$out/dev-hapt/all.curve" \
          "$out/thumos-0-all.diagnose" "$out/recipe.log"; do
@@ -157,9 +152,8 @@ echo
 echo "| benchmark | near, points | near, extended | away, points | away, extended |"
 echo "|---|---:|---:|---:|---:|"
 for b in thumos:"THUMOS14 layout" thumos-noamb:"THUMOS14 layout, no white noise" hapt:"HAPT"; do
-    f=$out/${b%%:*}-0.stepchange
-    v() { awk -v k="$1" -v f="$2" '$1 == k { sub(/^[a-z]+ /, ""); print }' "$f" | jq -r ".$3 * 1000 | round / 1000"; }
-    echo "| ${b#*:} | $(v pts "$f" near) | $(v ext "$f" near) | $(v pts "$f" far) | $(v ext "$f" far) |"
+    jq -r --arg n "${b#*:}" 'def r: . * 1000 | round / 1000;
+        "| \($n) | \(.pts.near | r) | \(.ext.near | r) | \(.pts.far | r) | \(.ext.far | r) |"' "$out/${b%%:*}-0.stepchange"
 done
 echo
 echo "## Ablation, UCI HAPT, $(epochs_of hapt-0-all) epochs"

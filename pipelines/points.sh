@@ -115,38 +115,21 @@ run() {
     echo "$tw $dw $ep $(echo "$tu + $ts + $du + $ds" | bc -l)" > "$out/$name.time"
 }
 
-# the modules as tal-train settings; A is lblext's output as the training stream
-OFF="-s fs_ptal.mining=none -s fs_ptal.score_contrast=false -s fs_ptal.feature_separation=false"
-ablation() {   # ablation BENCH SEED CONFIG EPOCHS
-    b=$1 s=$2 c=$3 e=$4 d=$out/$1-$2
-    # shellcheck disable=SC2086
-    {
-        run "$b-$s-base" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" $OFF
-        run "$b-$s-all" "$c" "$d/ext.tal" "$d/test.tal" "$s" "$e"
-        [ "$b" = gtea ] || [ "$b" = beoid ] && return 0
-        run "$b-$s-A" "$c" "$d/ext.tal" "$d/test.tal" "$s" "$e" $OFF
-        run "$b-$s-B" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.score_contrast=false \
-            -s fs_ptal.feature_separation=false
-        run "$b-$s-C" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.feature_separation=false
-        run "$b-$s-D" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.score_contrast=false
-        # a diagnostic, not a module: B mining background alone (no snippet
-        # has b <= 0), which cuts the feedback of mined action on b
-        run "$b-$s-Bbkg" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.score_contrast=false \
-            -s fs_ptal.feature_separation=false -s fs_ptal.gamma_act=0
-        # mining, and the full model, with the rule chosen on held-out sequences
-        # shellcheck disable=SC2046
-        run "$b-$s-Bgrow" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" $(mine_opts "B$GROW")
-        # shellcheck disable=SC2046
-        run "$b-$s-allgrow" "$c" "$d/ext.tal" "$d/test.tal" "$s" "$e" $(mine_opts "all$GROW")
-    }
+# rescore NAME CKPT TEST [tal-detect settings]: a trained model detected
+# and evaluated again (other inference settings, other sequences): NAME.json
+rescore() {
+    n=$out/$1 ck=$2 te=$3
+    shift 3
+    [ -f "$n.json" ] && return 0
+    tal-detect -q --threads "$threads" "$@" "$ck" "$te" -o "$n-dets.tal"
+    tal-map --json --gt "$te" --tiou 0.1:0.1:0.7 "$n-dets.tal" > "$n.json.part"
+    mv "$n.json.part" "$n.json"
 }
 
-# ---- mining rules compared on held-out training sequences (3 seeds) ---------------------------
-# Alg. 2's action mining feeds on itself (RESULTS-points.md); two switches
-# limit that (man fs-ptal): mine_reach=contiguous and mined_trains_b=false.
-# They are compared, with mining alone (B) and in the full model, on
-# training sequences held out with their ground truth; the rule the test
-# rows below use (GROW) is the one chosen here, never on the test sequences.
+# the modules as tal-train settings; A is lblext's output as the training stream
+OFF="-s fs_ptal.mining=none -s fs_ptal.score_contrast=false -s fs_ptal.feature_separation=false"
+# the rows of the mining comparison below (B: mining alone; c, d: the
+# switches of man fs-ptal), as tal-train settings
 mine_opts() {   # mine_opts RULE: the tal-train settings of a row of the comparison
     only_b="-s fs_ptal.score_contrast=false -s fs_ptal.feature_separation=false"
     reach="-s fs_ptal.mine_reach=contiguous" nob="-s fs_ptal.mined_trains_b=false"
@@ -163,8 +146,39 @@ mine_opts() {   # mine_opts RULE: the tal-train settings of a row of the compari
     allcd) echo "$reach $nob" ;;
     esac
 }
+ablation() {   # ablation BENCH SEED CONFIG EPOCHS
+    b=$1 s=$2 c=$3 e=$4 d=$out/$1-$2
+    # shellcheck disable=SC2086
+    {
+        run "$b-$s-base" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" $OFF
+        run "$b-$s-all" "$c" "$d/ext.tal" "$d/test.tal" "$s" "$e"
+        [ "$b" = gtea ] || [ "$b" = beoid ] && return 0
+        run "$b-$s-A" "$c" "$d/ext.tal" "$d/test.tal" "$s" "$e" $OFF
+        # shellcheck disable=SC2046
+        run "$b-$s-B" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" $(mine_opts B)
+        run "$b-$s-C" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.feature_separation=false
+        run "$b-$s-D" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.score_contrast=false
+        # a diagnostic, not a module: B mining background alone (no snippet
+        # has b <= 0), which cuts the feedback of mined action on b
+        # shellcheck disable=SC2046
+        run "$b-$s-Bbkg" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" $(mine_opts Bbkg)
+        # mining, and the full model, with the rule chosen on held-out sequences
+        # shellcheck disable=SC2046
+        run "$b-$s-Bgrow" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" $(mine_opts "B$GROW")
+        # shellcheck disable=SC2046
+        run "$b-$s-allgrow" "$c" "$d/ext.tal" "$d/test.tal" "$s" "$e" $(mine_opts "all$GROW")
+    }
+}
+
+# ---- mining rules compared on held-out training sequences (3 seeds) ---------------------------
+# Alg. 2's action mining feeds on itself (RESULTS-points.md); two switches
+# limit that (man fs-ptal): mine_reach=contiguous and mined_trains_b=false.
+# They are compared, with mining alone (B) and in the full model, on
+# training sequences held out with their ground truth; the rule the test
+# rows below use (GROW) is the one chosen here, never on the test sequences.
 MINE_RULES="base B Bbkg Bc Bd Bcd all allc alld allcd"
-GROW=c   # the rule the comparison chose: c = contiguous reach (see the results file)
+# the rule the comparison chose (see the results file), and its name there
+GROW=c GROW_NAME="contiguous reach"
 mining_dev() {   # mining_dev BENCH SEED CONFIG EPOCHS
     b=$1 s=$2 c=$3 e=$4 dev=$out/mdev-$1-$2
     mkdir -p "$dev"
@@ -184,23 +198,16 @@ mining_dev() {   # mining_dev BENCH SEED CONFIG EPOCHS
         # shellcheck disable=SC2046
         run "mdev-$b-$s-$r" "$c" "$tr" "$dev/test.tal" "$s" "$e" $(mine_opts "$r")
     done
+    [ "$b" = hapt ] || return 0
     # score contrast alone at its weight and at a tenth of it (finding 4)
-    if [ "$b" = hapt ]; then
-        for w in 1 0.1; do
-            run "mdev-$b-$s-C-w$w" "$c" "$dev/train.tal" "$dev/test.tal" "$s" "$e" -s fs_ptal.mining=none \
-                -s fs_ptal.feature_separation=false -s fs_ptal.lambda_score="$w"
-        done
-    fi
+    for w in 1 0.1; do
+        run "mdev-$b-$s-C-w$w" "$c" "$dev/train.tal" "$dev/test.tal" "$s" "$e" -s fs_ptal.mining=none \
+            -s fs_ptal.feature_separation=false -s fs_ptal.lambda_score="$w"
+    done
     # HAPT's config keeps every class at inference; the paper's class filter
     # (video score > 0.25) on the same models, for the choice its comment states
-    [ "$b" = hapt ] || return 0
     for r in base B; do
-        n=$out/mdev-$b-$s-$r-vf
-        [ -f "$n.json" ] && continue
-        tal-detect -q --threads "$threads" -s test.fs_ptal_video_thresh=0.25 "$out/mdev-$b-$s-$r.ckpt" \
-            "$dev/test.tal" -o "$n-dets.tal"
-        tal-map --json --gt "$dev/test.tal" --tiou 0.1:0.1:0.7 "$n-dets.tal" > "$n.json.part"
-        mv "$n.json.part" "$n.json"
+        rescore "mdev-$b-$s-$r-vf" "$out/mdev-$b-$s-$r.ckpt" "$dev/test.tal" -s test.fs_ptal_video_thresh=0.25
     done
 }
 
@@ -215,17 +222,12 @@ t0d=$th0/test.tal
 # on features made without them (--lookalike-rate 0), same seeds.
 nolook() {   # nolook SEED
     s=$1
-    make_synth thumos-nolook "$s" data/thumos14/gt_full.json validation test data/thumos14/lacp/point_labels.csv \
-        --lookalike-rate 0
-    d=$out/thumos-nolook-$s
-    # shellcheck disable=SC2086
-    run "thumos-nolook-$s-base" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" $OFF
-    run "thumos-nolook-$s-B" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" -s fs_ptal.score_contrast=false \
-        -s fs_ptal.feature_separation=false
+    # the baseline, and label extension alone (does it cost what it costs
+    # because of the look-alikes?)
+    lblext_probe thumos-nolook "$s" --lookalike-rate 0
+    # shellcheck disable=SC2046
+    run "thumos-nolook-$s-B" fs-ptal-synth "$d/pts.tal" "$d/test.tal" "$s" "$ep_th" $(mine_opts B)
     run "thumos-nolook-$s-all" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th"
-    # diagnostic: does label extension cost what it costs because of the look-alikes?
-    # shellcheck disable=SC2086
-    run "thumos-nolook-$s-A" fs-ptal-synth "$d/ext.tal" "$d/test.tal" "$s" "$ep_th" $OFF
 }
 
 # ---- label extension on other features of the same layout -------------------------------------
@@ -411,11 +413,7 @@ bscore() {   # bscore NAME CKPT TRAIN: NAME.bscore, "in|out count median share>0
 # (finding 6): the models trained for the held-out comparison, on the test videos
 for s in $seeds; do
     for m in base all "all$GROW"; do
-        n=$out/mdev-thumos-$s-$m-ontest
-        [ -f "$n.json" ] && continue
-        tal-detect -q --threads "$threads" "$out/mdev-thumos-$s-$m.ckpt" "$out/thumos-$s/test.tal" -o "$n-dets.tal"
-        tal-map --json --gt "$out/thumos-$s/test.tal" --tiou 0.1:0.1:0.7 "$n-dets.tal" > "$n.json.part"
-        mv "$n.json.part" "$n.json"
+        rescore "mdev-thumos-$s-$m-ontest" "$out/mdev-thumos-$s-$m.ckpt" "$out/thumos-$s/test.tal"
     done
 done
 # how much the features change per snippet near the points and away from
@@ -425,10 +423,10 @@ for b in thumos hapt thumos-noamb; do
     [ -f "$f" ] && continue
     grid=$(talcat -H --json "$out/$b-0/pts.tal" | jq -c '[.fps, .stride, .clip]')
     talcat -q -n 20 "$out/$b-0/pts.tal" -o "$out/$b-0-20.tal"
-    for x in pts ext; do
-        [ "$x" = pts ] && src=$out/$b-0-20.tal || { lblext -q "$out/$b-0-20.tal" -o "$out/$b-0-20-ext.tal"; src=$out/$b-0-20-ext.tal; }
-        talcat -j --features "$src" | jq -s -c -f pipelines/step-change.jq --argjson g "$grid" | sed "s/^/$x /"
-    done > "$f.part"
+    lblext -q "$out/$b-0-20.tal" -o "$out/$b-0-20-ext.tal"
+    step() { talcat -j --features "$1" | jq -s -c -f pipelines/step-change.jq --argjson g "$grid"; }
+    jq -n -c --argjson p "$(step "$out/$b-0-20.tal")" --argjson e "$(step "$out/$b-0-20-ext.tal")" \
+        '{pts: $p, ext: $e}' > "$f.part"
     mv "$f.part" "$f"
 done
 bscore thumos-0-all "$out/thumos-0-all.ckpt" "$th0/train.tal"
@@ -450,6 +448,6 @@ end_all=$(date +%s)
 echo "$((end_all - start_all)) $start $(date -u +%Y-%m-%d) $jobs" >> "$out/recipe.log"
 
 # ---- the results file ------------------------------------------------------------------------
-sh pipelines/points-report.sh "$out" "$threads" "$quick" "$jobs" > "$res.part"
+GROW=$GROW GROW_NAME=$GROW_NAME sh pipelines/points-report.sh "$out" "$threads" "$quick" "$jobs" > "$res.part"
 mv "$res.part" "$res"
 cat "$res"
