@@ -389,10 +389,18 @@ static tal_tensor *fsp_loss(tal_detector *d, tal_graph *g, const tal_record *con
             if (nb < 0)
                 return NULL;
             if (nb) {
-                for (int k = 0; k < K; k++)
-                    for (int i = 0; i < nb; i++)
-                        s->tgt[(size_t)k * nb + i] = k == C;
-                term[1] = tal_add(g, term[1], point_term(g, o.fused, s->idx, nb, s->tgt, (float)c->fsp_focal_gamma));
+                /* eq. 6: qhat against 0 and b itself against 1.  Not the
+                 * fused map's background row: b (1 - b) is at most 1/4, so
+                 * a target of 1 there would pull every background point's
+                 * b toward 1/2 and no snippet would pass gamma_bkg again. */
+                float gamma = (float)c->fsp_focal_gamma;
+                for (size_t i = 0; i < (size_t)C * nb; i++)
+                    s->tgt[i] = 0;
+                tal_tensor *bq = point_term(g, o.qhat, s->idx, nb, s->tgt, gamma);
+                for (int i = 0; i < nb; i++)
+                    s->tgt[i] = 1;
+                bq = tal_add(g, bq, point_term(g, tal_slice(g, o.S, 1, C, C + 1), s->idx, nb, s->tgt, gamma));
+                term[1] = tal_add(g, term[1], bq);
             }
         }
         if (c->fsp_score_contrast) {

@@ -1,10 +1,14 @@
 /* test_fsptal.c — FS-PTAL's snippet labels on constructed sequences:
  * points on snippets, Alg. 2's pseudo-label mining (its reach over the gap
  * or contiguous) and LACP's rule, the
- * pseudo segments with their outer flanks (original and optimised OIC). */
+ * pseudo segments with their outer flanks (original and optimised OIC);
+ * the point loss of a tiny detector against a direct computation. */
 #include "harness.h"
+#include "tal.h"
+#include "models/detector.h"
 #include "models/fsptal.h"
 #include "data/timemap.h"
+#include "nn/graph.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -220,4 +224,100 @@ TEST(fsptal_points_land_on_snippets_through_the_time_map)
     CHECK(L.act[5 * 2 + 1] && L.act[8 * 2 + 0] && L.annot[11]);
     tal_fsptal_labels_free(&L);
     tal_record_free(&r);
+}
+
+/* focal BCE of one probability against a 0/1 target, as eq. 5-6 and the
+ * model's man page: clamped to [1e-6, 1 - 1e-6] inside the logarithm */
+static double focal(double p, int y)
+{
+    double c = p < 1e-6 ? 1e-6 : p > 1 - 1e-6 ? 1 - 1e-6 : p;
+    return y ? -(1 - p) * (1 - p) * log(c) : -p * p * log(1 - c);
+}
+
+/* Eq. 6 at background points reads b itself: with gamma_bkg 0 every
+ * snippet but the points is background, gamma_act 0 mines no action,
+ * dropout 0 makes the training forward the detection forward, so the
+ * logged point loss must be eq. 5 at the points plus eq. 6 over the rest,
+ * computed here from the detector's own per-snippet scores.  (Reading the
+ * fused map's background row b (1 - b) there instead gives another value.) */
+TEST(fsptal_point_loss_reads_b_at_background_points)
+{
+    enum { D = 3, TT = 19, CC = 2 };
+    tal_header h;
+    tal_header_init(&h);
+    tal_classes_add(&h.classes, "a", -1);
+    tal_classes_add(&h.classes, "b", -1);
+    h.feat_dim = D;
+    h.fps = 1;
+    h.stride = 1;
+    h.clip = 1;
+    tal_record rec;
+    tal_record_init(&rec);
+    tal_record_set_id(&rec, "pts");
+    tal_record_alloc_features(&rec, TT, D);
+    tal_rng r;
+    tal_rng_seed(&r, 5);
+    for (int k = 0; k < TT * D; k++)
+        rec.feat[k] = (float)tal_rng_normal(&r);
+    rec.duration = TT;
+    tal_record_add_point(&rec, 4.5, 0, 1.0f);    /* snippet 4 */
+    tal_record_add_point(&rec, 13.5, 1, 1.0f);   /* snippet 13 */
+    rec.present |= TAL_HAS_POINTS;
+    rec.supervision = TAL_SUP_POINT;
+    const char *sets[] = { "model.kind=fs-ptal", "model.channels=4", "fs_ptal.dropout=0", "fs_ptal.gamma_bkg=0",
+                           "fs_ptal.gamma_act=0", "fs_ptal.score_contrast=false", "fs_ptal.feature_separation=false",
+                           "fs_ptal.lambda_vid=0", "train.ema_decay=0" };
+    tal_det_config cfg;
+    CHECK_MSG(!tal_det_config_load(&cfg, NULL, 0, sets, (int)(sizeof sets / sizeof *sets)), "%s", tal_errmsg());
+    tal_detector *d = tal_detector_new(&cfg, &h, NULL);
+    CHECK_MSG(d, "%s", tal_errmsg());
+    tal_rng_seed(&r, 9);
+    CHECK(!tal_detector_init(d, &r));
+    /* the scores: qhat per class and b, per snippet */
+    tal_graph *g = tal_graph_new(NULL);
+    tal_graph_set_grad(g, 0);
+    tal_segset dets = { 0 };
+    tal_record dist;
+    tal_record_init(&dist);
+    CHECK_MSG(!tal_detector_detect(d, g, &rec, &dets, &dist), "%s", tal_errmsg());
+    tal_graph_free(g);
+    CHECK_EQ_INT((int)dist.dist_T, TT);
+    double act = 0, bkg = 0;
+    int cls_at[TT];
+    for (int t = 0; t < TT; t++)
+        cls_at[t] = t == 4 ? 0 : t == 13 ? 1 : -1;
+    for (int t = 0; t < TT; t++) {
+        const float *p = dist.dist + (size_t)t * (CC + 1);
+        for (int k = 0; k < CC; k++)
+            if (cls_at[t] >= 0)
+                act += focal(p[k], k == cls_at[t]);
+            else
+                bkg += focal(p[k], 0);
+        if (cls_at[t] < 0)
+            bkg += focal(p[CC], 1);
+    }
+    double want = act / 2 + bkg / (TT - 2);
+    /* the training step's logged terms */
+    g = tal_graph_new(NULL);
+    tal_graph_set_training(g, 1);
+    tal_rng_seed(&r, 1);
+    const tal_record *batch[1] = { &rec };
+    tal_loss_log log;
+    CHECK_MSG(tal_detector_loss(d, g, batch, 1, &r, &log), "%s", tal_errmsg());
+    int found = 0;
+    for (int k = 0; k < log.n; k++) {
+        if (!strcmp(log.name[k], "point")) {
+            found = 1;
+            CHECK_MSG(fabs(log.value[k] - want) <= 2e-5 * (1 + want), "point %.9g, want %.9g", log.value[k], want);
+        } else if (!strcmp(log.name[k], "mined_bkg")) {
+            CHECK_MSG(fabs(log.value[k] - (TT - 2)) < 1e-9, "mined_bkg %g, want %d", log.value[k], TT - 2);
+        }
+    }
+    CHECK(found);
+    tal_graph_free(g);
+    free(dets.v);
+    tal_record_free(&dist);
+    tal_detector_free(d);
+    tal_record_free(&rec);
+    tal_header_free(&h);
 }
