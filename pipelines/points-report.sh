@@ -222,8 +222,8 @@ echo
 echo "## Mining that cannot feed on itself, compared on held-out training sequences"
 echo
 echo "Alg. 2 mines, as action, every snippet of low b between an annotated point"
-echo "and the nearest background point (in practice the one fallback point per gap:"
-echo "finding 2).  Two switches limit how mining feeds on itself (man fs-ptal):"
+echo "and the nearest background point, whatever lies between (finding 2).  Two"
+echo "switches limit how mining can feed on itself (man fs-ptal):"
 echo "\`fs_ptal.mine_reach=contiguous\` (c: action grows outward from each point"
 echo "and stops at the first snippet that fails the threshold or the class check)"
 echo "and \`fs_ptal.mined_trains_b=false\` (d: b is a constant wherever mining's"
@@ -262,9 +262,8 @@ echo
 echo "Per class on HAPT's test recordings (seed 0): AP (%) averaged over tIoU"
 echo "0.1:0.7, and in brackets the detections the class gets.  Alg. 2 mines a"
 echo "snippet for the point on either side whose class is its top class; across a"
-echo "gap that is often the next instance's class, and a class the network"
-echo "already confuses with a neighbour (walking with the stairs, sitting with"
-echo "standing) loses its snippets to it, step after step:"
+echo "gap that can be the next instance's class, so a class the network confuses"
+echo "with a neighbour can lose snippets, and detections, to it (finding 2):"
 echo
 hdr="| model" sep="|---"
 for l in $(jq -r '.per_class[].label' "$out/hapt-0-base.json"); do hdr="$hdr | $(echo "$l" | tr 'A-Z_' 'a-z ')"; sep="$sep|---:"; done
