@@ -466,8 +466,8 @@ done
 echo "| all runs | $(ls "$out"/*.time | wc -l | tr -d ' ') | $total | $total_cpu |"
 echo
 # points.sh's recipe.log: seconds, fresh or resumed, date, parts side by side
-awk '{ kind = "A resumed"; what = " (only what was missing)"
-       if ($2 == "fresh") { kind = "A fresh"; what = " (the whole recipe from nothing, with data, diagnostics and the dev curves)" }
-       printf "%s invocation of %s: %s s of wall time, %s part(s) side by side%s.\n", kind, $3, $1, $4, what }' "$out/recipe.log"
+awk '$2 == "fresh" { printf "A fresh invocation of %s: %s s of wall time, %s part(s) side by side (the whole recipe from nothing, with data, diagnostics and the dev curves).\n", $3, $1, $4; next }
+     { n++; secs += $1; last = $3 }
+     END { if (n) printf "Resumed %d time(s) since (only what was missing each time; the last on %s): %d s of wall time in all.\n", n, last, secs }' "$out/recipe.log"
 [ -f pipelines/points-findings.md ] && { echo; cat pipelines/points-findings.md; }
 exit 0
