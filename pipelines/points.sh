@@ -159,7 +159,7 @@ ablation() {   # ablation BENCH SEED CONFIG EPOCHS
         run "$b-$s-C" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.feature_separation=false
         run "$b-$s-D" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" -s fs_ptal.mining=none -s fs_ptal.score_contrast=false
         # a diagnostic, not a module: B mining background alone (no snippet
-        # has b <= 0), which cuts the feedback of mined action on b
+        # has b <= 0): what Alg. 2's action mining adds to its background
         # shellcheck disable=SC2046
         run "$b-$s-Bbkg" "$c" "$d/pts.tal" "$d/test.tal" "$s" "$e" $(mine_opts Bbkg)
         # mining, and the full model, with the rule chosen on held-out sequences
@@ -171,8 +171,9 @@ ablation() {   # ablation BENCH SEED CONFIG EPOCHS
 }
 
 # ---- mining rules compared on held-out training sequences (3 seeds) ---------------------------
-# Alg. 2's action mining feeds on itself (RESULTS-points.md); two switches
-# limit that (man fs-ptal): mine_reach=contiguous and mined_trains_b=false.
+# Alg. 2's action mining can feed on itself (a wrong action label lowers
+# the b it reads); two switches limit that (man fs-ptal):
+# mine_reach=contiguous and mined_trains_b=false.
 # They are compared, with mining alone (B) and in the full model, on
 # training sequences held out with their ground truth; the rule the test
 # rows below use (GROW) is the one chosen here, never on the test sequences.
@@ -462,8 +463,8 @@ done
 for m in all base B Bgrow Bbkg; do
     bscore "thumos-0-$m" "$out/thumos-0-$m.ckpt" "$th0/train.tal"
 done
-# does b drift when it is held out of what mining's labels train?  The
-# held-out comparison's models (160 of these 200 videos, seed 0)
+# and with b held out of what mining's labels train: the held-out
+# comparison's models (160 of these 200 videos, seed 0)
 for m in base B Bd; do
     bscore "mdev-thumos-0-$m" "$out/mdev-thumos-0-$m.ckpt" "$th0/train.tal"
 done
