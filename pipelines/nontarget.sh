@@ -28,22 +28,22 @@
 # pseudo-labelling and stage 2 N times (round r starts from round r-1's
 # model of the same loss).
 #
-# Variables: THREADS (2), ROUNDS (1), SEEDS (0 1 2: the seeds at 10 %),
+# Variables: JOBS (2: parts side by side), THREADS (1 per tool), ROUNDS (1), SEEDS (0 1 2: the seeds at 10 %),
 # BENCHES (synth-actionformer hapt-actionformer hapt-spot anet-spot: the
 # benchmarks and detectors, in the order they run), FRACS (20 40 60: the
 # labelled fractions beyond 10 %, seed 0), ABLATIONS (synth-actionformer
 # hapt-spot: where the ablations run; empty for none),
 # QUICK=1 (a smoke run: HAPT with the SPOT-style detector, 10 %, one
 # seed, short schedules, written to data/build/nontarget-quick/).
-# Cost: measured in the results file's cost section (its last run: 205
-# minutes of training stages on 2 cores shared with other jobs); writes
-# under data/build/nontarget/ (about 2.7 GB).
+# Cost: measured in the results file's cost section; writes under
+# data/build/nontarget/ (about 2.7 GB).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PATH=$top/bin:$PATH
 export LC_ALL=C OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-threads=${THREADS:-2}
+threads=${THREADS:-1}
+jobs=${JOBS:-2}
 rounds=${ROUNDS:-1}
 seeds=${SEEDS:-0 1 2}
 quick=${QUICK:-0}
@@ -56,7 +56,7 @@ res=pipelines/RESULTS-nontarget.md
 if [ "$quick" = 1 ]; then
     out=data/build/nontarget-quick
     res=$out/RESULTS-nontarget-quick.md   # a smoke run: not the results
-    seeds=0
+    seeds=0 benches=hapt-spot fracs="" ablations=""
 fi
 cfgs=pipelines/configs
 mkdir -p "$out"
@@ -167,7 +167,6 @@ run() {
         done
     done
 }
-main() { LOSSES="hard nontarget" VARIANT="" VARIANT_SETS="" run "$@"; }
 # finetune BENCH MODEL FRAC SEED: the control for stage 2 without pseudo
 # labels: stage 1's model trained on for as many steps as stage 2 takes,
 # on the same schedule, on the labelled part alone
@@ -195,32 +194,42 @@ variant() { # BENCH MODEL NAME LOSS overrides...
 }
 
 # ---- the runs -----------------------------------------------------------------------------
-if [ "$quick" = 1 ]; then
-    main hapt spot 10 0
-    finetune hapt spot 10 0
-else
+# Two phases, each JOBS parts side by side (results-lib.sh's run_lanes), the
+# longest first.  Phase 1: stage 1, the pseudo labels, target-only
+# self-training and (at 10 %) the control of every split; phase 2 trains
+# from what phase 1 left: non-target learning and the ablations.
+. pipelines/results-lib.sh
+first() { # BENCH MODEL FRAC SEED
+    LOSSES=hard VARIANT="" VARIANT_SETS="" run "$@"
+    [ "$3" != 10 ] || finetune "$@"
+}
+second() { LOSSES=nontarget VARIANT="" VARIANT_SETS="" run "$@"; }
+units() { # PHASE (first or second): its units, the costliest first
     for bench_model in $benches; do
         set -- $(echo "$bench_model" | tr - ' ')
-        if [ "$1" = anet ]; then main anet spot 10 0; finetune anet spot 10 0; continue; fi
-        for s in $seeds; do main "$1" "$2" 10 "$s"; finetune "$1" "$2" 10 "$s"; done
-        for f in $fracs; do main "$1" "$2" "$f" 0; done
+        if [ "$1" = anet ]; then echo "$phase $1 $2 10 0"; continue; fi
+        for s in $seeds; do echo "$phase $1 $2 10 $s"; done
+        # the ablations train as long as the 10 % splits they start from
+        case " $ablations " in *" $bench_model "*) [ "$phase" = second ] && ablation_units "$1" "$2" ;; esac
+        for f in $fracs; do echo "$phase $1 $2 $f 0"; done
     done
-    # ablations at 10 %, seed 0 (Tables 2, 4, 5)
-    for bench_model in $ablations; do
-        set -- $(echo "$bench_model" | tr - ' ')
-        variant "$1" "$2" nopos nontarget -s semi.pos=false
-        [ "$2" = spot ] && variant "$1" "$2" noposneg nontarget -s semi.pos=false -s semi.neg=false
-        for l in 0.75 0.80 0.90; do variant "$1" "$2" "lambda$l" nontarget -s semi.lambda=$l; done
-        variant "$1" "$2" soft soft
-        variant "$1" "$2" complementary complementary
-    done
-fi
+}
+ablation_units() { # BENCH MODEL: the paper's Tables 2, 4, 5 at 10 %, seed 0
+    echo "variant $1 $2 nopos nontarget -s semi.pos=false"
+    [ "$2" = spot ] && echo "variant $1 $2 noposneg nontarget -s semi.pos=false -s semi.neg=false"
+    for l in 0.75 0.80 0.90; do echo "variant $1 $2 lambda$l nontarget -s semi.lambda=$l"; done
+    echo "variant $1 $2 soft soft"
+    echo "variant $1 $2 complementary complementary"
+}
+for phase in first second; do
+    run_lanes "$jobs" "$out" "$(units)"
+    [ "$lanes_failed" = 0 ] || { say "a part failed (its messages are above); rerun to continue"; exit 1; }
+done
 t_end=$(date +%s)
 [ "$fresh" = 1 ] && echo "$((t_end - t_start)) $(date -u +%Y-%m-%d)" > "$out/recipe.time"
 
 # ---- the results file -------------------------------------------------------------------------
-# helpers over the result files: ap, avg, cost, msd, mean_ap
-. pipelines/results-lib.sh
+# helpers over the result files (results-lib.sh): ap, avg, cost, msd, mean_ap
 method_name() { case $1 in m0) echo "supervised only" ;; hard) echo "target-only self-training" ;;
                            ft) echo "supervised, trained on for stage 2's steps" ;;
                            nontarget) echo "non-target learning" ;; *) echo "$1" ;; esac; }
@@ -273,9 +282,9 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
     echo
     echo "Regenerated by \`make results-nontarget\` (pipelines/nontarget.sh) on"
     echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
-    echo "$threads threads per tool and $(sh pipelines/products.sh) matrix products in the last invocation (a rerun keeps the parts already"
-    echo "done: those here ran with 1 or 2, on a machine shared with other jobs, so"
-    echo "costs are what was measured, not a benchmark).  mAP (%) on the test set at"
+    echo "$jobs parts side by side, $threads thread(s) per tool and $(sh pipelines/products.sh) matrix products in the last"
+    echo "invocation (a rerun keeps the parts already done; costs are what was"
+    echo "measured with the other lane busy, not a benchmark).  mAP (%) on the test set at"
     echo "tIoU 0.3:0.1:0.7 (ActivityNet protocol, \`tal-map --thumos\`; for the"
     echo "ActivityNet layout 0.5:0.05:0.95, \`--anet\`); the models evaluated with"
     echo "their weight average where they keep one."
