@@ -87,6 +87,11 @@ load test_helper
     # a larger lambda makes fewer positive classes
     pseudolabel --diagnose truth.tal --lambda 0.99 --json d3.json p.tal 2>/dev/null
     jq -e --slurpfile a d.json '.snippets.action.positive <= $a[0].snippets.action.positive' d3.json
+    # ... and leaves at least as many snippets with every other class negative
+    jq -e --slurpfile a d.json '.snippets.action.all_negative >= $a[0].snippets.action.all_negative and
+        .snippets.background.all_negative >= $a[0].snippets.background.all_negative' d3.json
+    [[ "$stderr" == *"all negative"* ]]
+    jq -e '[.snippets[] | objects | .all_negative] | length == 3 and all(. >= 0 and . <= 1)' d.json
 }
 
 @test "pseudolabel: input it cannot use gets one line, exit 1, and no output" {

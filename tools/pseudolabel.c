@@ -180,12 +180,13 @@ static void print_table(FILE *fp, const tal_pl_quality *q, const char *gt)
     fprintf(fp, "  recall    %.4f of true instances have a positive of their class at tIoU > 0.5\n", s.recall);
     if (!q->snippets[0] && !q->snippets[1])
         return;
-    fprintf(fp, "snippets    true class in (lambda %.2f):  target  positive  ambiguous  negative\n", q->lambda);
+    fprintf(fp, "snippets    true class in (lambda %.2f):  target  positive  ambiguous  negative  all negative\n",
+            q->lambda);
     static const char *kinds[3] = { "action", "background", "action" };
     for (int k = 0; k < 3; k++)
-        fprintf(fp, "  %-10s %9llu snippets        %6.4f  %8.4f  %9.4f  %8.4f%s\n", k == 2 ? "action" : kinds[k],
+        fprintf(fp, "  %-10s %9llu snippets        %6.4f  %8.4f  %9.4f  %8.4f  %12.4f%s\n", kinds[k],
                 (unsigned long long)q->snippets[k], s.part[k][TAL_PART_TARGET], s.part[k][TAL_PART_POS],
-                s.part[k][TAL_PART_AMB], s.part[k][TAL_PART_NEG], k == 2 ? "  (classes alone)" : "");
+                s.part[k][TAL_PART_AMB], s.part[k][TAL_PART_NEG], s.all_negative[k], k == 2 ? "  (classes alone)" : "");
 }
 
 static void jnum(FILE *fp, const char *key, double v, int comma)
@@ -226,7 +227,8 @@ static int write_json(const char *path, const tal_pl_quality *q, const opts *o)
     for (int k = 0; k < 3; k++) {
         fprintf(fp, "\"%s\":{\"count\":%llu,", keys[k], (unsigned long long)q->snippets[k]);
         for (int p = 0; p < TAL_PART_COUNT; p++)
-            jnum(fp, tal_part_name(p), s.part[k][p], p + 1 < TAL_PART_COUNT);
+            jnum(fp, tal_part_name(p), s.part[k][p], 1);
+        jnum(fp, "all_negative", s.all_negative[k], 0);
         fputs(k == 2 ? "}" : "},", fp);
     }
     fputs("}}\n", fp);

@@ -74,6 +74,16 @@ static void add_instances(tal_pl_quality *q, const tal_record *pseudo, const tal
     }
 }
 
+/* the partition in q->part (K classes, target tgt) leaves no class
+ * positive or ambiguous */
+static int all_negative(const tal_pl_quality *q, int K, int tgt)
+{
+    for (int c = 0; c < K; c++)
+        if (c != tgt && q->part[c] != TAL_PART_NEG)
+            return 0;
+    return 1;
+}
+
 int tal_pl_quality_add(tal_pl_quality *q, const tal_record *pseudo, const tal_record *truth, const tal_grid *g, int C)
 {
     q->sequences++;
@@ -91,15 +101,17 @@ int tal_pl_quality_add(tal_pl_quality *q, const tal_record *pseudo, const tal_re
         return TAL_ENOMEM;
     tal_snippet_classes(&truth->segs, g, T, C, 0, q->cls);
     for (uint32_t t = 0; t < T; t++) {
-        tal_partition(pseudo->dist + (size_t)t * K, (int)K, q->lambda, q->part, q->sort);
+        int tgt = tal_partition(pseudo->dist + (size_t)t * K, (int)K, q->lambda, q->part, q->sort);
         int kind = q->cls[t] == C ? TAL_QS_BACKGROUND : TAL_QS_ACTION;
         q->snippets[kind]++;
         q->in_part[kind][q->part[q->cls[t]]]++;
+        q->all_negative[kind] += (uint64_t)all_negative(q, (int)K, tgt);
         if (kind == TAL_QS_ACTION && C > 1) {
             tal_class_distribution(pseudo->dist + (size_t)t * K, C, q->row);
-            tal_partition(q->row, C, q->lambda, q->part, q->sort);
+            tgt = tal_partition(q->row, C, q->lambda, q->part, q->sort);
             q->snippets[TAL_QS_ACTION_CLASSES]++;
             q->in_part[TAL_QS_ACTION_CLASSES][q->part[q->cls[t]]]++;
+            q->all_negative[TAL_QS_ACTION_CLASSES] += (uint64_t)all_negative(q, C, tgt);
         }
     }
     return 0;
@@ -115,7 +127,9 @@ void tal_pl_quality_summary(const tal_pl_quality *q, tal_pl_summary *s)
     s->pos_mean_tiou = ratio(q->pos_tiou_sum, q->positives);
     s->pos_accuracy = ratio((double)q->pos_accurate, q->positives);
     s->recall = ratio((double)q->recalled, q->truth);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 3; k++) {
         for (int p = 0; p < TAL_PART_COUNT; p++)
             s->part[k][p] = ratio((double)q->in_part[k][p], q->snippets[k]);
+        s->all_negative[k] = ratio((double)q->all_negative[k], q->snippets[k]);
+    }
 }

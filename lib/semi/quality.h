@@ -20,6 +20,12 @@
  * distribution without its background entry, renormalised): where the
  * true class falls once "is it an action" is settled, as a detector that
  * decides actionness apart (pseudo instances) sees it.
+ * And, whatever the truth, the share of snippets whose partition makes
+ * every non-target class negative (no positive, no ambiguous class): there
+ * non-target learning's targets are the hard pseudo label's.  It is so
+ * wherever the target holds half the probability or more (the bottom-k
+ * rule then takes every other class) and no class comes within lambda of
+ * it.
  */
 #ifndef TAL_SEMI_QUALITY_H
 #define TAL_SEMI_QUALITY_H
@@ -38,7 +44,7 @@ typedef struct {
     uint64_t right_class, pos_right_class, pos_accurate, recalled;
     double tiou_sum, pos_tiou_sum;
     /* snippets, [TAL_QS_*][TAL_PART_*] */
-    uint64_t snippets[3], in_part[3][TAL_PART_COUNT];
+    uint64_t snippets[3], in_part[3][TAL_PART_COUNT], all_negative[3];
     /* scratch */
     int32_t *cls;
     uint8_t *part;
@@ -57,7 +63,7 @@ int tal_pl_quality_add(tal_pl_quality *q, const tal_record *pseudo, const tal_re
 /* The figures, as ratios (NaN where the count under them is 0). */
 typedef struct {
     double class_acc, mean_tiou, pos_class_acc, pos_mean_tiou, pos_accuracy, recall;
-    double part[3][TAL_PART_COUNT];
+    double part[3][TAL_PART_COUNT], all_negative[3];
 } tal_pl_summary;
 void tal_pl_quality_summary(const tal_pl_quality *q, tal_pl_summary *s);
 

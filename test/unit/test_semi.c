@@ -246,6 +246,14 @@ TEST(semi_quality_by_hand)
     CHECK_NEAR(m.part[TAL_QS_ACTION][TAL_PART_AMB], 1.0 / 6, 1e-12);
     CHECK_NEAR(m.part[TAL_QS_ACTION][TAL_PART_NEG], 1.0 / 6, 1e-12);   /* snippet 7 */
     CHECK_NEAR(m.part[TAL_QS_BACKGROUND][TAL_PART_TARGET], 1.0, 1e-12);
+    /* every non-target class negative: snippets 0, 1 (target 0.8) and 7
+     * (0.6, the next 0.3 < 0.85 x 0.6) of the action ones, not 2, 3 (a
+     * positive) or 6 (an ambiguous class); every background snippet; with
+     * the classes alone every action snippet (2, 3: 0.9 / 0.1; 6: 0.545 /
+     * 0.455, under 0.85 x 0.545) */
+    CHECK_NEAR(m.all_negative[TAL_QS_ACTION], 3.0 / 6, 1e-12);
+    CHECK_NEAR(m.all_negative[TAL_QS_BACKGROUND], 1.0, 1e-12);
+    CHECK_NEAR(m.all_negative[TAL_QS_ACTION_CLASSES], 1.0, 1e-12);
     /* a distribution of the wrong width is refused */
     CHECK(!tal_record_alloc_dist(&pseudo, 10, 4));
     CHECK(tal_pl_quality_add(&q, &pseudo, &truth, &g, 2) == TAL_EINVAL);
