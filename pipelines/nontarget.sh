@@ -32,7 +32,9 @@
 # BENCHES (synth-actionformer hapt-actionformer hapt-spot anet-spot: the
 # benchmarks and detectors, in the order they run), FRACS (20 40 60: the
 # labelled fractions beyond 10 %, seed 0), ABLATIONS (synth-actionformer
-# hapt-spot: where the ablations run; empty for none),
+# hapt-spot: where the ablations run; empty for none), FLATS
+# (synth-actionformer hapt-actionformer hapt-spot: where non-target learning
+# also runs on a flattened teacher, the seeds at 10 %),
 # QUICK=1 (a smoke run: HAPT with the SPOT-style detector, 10 %, one
 # seed, short schedules, written to data/build/nontarget-quick/).
 # Cost: measured in the results file's cost section; writes under
@@ -51,12 +53,13 @@ quick=${QUICK:-0}
 benches=${BENCHES:-synth-actionformer hapt-actionformer hapt-spot anet-spot}
 fracs=${FRACS-20 40 60}
 ablations=${ABLATIONS-synth-actionformer hapt-spot}
+flats=${FLATS-synth-actionformer hapt-actionformer hapt-spot}
 out=data/build/nontarget
 res=pipelines/RESULTS-nontarget.md
 if [ "$quick" = 1 ]; then
     out=data/build/nontarget-quick
     res=$out/RESULTS-nontarget-quick.md   # a smoke run: not the results
-    seeds=0 benches=hapt-spot fracs="" ablations=""
+    seeds=0 benches=hapt-spot fracs="" ablations="" flats=""
 fi
 cfgs=pipelines/configs
 mkdir -p "$out"
@@ -131,6 +134,7 @@ run() {
             -s train.warmup_epochs=$warm -s train.checkpoint_every=0 "$d/lab.tal" -o "$d/m0.ckpt"
         evaluate "$d/m0.ckpt" "$test" "$d/m0.json"
     fi
+    temp=${PSEUDO_TEMP:-1}   # the teacher's distributions raised to 1/temp
     for loss in $LOSSES; do
         name=$loss$VARIANT
         prev=$d/m0.ckpt
@@ -139,6 +143,7 @@ run() {
             tag=$name-r$r
             [ "$r" = 1 ] && tag=$name
             pseudo=$d/pseudo-r$r.tal
+            [ "$temp" = 1 ] || pseudo=$d/pseudo-T$temp-r$r.tal
             [ "$r" = 1 ] || pseudo=$d/pseudo-$name-r$r.tal
             if [ ! -f "$pseudo" ]; then
                 # instance pseudo labels: as many per sequence, on average, as
@@ -150,10 +155,14 @@ run() {
                 rank=$(( (ni * nu + nlab / 2) / nlab ))
                 th=$(talcat -j "$pseudo.dets" | jq '.detections[].score' | sort -gr | sed -n "${rank}p")
                 echo "${th:-0}" > "$pseudo.thresh"
-                timed "$pseudo.cost" pseudolabel -q -S -I --select "fixed:${th:-0}" --diagnose "$d/oracle.tal" \
+                timed "$pseudo.cost" pseudolabel -q -S -T "$temp" -I --select "fixed:${th:-0}" --diagnose "$d/oracle.tal" \
                     --json "$d/diag-$(basename "$pseudo" .tal).json" -o "$pseudo" "$pseudo.dets" 2>/dev/null
                 rm -f "$pseudo.dets"
             fi
+            # a diagnosis removed (or made by an older pseudolabel) is made again
+            # from the pseudo labels themselves: the same figures
+            diag=$d/diag-$(basename "$pseudo" .tal).json
+            [ -f "$diag" ] || pseudolabel -q --diagnose "$d/oracle.tal" --json "$diag" "$pseudo" 2>/dev/null
             if [ ! -f "$d/$tag.json" ]; then
                 say "$bench $model $frac % seed $seed: stage 2 ($tag)"
                 # shellcheck disable=SC2086
@@ -204,6 +213,11 @@ first() { # BENCH MODEL FRAC SEED
     [ "$3" != 10 ] || finetune "$@"
 }
 second() { LOSSES=nontarget VARIANT="" VARIANT_SETS="" run "$@"; }
+# flat BENCH MODEL FRAC SEED: a diagnostic beyond the paper: non-target
+# learning on the teacher's distributions flattened (p^(1/2), renormalised),
+# so that fewer snippets have every non-target class negative; the argmax,
+# hence target-only self-training, is unchanged
+flat() { LOSSES=nontarget VARIANT=-T2 VARIANT_SETS="" PSEUDO_TEMP=2 run "$@"; }
 units() { # PHASE (first or second): its units, the costliest first
     for bench_model in $benches; do
         set -- $(echo "$bench_model" | tr - ' ')
@@ -211,6 +225,7 @@ units() { # PHASE (first or second): its units, the costliest first
         for s in $seeds; do echo "$phase $1 $2 10 $s"; done
         # the ablations train as long as the 10 % splits they start from
         case " $ablations " in *" $bench_model "*) [ "$phase" = second ] && ablation_units "$1" "$2" ;; esac
+        case " $flats " in *" $bench_model "*) [ "$phase" = second ] && for s in $seeds; do echo "flat $1 $2 10 $s"; done ;; esac
         for f in $fracs; do echo "$phase $1 $2 $f 0"; done
     done
 }
@@ -232,7 +247,8 @@ t_end=$(date +%s)
 # helpers over the result files (results-lib.sh): ap, avg, cost, msd, mean_ap
 method_name() { case $1 in m0) echo "supervised only" ;; hard) echo "target-only self-training" ;;
                            ft) echo "supervised, trained on for stage 2's steps" ;;
-                           nontarget) echo "non-target learning" ;; *) echo "$1" ;; esac; }
+                           nontarget) echo "non-target learning" ;;
+                           nontarget-T2) echo "non-target learning, teacher flattened (T 2; diagnostic)" ;; *) echo "$1" ;; esac; }
 row10() { # BENCH MODEL NAME: mean ± sd row at 10 % over the seeds
     files="" name=$(method_name "$3") nseeds=0 done_seeds=""
     for s in $seeds; do
@@ -265,7 +281,7 @@ diag_rows() { # DIR: the pseudo labels of every round there
         jq -r --arg n "$(basename "$j" .json | sed 's/^diag-pseudo-*//')" '
             def p: if . == null then "–" else (. * 1000 | round / 10 | tostring) end;
             def q(k): "\(k.target | p) / \(k.positive | p) / \(k.ambiguous | p) / \(k.negative | p)";
-            "| \($n) | \(.instances.kept) / \(.instances.truth) | \(.instances.class_accuracy | p) | \(.instances.mean_tiou | p) | \(.instances.positive_accuracy | p) | \(.instances.recall | p) | \(q(.snippets.action)) | \(q(.snippets.action_classes)) | \(q(.snippets.background)) |"' "$j"
+            "| \($n) | \(.instances.kept) / \(.instances.truth) | \(.instances.class_accuracy | p) | \(.instances.mean_tiou | p) | \(.instances.positive_accuracy | p) | \(.instances.recall | p) | \(q(.snippets.action)) | \(q(.snippets.action_classes)) | \(q(.snippets.background)) | \(.snippets.action.all_negative | p) / \(.snippets.action_classes.all_negative | p) / \(.snippets.background.all_negative | p) |"' "$j"
     done
 }
 bench_title() {
@@ -312,7 +328,7 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
         echo
         echo "| method | labelled | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | avg | cost (stage) |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
-        for m in m0 ft hard nontarget; do row10 "$1" "$2" "$m"; done
+        for m in m0 ft hard nontarget nontarget-T2; do row10 "$1" "$2" "$m"; done
         for f in 20 40 60; do
             [ -f "$out/$1-$2-$f-0/m0.json" ] || continue
             for m in m0 hard nontarget; do row "$1" "$2" "$f" "$m"; done
@@ -322,6 +338,11 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
         echo "$(paired "$1" "$2" hard nontarget) points; non-target learning −"
         echo "supervised only $(paired "$1" "$2" m0 nontarget); target-only − supervised only"
         echo "$(paired "$1" "$2" m0 hard)."
+        if [ -f "$out/$1-$2-10-0/nontarget-T2.json" ]; then
+            echo "Teacher flattened (T 2): non-target learning − target-only"
+            echo "$(paired "$1" "$2" hard nontarget-T2); − non-target learning on the teacher as it is"
+            echo "$(paired "$1" "$2" nontarget nontarget-T2)."
+        fi
     done
     if [ -f "$out/anet-spot-10-0/m0.json" ]; then
         echo
@@ -379,18 +400,22 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
     echo "pseudo distribution (lambda 0.85), over action and over background snippets"
     echo "(the paper's Fig. 5), and for action snippets the partition of the classes"
     echo "alone (background left out, renormalised: what the ActionFormer-style"
-    echo "detector uses where a pseudo instance stands).  All in %."
+    echo "detector uses where a pseudo instance stands).  Last column: the share of"
+    echo "action snippets, of action snippets with the classes alone, and of"
+    echo "background snippets whose partition makes every non-target class negative"
+    echo "(no positive, no ambiguous class): there non-target learning's targets are"
+    echo "the hard pseudo label's.  All in %."
     for bm in "synth actionformer" "hapt actionformer" "hapt spot" "anet spot"; do
         set -- $bm
         ls "$out/$1-$2"-*/diag-*.json >/dev/null 2>&1 || continue
         echo
         echo "$(bench_title "$1" | cut -d: -f1), $(model_title "$2"):"
         echo
-        echo "| split, round | kept / true | class acc. | mean tIoU | acc. of positives | recall | action snippets: tgt / pos / amb / neg | the same, classes alone | background snippets: tgt / pos / amb / neg |"
-        echo "|---|---|---:|---:|---:|---:|---|---|---|"
+        echo "| split, round | kept / true | class acc. | mean tIoU | acc. of positives | recall | action snippets: tgt / pos / amb / neg | the same, classes alone | background snippets: tgt / pos / amb / neg | all negative: action / classes alone / background |"
+        echo "|---|---|---:|---:|---:|---:|---|---|---|---|"
         for d in "$out/$1-$2"-*; do
             [ -d "$d" ] || continue
-            diag_rows "$d" | sed "s/^| /| $(basename "$d" | sed "s/^$1-$2-//; s/-/ % seed /"), round /; s/round r\([0-9]\)/round \1/"
+            diag_rows "$d" | sed "s/^| /| $(basename "$d" | sed "s/^$1-$2-//; s/-/ % seed /"), round /; s/round r\([0-9]\)/round \1/; s/round T\([0-9]*\)-r\([0-9]\)/round \2, teacher flattened (T \1)/"
         done
     done
     echo
