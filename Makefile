@@ -325,8 +325,9 @@ results-supervised: all
 	@sh pipelines/supervised.sh
 
 # Learning from non-target classes (pipelines/RESULTS-nontarget.md, whose
-# cost section gives the measured time).  QUICK=1: a smoke run; ROUNDS=N:
-# rounds of pseudo labels; BENCHES, FRACS, ABLATIONS: the parts to run.
+# cost section gives the measured time): JOBS=2 parts side by side,
+# THREADS=1 per tool, QUICK=1: a smoke run; ROUNDS=N: rounds of pseudo
+# labels; BENCHES, FRACS, ABLATIONS, FLATS: the parts to run.
 results-nontarget: all
 	@sh pipelines/nontarget.sh
 
