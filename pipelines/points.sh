@@ -432,7 +432,7 @@ bscore() {   # bscore NAME CKPT TRAIN: NAME.bscore, "in|out count median share>0
     [ -f "$f" ] && return 0
     tal-detect -q --threads "$threads" --dist "$2" "$3" -o "$out/$1-dist.tal"
     grid=$(talcat -H --json "$3" | jq -c '[.fps, .stride, .clip]')
-    talcat -j --features "$out/$1-dist.tal" | jq -r --argjson g "$grid" '
+    talcat -j --dist "$out/$1-dist.tal" | jq -r --argjson g "$grid" '
         .segments as $s | .dist as $d | range(0; .dist_T) as $t | (($t * $g[1] + $g[2] / 2) / $g[0]) as $c
         | (if any($s[] | select(.ambiguous | not); .start <= $c and .end >= $c) then "in" else "out" end) + " \($d[$t][-1])"' |
         sort -k1,1 -k2,2g | awk '{ v[$1, ++n[$1]] = $2; hi[$1] += $2 > 0.85; lo[$1] += $2 <= 0.25 } END {

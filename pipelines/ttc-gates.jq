@@ -2,7 +2,7 @@
 # share of snippets with g > 0.5 (p_c > p_background in tal-detect --dist,
 # i.e. s_c > b) for each sequence's classes inside their instances, outside
 # them, and for the classes the sequence does not hold.
-#   talcat -j --features dets.tal | jq -n -c --argjson fps F --argjson stride S --argjson clip C -f ttc-gates.jq
+#   talcat -j --dist dets.tal | jq -n -c --argjson fps F --argjson stride S --argjson clip C -f ttc-gates.jq
 # (a snippet is inside an instance when its centre (t stride + clip/2)/fps is)
 def pos(s): (s * $fps - $clip / 2) / $stride;
 reduce (inputs | select(.dist | length > 0)) as $r ({in: [0, 0], out: [0, 0], absent: [0, 0]};

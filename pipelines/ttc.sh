@@ -121,7 +121,7 @@ evaluate() {
         mv "$dir/$name.$th.json.part" "$dir/$name.$th.json"
         if [ "$gates" = 1 ] && [ $th = predicted ]; then
             set -- $(talcat -H --json "$dir/test.tal" | jq -r '[.fps, .stride, .clip] | join(" ")')
-            talcat -j --features "$dir/$name.$th.dets.tal" |
+            talcat -j --dist "$dir/$name.$th.dets.tal" |
                 jq -n -c --argjson fps "$1" --argjson stride "$2" --argjson clip "$3" -f pipelines/ttc-gates.jq \
                 > "$dir/$name.gates.json"
         fi
@@ -136,7 +136,7 @@ train_gates() {
     [ -f "$dir/$3.train-gates.json" ] && return 0
     tal-detect -q --threads "$threads" --dist "$dir/$3.ckpt" "$dir/$4.tal" -o "$dir/$3.train-dets.tal"
     set -- "$dir" "$3" $(talcat -H --json "$dir/$4.tal" | jq -r '[.fps, .stride, .clip] | join(" ")')
-    talcat -j --features "$1/$2.train-dets.tal" |
+    talcat -j --dist "$1/$2.train-dets.tal" |
         jq -n -c --argjson fps "$3" --argjson stride "$4" --argjson clip "$5" -f pipelines/ttc-gates.jq > "$1/$2.train-gates.json"
     rm -f "$1/$2.train-dets.tal"
 }

@@ -60,6 +60,19 @@ B="$FIXTURES/broken"
     [ "$output" = '[[0,1,2],[1000,1001,1002]]' ]
 }
 
+@test "talcat --jsonl --dist: the snippet distributions without the features" {
+    selftrain_fixture
+    # the same distributions as --features gives, and no features
+    diff <(talcat -j --dist out.tal | jq -c '[.id, .dist]') <(talcat -j --features out.tal | jq -c '[.id, .dist]')
+    talcat -j --dist out.tal | jq -e 'has("features") | not' >/dev/null
+    talcat -j --features out.tal | jq -e 'has("features") and has("dist")' >/dev/null
+    [ "$(talcat -j --dist out.tal | jq -s 'map(.dist | length) | add')" -gt 0 ]
+    # a stream without distributions: the records as plain --jsonl gives them
+    diff <(talcat -j --dist all.tal) <(talcat -j all.tal)
+    run -2 talcat --dist -S out.tal
+    [ "$status" -eq 2 ]
+}
+
 @test "talcat --anet-json round-trips through featpack" {
     featpack --th14 "$A/th14" -o t.tal
     talcat --anet-json t.tal > t.json

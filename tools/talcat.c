@@ -33,6 +33,7 @@ static int usage(FILE *fp, int status)
 "  -H, --header            the header: classes, time grid, features, provenance\n"
 "  -j, --jsonl             one JSON object per record (for jq)\n"
 "      --features          with --jsonl: include features and distributions\n"
+"      --dist              with --jsonl: include distributions, not features\n"
 "  -S, --stats             sequences, instances per class, durations, supervision\n"
 "      --json              with --stats or --header: JSON instead of a table\n"
 "  -A, --anet-json         ground truth as ActivityNet JSON ({\"database\": ...})\n"
@@ -59,7 +60,7 @@ CLI_SHARD_HELP
 }
 
 enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS, MODE_CHECK, MODE_NPY };
-enum { OPT_FEATURES = 256, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK, OPT_NPY, OPT_SHARD };
+enum { OPT_FEATURES = 256, OPT_DIST, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK, OPT_NPY, OPT_SHARD };
 
 typedef struct {
     int mode, json, features, merge, drop, dtype, level, force;
@@ -477,7 +478,7 @@ static int emit(state *s, tal_record *r)
     case MODE_STREAM:
         return tal_record_write(s->w, r);
     case MODE_JSONL:
-        tal_json_record(s->txt, r, &s->out_hdr, o->features ? TAL_JSONL_FEATURES : 0);
+        tal_json_record(s->txt, r, &s->out_hdr, o->features);
         fputc('\n', s->txt);
         return ferror(s->txt) ? tal_err(TAL_EIO, "cannot write '%s'", o->output) : 0;
     case MODE_STATS:
@@ -528,6 +529,8 @@ static int run_input(state *s, const char *path)
     if (o->drop || o->mode == MODE_STATS || o->mode == MODE_ANET || o->mode == MODE_RESULTS ||
         (o->mode == MODE_JSONL && !o->features))
         tal_stream_skip(in, TAL_HAS_FEATURES | TAL_HAS_DIST);
+    else if (o->mode == MODE_JSONL && !(o->features & TAL_JSONL_FEATURES))
+        tal_stream_skip(in, TAL_HAS_FEATURES);   /* --dist: the features are never decoded */
     tal_record r;
     tal_record_init(&r);
     tal_progress prog;
@@ -571,7 +574,7 @@ int main(int argc, char **argv)
     cli_init("talcat", argc, argv);
     static const struct option longopts[] = {
         { "header", no_argument, 0, 'H' }, { "jsonl", no_argument, 0, 'j' },
-        { "features", no_argument, 0, OPT_FEATURES }, { "stats", no_argument, 0, 'S' },
+        { "features", no_argument, 0, OPT_FEATURES }, { "dist", no_argument, 0, OPT_DIST }, { "stats", no_argument, 0, 'S' },
         { "json", no_argument, 0, OPT_JSON }, { "anet-json", no_argument, 0, 'A' },
         { "results-json", no_argument, 0, 'R' }, { "merge", no_argument, 0, OPT_MERGE },
         { "check", no_argument, 0, OPT_CHECK },
@@ -598,7 +601,8 @@ int main(int argc, char **argv)
         case 'R': o.mode = MODE_RESULTS; modes++; break;
         case OPT_CHECK: o.mode = MODE_CHECK; modes++; break;
         case OPT_NPY: o.mode = MODE_NPY; o.npy_dir = optarg; modes++; break;
-        case OPT_FEATURES: o.features = 1; break;
+        case OPT_FEATURES: o.features = TAL_JSONL_FEATURES | TAL_JSONL_DIST; break;
+        case OPT_DIST: o.features = TAL_JSONL_DIST; break;
         case OPT_JSON: o.json = 1; break;
         case OPT_MERGE: o.merge = 1; break;
         case OPT_IDS: ids_file = optarg; break;
@@ -631,7 +635,7 @@ int main(int argc, char **argv)
         return cli_usage_error("--header, --jsonl, --stats, --anet-json, --results-json, --check and --npy exclude each "
                                "other");
     if (o.features && o.mode != MODE_JSONL)
-        return cli_usage_error("--features goes with --jsonl");
+        return cli_usage_error("--features and --dist go with --jsonl");
     if (o.json && o.mode != MODE_STATS && o.mode != MODE_HEADER)
         return cli_usage_error("--json goes with --stats or --header");
     if ((subsets && tal_select_subsets(&o.sel, subsets)) || (ids_file && tal_select_ids_file(&o.sel, ids_file))) {

@@ -193,7 +193,7 @@ void tal_json_record(FILE *fp, const tal_record *r, const tal_header *h, int fla
     }
     if ((flags & TAL_JSONL_FEATURES) && (r->present & TAL_HAS_FEATURES))
         matrix(fp, "features", r->feat, r->T, r->D);
-    if ((flags & TAL_JSONL_FEATURES) && (r->present & TAL_HAS_DIST))
+    if ((flags & TAL_JSONL_DIST) && (r->present & TAL_HAS_DIST))
         matrix(fp, "dist", r->dist, r->dist_T, r->dist_K);
     fputc('}', fp);
 }

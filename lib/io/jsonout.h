@@ -16,7 +16,9 @@
 void tal_json_double(char buf[32], double v);
 void tal_json_string(FILE *fp, const char *s);
 
-enum { TAL_JSONL_FEATURES = 1 };
+/* what tal_json_record adds to a record's fields: its features, its
+ * snippet distributions */
+enum { TAL_JSONL_FEATURES = 1, TAL_JSONL_DIST = 2 };
 
 /* One record as a single-line JSON object (no newline). */
 void tal_json_record(FILE *fp, const tal_record *r, const tal_header *h, int flags);
