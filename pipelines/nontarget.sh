@@ -34,7 +34,9 @@
 # labelled fractions beyond 10 %, seed 0), ABLATIONS (synth-actionformer
 # hapt-spot: where the ablations run; empty for none), FLATS
 # (synth-actionformer hapt-actionformer hapt-spot: where non-target learning
-# also runs on a flattened teacher, the seeds at 10 %),
+# also runs on a flattened teacher, the seeds at 10 %), AGAIN
+# (hapt-actionformer hapt-spot: where both losses run a second round at 10 %,
+# whatever ROUNDS says),
 # QUICK=1 (a smoke run: HAPT with the SPOT-style detector, 10 %, one
 # seed, short schedules, written to data/build/nontarget-quick/).
 # Cost: measured in the results file's cost section; writes under
@@ -54,12 +56,13 @@ benches=${BENCHES:-synth-actionformer hapt-actionformer hapt-spot anet-spot}
 fracs=${FRACS-20 40 60}
 ablations=${ABLATIONS-synth-actionformer hapt-spot}
 flats=${FLATS-synth-actionformer hapt-actionformer hapt-spot}
+agains=${AGAIN-hapt-actionformer hapt-spot}
 out=data/build/nontarget
 res=pipelines/RESULTS-nontarget.md
 if [ "$quick" = 1 ]; then
     out=data/build/nontarget-quick
     res=$out/RESULTS-nontarget-quick.md   # a smoke run: not the results
-    seeds=0 benches=hapt-spot fracs="" ablations="" flats=""
+    seeds=0 benches=hapt-spot fracs="" ablations="" flats="" agains=""
 fi
 cfgs=pipelines/configs
 mkdir -p "$out"
@@ -218,6 +221,13 @@ second() { LOSSES=nontarget VARIANT="" VARIANT_SETS="" run "$@"; }
 # so that fewer snippets have every non-target class negative; the argmax,
 # hence target-only self-training, is unchanged
 flat() { LOSSES=nontarget VARIANT=-T2 VARIANT_SETS="" PSEUDO_TEMP=2 run "$@"; }
+# again BENCH MODEL FRAC SEED: a second round of both losses, each from its
+# first round's model (pseudo-NAME-r2.tal, NAME-r2.json), whatever ROUNDS says
+again() {
+    rounds_set=$rounds rounds=2
+    LOSSES="hard nontarget" VARIANT="" VARIANT_SETS="" run "$@"
+    rounds=$rounds_set
+}
 units() { # PHASE (first or second): its units, the costliest first
     for bench_model in $benches; do
         set -- $(echo "$bench_model" | tr - ' ')
@@ -226,6 +236,7 @@ units() { # PHASE (first or second): its units, the costliest first
         # the ablations train as long as the 10 % splits they start from
         case " $ablations " in *" $bench_model "*) [ "$phase" = second ] && ablation_units "$1" "$2" ;; esac
         case " $flats " in *" $bench_model "*) [ "$phase" = second ] && for s in $seeds; do echo "flat $1 $2 10 $s"; done ;; esac
+        case " $agains " in *" $bench_model "*) [ "$phase" = second ] && for s in $seeds; do echo "again $1 $2 10 $s"; done ;; esac
         for f in $fracs; do echo "$phase $1 $2 $f 0"; done
     done
 }
@@ -248,7 +259,9 @@ t_end=$(date +%s)
 method_name() { case $1 in m0) echo "supervised only" ;; hard) echo "target-only self-training" ;;
                            ft) echo "supervised, trained on for stage 2's steps" ;;
                            nontarget) echo "non-target learning" ;;
-                           nontarget-T2) echo "non-target learning, teacher flattened (T 2; diagnostic)" ;; *) echo "$1" ;; esac; }
+                           nontarget-T2) echo "non-target learning, teacher flattened (T 2; diagnostic)" ;;
+                           hard-r2) echo "target-only self-training, round 2" ;;
+                           nontarget-r2) echo "non-target learning, round 2" ;; *) echo "$1" ;; esac; }
 row10() { # BENCH MODEL NAME: mean ± sd row at 10 % over the seeds
     files="" name=$(method_name "$3") nseeds=0 done_seeds=""
     for s in $seeds; do
@@ -276,7 +289,7 @@ row() { # BENCH MODEL FRAC NAME
         "$1" "$2" "$3" "$4" "$5" "$6" "$7"
 }
 diag_rows() { # DIR: the pseudo labels of every round there
-    for j in "$1"/diag-pseudo*.json; do
+    for j in "$1"/diag-pseudo-r*.json "$1"/diag-pseudo-[!r]*.json; do   # round 1 first
         [ -f "$j" ] || continue
         jq -r --arg n "$(basename "$j" .json | sed 's/^diag-pseudo-*//')" '
             def p: if . == null then "–" else (. * 1000 | round / 10 | tostring) end;
@@ -318,7 +331,8 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
     echo "2 labelled and 2 pseudo-labelled sequences a step, alpha 1, lambda 0.85) —"
     echo "the same pseudo labels and schedule for target-only self-training"
     echo "(\`semi.loss: hard\`) and non-target learning (\`semi.loss: nontarget\`)."
-    echo "$rounds round(s) of pseudo-labelling.  Costs are each stage's wall time and"
+    echo "$rounds round(s) of pseudo-labelling (rows that say round 2: a second, each"
+    echo "loss's round-1 model labelling the unlabelled part again).  Costs are each stage's wall time and"
     echo "peak memory (tal-train; detection and pseudo-labelling add seconds)."
     for bm in "synth actionformer" "hapt actionformer" "hapt spot"; do
         set -- $bm
@@ -328,7 +342,7 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
         echo
         echo "| method | labelled | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 | avg | cost (stage) |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
-        for m in m0 ft hard nontarget nontarget-T2; do row10 "$1" "$2" "$m"; done
+        for m in m0 ft hard nontarget nontarget-T2 hard-r2 nontarget-r2; do row10 "$1" "$2" "$m"; done
         for f in 20 40 60; do
             [ -f "$out/$1-$2-$f-0/m0.json" ] || continue
             for m in m0 hard nontarget; do row "$1" "$2" "$f" "$m"; done
@@ -342,6 +356,11 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
             echo "Teacher flattened (T 2): non-target learning − target-only"
             echo "$(paired "$1" "$2" hard nontarget-T2); − non-target learning on the teacher as it is"
             echo "$(paired "$1" "$2" nontarget nontarget-T2)."
+        fi
+        if [ -f "$out/$1-$2-10-0/nontarget-r2.json" ] && [ "$rounds" = 1 ]; then
+            echo "Round 2: non-target learning − target-only $(paired "$1" "$2" hard-r2 nontarget-r2); target-only"
+            echo "round 2 − round 1 $(paired "$1" "$2" hard hard-r2); non-target learning round 2 − round 1"
+            echo "$(paired "$1" "$2" nontarget nontarget-r2)."
         fi
     done
     if [ -f "$out/anet-spot-10-0/m0.json" ]; then
@@ -415,7 +434,7 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
         echo "|---|---|---:|---:|---:|---:|---|---|---|---|"
         for d in "$out/$1-$2"-*; do
             [ -d "$d" ] || continue
-            diag_rows "$d" | sed "s/^| /| $(basename "$d" | sed "s/^$1-$2-//; s/-/ % seed /"), round /; s/round r\([0-9]\)/round \1/; s/round T\([0-9]*\)-r\([0-9]\)/round \2, teacher flattened (T \1)/"
+            diag_rows "$d" | sed "s/^| /| $(basename "$d" | sed "s/^$1-$2-//; s/-/ % seed /"), round /; s/round r\([0-9]\)/round \1/; s/round T\([0-9]*\)-r\([0-9]\)/round \2, teacher flattened (T \1)/; s/round \([a-z]*\)-r\([0-9]\)/round \2 (from \1)/"
         done
     done
     echo
