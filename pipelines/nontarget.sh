@@ -252,7 +252,10 @@ for phase in first second; do
     [ "$lanes_failed" = 0 ] || { say "a part failed (its messages are above); rerun to continue"; exit 1; }
 done
 t_end=$(date +%s)
-[ "$fresh" = 1 ] && echo "$((t_end - t_start)) $(date -u +%Y-%m-%d)" > "$out/recipe.time"
+# one line per invocation that ran: seconds, fresh or resumed, date, parts side by side
+[ -f "$out/recipe.time" ] && read -r secs day < "$out/recipe.time" &&   # written by the recipe before it kept every one
+    echo "$secs fresh $day 2" >> "$out/recipe.times" && rm "$out/recipe.time"
+echo "$((t_end - t_start)) $([ "$fresh" = 1 ] && echo fresh || echo resumed) $(date -u +%Y-%m-%d) $jobs" >> "$out/recipe.times"
 
 # ---- the results file -------------------------------------------------------------------------
 # helpers over the result files (results-lib.sh): ap, avg, cost, msd, mean_ap
@@ -460,11 +463,11 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
     echo "$(cat "$out"/*/pseudo-r1.tal.cost 2>/dev/null | awk '{ t += $1; n++ } END { printf "%.1f s on average over %d sets", n ? t / n : 0, n }')."
     echo "Training stages together: $(cat "$out"/*/*.cost 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t / 60 }') minutes"
     echo "(stage 1 and stage 2 of every row, and pseudo-labelling)."
-    if [ -f "$out/recipe.time" ]; then
-        read -r secs day < "$out/recipe.time"
-        echo "The whole recipe from nothing (data, every stage, detection, evaluation):"
-        echo "$((secs / 60)) minutes, measured $day on this machine."
-    fi
+    [ -f "$out/recipe.times" ] && awk '
+        $2 == "fresh" { printf "The whole recipe from nothing (data, every stage, detection, evaluation), %s parts side by side: %d minutes, measured %s on this machine.\n", $4, $1 / 60, $3; next }
+        { t += $1; n++; last = $3 }
+        END { if (n) printf "Resumed %d time(s) since (the last on %s; parts added to the recipe after its fresh run, and the report): %d minutes together.\n", n, last, t / 60 }' \
+        "$out/recipe.times"
 } > "$res.part"
 mv "$res.part" "$res"
 cat "$res"
