@@ -34,9 +34,9 @@
 # labelled fractions beyond 10 %, seed 0), ABLATIONS (synth-actionformer
 # hapt-spot: where the ablations run; empty for none), FLATS
 # (synth-actionformer hapt-actionformer hapt-spot: where non-target learning
-# also runs on a flattened teacher, the seeds at 10 %), AGAIN
-# (hapt-actionformer hapt-spot: where both losses run a second round at 10 %,
-# whatever ROUNDS says),
+# also runs on a flattened teacher, the seeds at 10 %), AGAIN (none; e.g.
+# "hapt-actionformer hapt-spot": where both losses also run a second round
+# at 10 %, whatever ROUNDS says; about 10 minutes more for those two),
 # QUICK=1 (a smoke run: HAPT with the SPOT-style detector, 10 %, one
 # seed, short schedules, written to data/build/nontarget-quick/).
 # Cost: measured in the results file's cost section; writes under
@@ -56,7 +56,7 @@ benches=${BENCHES:-synth-actionformer hapt-actionformer hapt-spot anet-spot}
 fracs=${FRACS-20 40 60}
 ablations=${ABLATIONS-synth-actionformer hapt-spot}
 flats=${FLATS-synth-actionformer hapt-actionformer hapt-spot}
-agains=${AGAIN-hapt-actionformer hapt-spot}
+agains=${AGAIN-}
 out=data/build/nontarget
 res=pipelines/RESULTS-nontarget.md
 if [ "$quick" = 1 ]; then
