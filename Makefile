@@ -327,7 +327,7 @@ results-supervised: all
 # Learning from non-target classes (pipelines/RESULTS-nontarget.md, whose
 # cost section gives the measured time): JOBS=2 parts side by side,
 # THREADS=1 per tool, QUICK=1: a smoke run; ROUNDS=N: rounds of pseudo
-# labels; BENCHES, FRACS, ABLATIONS, FLATS: the parts to run.
+# labels; BENCHES, FRACS, ABLATIONS, FLATS, AGAIN: the parts to run.
 results-nontarget: all
 	@sh pipelines/nontarget.sh
 

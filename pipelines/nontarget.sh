@@ -142,7 +142,7 @@ run() {
         name=$loss$VARIANT
         prev=$d/m0.ckpt
         r=1
-        while [ "$r" -le "$rounds" ]; do
+        while [ "$r" -le "${RUN_ROUNDS:-$rounds}" ]; do
             tag=$name-r$r
             [ "$r" = 1 ] && tag=$name
             pseudo=$d/pseudo-r$r.tal
@@ -162,8 +162,8 @@ run() {
                     --json "$d/diag-$(basename "$pseudo" .tal).json" -o "$pseudo" "$pseudo.dets" 2>/dev/null
                 rm -f "$pseudo.dets"
             fi
-            # a diagnosis removed (or made by an older pseudolabel) is made again
-            # from the pseudo labels themselves: the same figures
+            # a diagnosis removed (to make it with another pseudolabel, say) is
+            # made again from the pseudo labels themselves: the same figures
             diag=$d/diag-$(basename "$pseudo" .tal).json
             [ -f "$diag" ] || pseudolabel -q --diagnose "$d/oracle.tal" --json "$diag" "$pseudo" 2>/dev/null
             if [ ! -f "$d/$tag.json" ]; then
@@ -223,20 +223,18 @@ second() { LOSSES=nontarget VARIANT="" VARIANT_SETS="" run "$@"; }
 flat() { LOSSES=nontarget VARIANT=-T2 VARIANT_SETS="" PSEUDO_TEMP=2 run "$@"; }
 # again BENCH MODEL FRAC SEED: a second round of both losses, each from its
 # first round's model (pseudo-NAME-r2.tal, NAME-r2.json), whatever ROUNDS says
-again() {
-    rounds_set=$rounds rounds=2
-    LOSSES="hard nontarget" VARIANT="" VARIANT_SETS="" run "$@"
-    rounds=$rounds_set
-}
+again() { RUN_ROUNDS=2 LOSSES="hard nontarget" VARIANT="" VARIANT_SETS="" run "$@"; }
 units() { # PHASE (first or second): its units, the costliest first
     for bench_model in $benches; do
         set -- $(echo "$bench_model" | tr - ' ')
         if [ "$1" = anet ]; then echo "$phase $1 $2 10 0"; continue; fi
         for s in $seeds; do echo "$phase $1 $2 10 $s"; done
-        # the ablations train as long as the 10 % splits they start from
-        case " $ablations " in *" $bench_model "*) [ "$phase" = second ] && ablation_units "$1" "$2" ;; esac
-        case " $flats " in *" $bench_model "*) [ "$phase" = second ] && for s in $seeds; do echo "flat $1 $2 10 $s"; done ;; esac
-        case " $agains " in *" $bench_model "*) [ "$phase" = second ] && for s in $seeds; do echo "again $1 $2 10 $s"; done ;; esac
+        # what trains from the 10 % splits, as long as they do
+        if [ "$phase" = second ]; then
+            case " $ablations " in *" $bench_model "*) ablation_units "$1" "$2" ;; esac
+            case " $flats " in *" $bench_model "*) for s in $seeds; do echo "flat $1 $2 10 $s"; done ;; esac
+            case " $agains " in *" $bench_model "*) for s in $seeds; do echo "again $1 $2 10 $s"; done ;; esac
+        fi
         for f in $fracs; do echo "$phase $1 $2 $f 0"; done
     done
 }
@@ -253,9 +251,7 @@ for phase in first second; do
 done
 t_end=$(date +%s)
 # one line per invocation that ran: seconds, fresh or resumed, date, parts side by side
-[ -f "$out/recipe.time" ] && read -r secs day < "$out/recipe.time" &&   # written by the recipe before it kept every one
-    echo "$secs fresh $day 2" >> "$out/recipe.times" && rm "$out/recipe.time"
-echo "$((t_end - t_start)) $([ "$fresh" = 1 ] && echo fresh || echo resumed) $(date -u +%Y-%m-%d) $jobs" >> "$out/recipe.times"
+echo "$((t_end - t_start)) $([ "$fresh" = 1 ] && echo fresh || echo resumed) $(date -u +%Y-%m-%d) $jobs" >> "$out/recipe.log"
 
 # ---- the results file -------------------------------------------------------------------------
 # helpers over the result files (results-lib.sh): ap, avg, cost, msd, mean_ap
@@ -463,11 +459,7 @@ model_title() { [ "$1" = spot ] && echo "SPOT-style detector" || echo "ActionFor
     echo "$(cat "$out"/*/pseudo-r1.tal.cost 2>/dev/null | awk '{ t += $1; n++ } END { printf "%.1f s on average over %d sets", n ? t / n : 0, n }')."
     echo "Training stages together: $(cat "$out"/*/*.cost 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t / 60 }') minutes"
     echo "(stage 1 and stage 2 of every row, and pseudo-labelling)."
-    [ -f "$out/recipe.times" ] && awk '
-        $2 == "fresh" { printf "The whole recipe from nothing (data, every stage, detection, evaluation), %s parts side by side: %d minutes, measured %s on this machine.\n", $4, $1 / 60, $3; next }
-        { t += $1; n++; last = $3 }
-        END { if (n) printf "Resumed %d time(s) since (the last on %s; parts added to the recipe after its fresh run, and the report): %d minutes together.\n", n, last, t / 60 }' \
-        "$out/recipe.times"
+    invocations "$out/recipe.log" "the whole recipe from nothing: data, every stage, detection, evaluation"
 } > "$res.part"
 mv "$res.part" "$res"
 cat "$res"

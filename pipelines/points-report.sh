@@ -6,6 +6,7 @@
 set -eu
 out=$1 threads=$2 quick=$3 jobs=${4:-1}
 export LC_ALL=C
+. pipelines/results-lib.sh   # invocations (the helpers below with its names are this report's own)
 
 # mAP (%) of a run: field "a" (0..6 = tIoU 0.1..0.7) or an average
 get() { jq -r "$2" "$out/$1.json"; }
@@ -463,9 +464,6 @@ for g in "$(for r in $abl; do printf 'thumos-[0-9]-%s ' "$r"; done):ablation, TH
 done
 echo "| all runs | $(ls "$out"/*.time | wc -l | tr -d ' ') | $total | $total_cpu |"
 echo
-# points.sh's recipe.log: seconds, fresh or resumed, date, parts side by side
-awk '$2 == "fresh" { printf "A fresh invocation of %s: %s s of wall time, %s part(s) side by side (the whole recipe from nothing, with data, diagnostics and the dev curves).\n", $3, $1, $4; next }
-     { n++; secs += $1; last = $3 }
-     END { if (n) printf "Resumed %d time(s) since (only what was missing each time; the last on %s): %d s of wall time in all.\n", n, last, secs }' "$out/recipe.log"
+invocations "$out/recipe.log" "the whole recipe from nothing, with data, diagnostics and the dev curves"
 [ -f pipelines/points-findings.md ] && { echo; cat pipelines/points-findings.md; }
 exit 0

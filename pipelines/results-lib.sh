@@ -42,6 +42,16 @@ verdict() { # BENCH MODEL A B: does B beat A by more than the seed-to-seed sprea
     fi
 }
 
+# invocations LOG WHAT: a recipe's log of its invocations (a line each:
+# seconds, fresh or resumed, date, parts side by side) as two sentences,
+# WHAT saying what the fresh one ran
+invocations() {
+    awk -v what="$2" '
+        $2 == "fresh" { printf "A fresh invocation of %s: %s s of wall time, %s part(s) side by side (%s).\n", $3, $1, $4, what; next }
+        { n++; secs += $1; last = $3 }
+        END { if (n) printf "Resumed %d time(s) since (only what was missing each time; the last on %s): %d s of wall time in all.\n", n, last, secs }' "$1"
+}
+
 # run_lanes JOBS DIR UNITS: JOBS lanes side by side, each taking the next
 # unclaimed line of UNITS (a command: a function of the recipe and its
 # arguments, run in the lane's subshell, so its variables stay there) in

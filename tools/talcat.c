@@ -63,7 +63,8 @@ enum { MODE_STREAM, MODE_HEADER, MODE_JSONL, MODE_STATS, MODE_ANET, MODE_RESULTS
 enum { OPT_FEATURES = 256, OPT_DIST, OPT_JSON, OPT_MERGE, OPT_IDS, OPT_ROLE, OPT_SUP, OPT_DROP, OPT_DTYPE, OPT_VERSION, OPT_CHECK, OPT_NPY, OPT_SHARD };
 
 typedef struct {
-    int mode, json, features, merge, drop, dtype, level, force;
+    int mode, json, merge, drop, dtype, level, force;
+    int jsonl;   /* TAL_JSONL_* arrays --jsonl adds (--features, --dist) */
     long head;
     const char *output;
     const char *npy_dir;   /* --npy DIR */
@@ -478,7 +479,7 @@ static int emit(state *s, tal_record *r)
     case MODE_STREAM:
         return tal_record_write(s->w, r);
     case MODE_JSONL:
-        tal_json_record(s->txt, r, &s->out_hdr, o->features);
+        tal_json_record(s->txt, r, &s->out_hdr, o->jsonl);
         fputc('\n', s->txt);
         return ferror(s->txt) ? tal_err(TAL_EIO, "cannot write '%s'", o->output) : 0;
     case MODE_STATS:
@@ -526,11 +527,11 @@ static int run_input(state *s, const char *path)
     }
     if (o->merge && !s->out_hdr.feat_dim)
         s->out_hdr.feat_dim = h->feat_dim;
-    if (o->drop || o->mode == MODE_STATS || o->mode == MODE_ANET || o->mode == MODE_RESULTS ||
-        (o->mode == MODE_JSONL && !o->features))
+    /* what no output needs is never decoded */
+    if (o->drop || o->mode == MODE_STATS || o->mode == MODE_ANET || o->mode == MODE_RESULTS)
         tal_stream_skip(in, TAL_HAS_FEATURES | TAL_HAS_DIST);
-    else if (o->mode == MODE_JSONL && !(o->features & TAL_JSONL_FEATURES))
-        tal_stream_skip(in, TAL_HAS_FEATURES);   /* --dist: the features are never decoded */
+    else if (o->mode == MODE_JSONL)
+        tal_stream_skip(in, (o->jsonl & TAL_JSONL_FEATURES ? 0 : TAL_HAS_FEATURES) | (o->jsonl & TAL_JSONL_DIST ? 0 : TAL_HAS_DIST));
     tal_record r;
     tal_record_init(&r);
     tal_progress prog;
@@ -601,8 +602,8 @@ int main(int argc, char **argv)
         case 'R': o.mode = MODE_RESULTS; modes++; break;
         case OPT_CHECK: o.mode = MODE_CHECK; modes++; break;
         case OPT_NPY: o.mode = MODE_NPY; o.npy_dir = optarg; modes++; break;
-        case OPT_FEATURES: o.features = TAL_JSONL_FEATURES | TAL_JSONL_DIST; break;
-        case OPT_DIST: o.features = TAL_JSONL_DIST; break;
+        case OPT_FEATURES: o.jsonl = TAL_JSONL_FEATURES | TAL_JSONL_DIST; break;
+        case OPT_DIST: o.jsonl = TAL_JSONL_DIST; break;
         case OPT_JSON: o.json = 1; break;
         case OPT_MERGE: o.merge = 1; break;
         case OPT_IDS: ids_file = optarg; break;
@@ -634,7 +635,7 @@ int main(int argc, char **argv)
     if (modes > 1)
         return cli_usage_error("--header, --jsonl, --stats, --anet-json, --results-json, --check and --npy exclude each "
                                "other");
-    if (o.features && o.mode != MODE_JSONL)
+    if (o.jsonl && o.mode != MODE_JSONL)
         return cli_usage_error("--features and --dist go with --jsonl");
     if (o.json && o.mode != MODE_STATS && o.mode != MODE_HEADER)
         return cli_usage_error("--json goes with --stats or --header");
