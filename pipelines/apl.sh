@@ -16,6 +16,10 @@
 #   m0q        stage 1 with ALQA (pipelines/configs/apl.yaml)
 #   st-alqa    + ALQA: m0q's detections, adaptive selection (tau_l 0.15,
 #              per-sequence mean + sd), stage 3 with ALQA
+#   st-qfixed  a control beyond the paper: m0q's detections with joint
+#              score >= 0.3 are positives (the baseline's rule on the ALQA
+#              model), stage 3 with ALQA; it tells the selection rule's
+#              share of + ALQA's change from the branches'
 #   st-icd     + ICD: the same pseudo labels through icd-filter (EAP + MPP;
 #              the discriminator trained on the labelled part)
 #   acp        stage 0: tal-pretrain-acp on the labelled and unlabelled
@@ -32,11 +36,13 @@
 # Ablations at 10 %, seed 0: alqa.branches tiou and diou (st-alqa-tiou,
 # st-alqa-diou); the two branches with hard classification labels
 # (alqa.soft_label false: st-alqa-hard); EAP or MPP alone (st-eap, st-mpp); the coarse or the fine
-# contrast alone (st-acp-coarse, st-acp-fine).  Pseudo-label quality
+# contrast alone (st-acp-coarse, st-acp-fine); L_acp in stage 3 on the
+# labelled part's classes alone, not the pseudo classes (acp.on_pseudo
+# false: st-acp-lab).  Pseudo-label quality
 # (pseudolabel --diagnose) of every pseudo-label set; the linear probe of
 # each pre-trained backbone (tal-pretrain-acp --probe).
 #
-# Variables: THREADS (1 per tool), JOBS (2: splits run side by side),
+# Variables: THREADS (1 per tool), JOBS (2: parts run side by side),
 # SEEDS (0 1 2 at 10 %), FRACS (40: beyond 10 %, seed 0), BENCHES (synth hapt),
 # ABLATIONS (synth), QUICK=1 (a smoke run: HAPT, 10 %, seed 0, short
 # schedules, into data/build/apl-quick/).  Writes under data/build/apl/.
@@ -145,8 +151,8 @@ pretrain() { # NAME extra settings...: contrastive pre-training and its probe
     [ -f "$d/probe-$n.json" ] ||
         tal-pretrain-acp --threads "$threads" --probe "$d/$n.ckpt" --json "$d/lab.tal" "$test" > "$d/probe-$n.json"
 }
-split() { # BENCH FRAC SEED [ablations]
-    bench=$1 frac=$2 seed=$3 abl=${4:-}
+setup() { # BENCH FRAC SEED: the split's variables, and its parts (made once)
+    bench=$1 frac=$2 seed=$3
     eval train=\$${bench}_train test=\$${bench}_test
     cfg=$cfgs/actionformer-$bench.yaml
     d=$out/$bench-actionformer-$frac-$seed
@@ -158,6 +164,10 @@ split() { # BENCH FRAC SEED [ablations]
     warm=$(( ($(setting "$cfg" train.warmup_epochs) * nfull + nlab / 2) / nlab ))
     q3="" qa=""
     [ "$quick" = 1 ] && { epochs=$((epochs / 4)); q3="-s train.epochs=4"; qa="-s train.epochs=1"; }
+    return 0
+}
+split() { # BENCH FRAC SEED: the main rows of one split
+    setup "$@"
     # supervised only, and the baseline on it
     stage1 m0
     evaluate "$d/m0.ckpt" "$test" "$d/m0.json"
@@ -169,6 +179,7 @@ split() { # BENCH FRAC SEED [ablations]
     pseudo p-qfixed m0q fixed:0.3
     pseudo p-adaptive m0q adaptive
     stage3 st-alqa m0q p-adaptive -c $cfgs/apl.yaml
+    stage3 st-qfixed m0q p-qfixed -c $cfgs/apl.yaml
     # + ICD
     if [ ! -f "$d/icd.ckpt" ]; then
         say "$bench $frac % seed $seed: the instance consistency discriminator"
@@ -200,55 +211,67 @@ split() { # BENCH FRAC SEED [ablations]
             $q3 --init "$d/m0.ckpt" --unlabelled "$d/p-nontarget.tal" "$d/lab.tal" -o "$d/nontarget.ckpt"
         evaluate "$d/nontarget.ckpt" "$test" "$d/nontarget.json"
     fi
-    [ -n "$abl" ] || return 0
-    # ablations (10 %, seed 0)
-    filtered p-eap p-adaptive --eap
-    filtered p-mpp p-adaptive --mpp
-    stage3 st-eap m0q p-eap -c $cfgs/apl.yaml
-    stage3 st-mpp m0q p-mpp -c $cfgs/apl.yaml
-    for v in tiou diou; do
+}
+ablation() { # BENCH VARIANT: one ablation of seed 0's split at 10 % (after its main rows)
+    setup "$1" 10 0
+    case $2 in
+    icd) # EAP or MPP alone
+        filtered p-eap p-adaptive --eap
+        filtered p-mpp p-adaptive --mpp
+        stage3 st-eap m0q p-eap -c $cfgs/apl.yaml
+        stage3 st-mpp m0q p-mpp -c $cfgs/apl.yaml ;;
+    tiou|diou) # one branch
+        v=$2
         stage1 m0q-$v -c $cfgs/apl.yaml -s alqa.branches=$v
         evaluate "$d/m0q-$v.ckpt" "$test" "$d/m0q-$v.json"
         pseudo p-adaptive-$v m0q-$v adaptive
-        stage3 st-alqa-$v m0q-$v p-adaptive-$v -c $cfgs/apl.yaml -s alqa.branches=$v
-    done
-    # the two branches without the soft-label quality focal loss
-    stage1 m0q-hard -c $cfgs/apl.yaml -s alqa.soft_label=false
-    evaluate "$d/m0q-hard.ckpt" "$test" "$d/m0q-hard.json"
-    pseudo p-adaptive-hard m0q-hard adaptive
-    stage3 st-alqa-hard m0q-hard p-adaptive-hard -c $cfgs/apl.yaml -s alqa.soft_label=false
-    for v in coarse fine; do
+        stage3 st-alqa-$v m0q-$v p-adaptive-$v -c $cfgs/apl.yaml -s alqa.branches=$v ;;
+    hard) # the two branches without the soft-label quality focal loss
+        stage1 m0q-hard -c $cfgs/apl.yaml -s alqa.soft_label=false
+        evaluate "$d/m0q-hard.ckpt" "$test" "$d/m0q-hard.json"
+        pseudo p-adaptive-hard m0q-hard adaptive
+        stage3 st-alqa-hard m0q-hard p-adaptive-hard -c $cfgs/apl.yaml -s alqa.soft_label=false ;;
+    coarse|fine) # one contrast alone
+        v=$2
         other=$([ $v = coarse ] && echo fine || echo coarse)
         pretrain acp-$v -s acp.$other=false
         stage1 m0a-$v -c $cfgs/apl.yaml -s acp.weight=0.1 -s acp.$other=false --init "$d/acp-$v.ckpt"
         evaluate "$d/m0a-$v.ckpt" "$test" "$d/m0a-$v.json"
         pseudo p-aadaptive-$v m0a-$v adaptive
         filtered p-acp-$v p-aadaptive-$v
-        stage3 st-acp-$v m0a-$v p-acp-$v -c $cfgs/apl.yaml -s acp.weight=0.1 -s acp.$other=false
-    done
+        stage3 st-acp-$v m0a-$v p-acp-$v -c $cfgs/apl.yaml -s acp.weight=0.1 -s acp.$other=false ;;
+    acp-lab) # stage 3's L_acp on the labelled part's classes alone
+        stage3 st-acp-lab m0a p-acp -c $cfgs/apl.yaml -s acp.weight=0.1 -s acp.on_pseudo=false ;;
+    esac
 }
 
-# ---- the runs: JOBS splits side by side -----------------------------------------------------
-pids="" failed=0
-join() { for p in $pids; do wait "$p" || failed=1; done; pids=""; }
-launch() {
-    ( split "$@" ) &
-    pids="$pids $!"
-    [ "$(echo $pids | wc -w)" -lt "$jobs" ] || join
+# ---- the runs: two phases of JOBS lanes (results-lib.sh's run_lanes) ------------------
+# Phase 1: every split's main rows, the longest first (synthetic THUMOS14
+# before HAPT).  Phase 2: the ablations, chains of stages on seed 0's split
+# at 10 %, which read its phase-1 runs; the longest first.
+. pipelines/results-lib.sh
+fresh=1   # nothing cached: this run's time is the recipe's cost
+ls "$out"/*/m0.json >/dev/null 2>&1 && fresh=0
+main_units() {
+    for b in $benches; do
+        for s in $seeds; do echo "split $b 10 $s"; done
+        for f in $fracs; do echo "split $b $f 0"; done
+    done
 }
-for b in $benches; do
-    for s in $seeds; do launch "$b" 10 "$s"; done
-    for f in $fracs; do launch "$b" "$f" 0; done
+ablation_units() {
+    for b in $ablations; do
+        for v in coarse fine icd tiou diou hard acp-lab; do echo "ablation $b $v"; done
+    done
+}
+for phase in main_units ablation_units; do
+    units=$($phase)
+    [ -n "$units" ] || continue
+    run_lanes "$jobs" "$out" "$units"
+    [ "$lanes_failed" = 0 ] || { say "a part failed (its messages are above); rerun to continue"; exit 1; }
 done
-join
-[ "$failed" = 0 ] || { say "a split failed (its messages are above); rerun to continue"; exit 1; }
-# the ablations extend seed 0's split at 10 %, alone on the machine
-threads_main=$threads
-threads=$jobs
-for b in $ablations; do split "$b" 10 0 ablations; done
-threads=$threads_main
 t_end=$(date +%s)
-echo "$((t_end - t_start)) $(date -u +%Y-%m-%d)" >> "$out/recipe.time"
+# one line per invocation that ran: seconds, fresh or resumed, date, parts side by side
+echo "$((t_end - t_start)) $([ "$fresh" = 1 ] && echo fresh || echo resumed) $(date -u +%Y-%m-%d) $jobs" >> "$out/recipe.log"
 
 sh pipelines/apl-report.sh "$out" "$res" "$threads" "$jobs" "$quick" "$seeds" "$benches"
 say "wrote $res"
