@@ -20,6 +20,9 @@
 #              score >= 0.3 are positives (the baseline's rule on the ALQA
 #              model), stage 3 with ALQA; it tells the selection rule's
 #              share of + ALQA's change from the branches'
+#   st-alqa-set  + ALQA with eq. 6's other reading: mean + sd over the
+#              whole unlabelled part's detections, not per sequence
+#              (pseudolabel --select adaptive-set)
 #   st-icd     + ICD: the same pseudo labels through icd-filter (EAP + MPP;
 #              the discriminator trained on the labelled part)
 #   acp        stage 0: tal-pretrain-acp on the labelled and unlabelled
@@ -180,6 +183,8 @@ split() { # BENCH FRAC SEED: the main rows of one split
     pseudo p-adaptive m0q adaptive
     stage3 st-alqa m0q p-adaptive -c $cfgs/apl.yaml
     stage3 st-qfixed m0q p-qfixed -c $cfgs/apl.yaml
+    pseudo p-adaptive-set m0q adaptive-set
+    stage3 st-alqa-set m0q p-adaptive-set -c $cfgs/apl.yaml
     # + ICD
     if [ ! -f "$d/icd.ckpt" ]; then
         say "$bench $frac % seed $seed: the instance consistency discriminator"

@@ -66,6 +66,24 @@ load test_helper
         ([$s[] | (. - $m) * (. - $m)] | add / length | sqrt) as $sd |
         all(.segments[]; if .candidate then .score < $m + $sd + 1e-12 else .score >= $m + $sd - 1e-12 end)' >/dev/null
     [ "$(talcat -j a.tal | jq '[.segments[] | select(.candidate)] | length' | paste -sd+ | bc)" -gt 0 ]
+    # adaptive-set: the same with mean + sd over every sequence's kept scores together,
+    # said on stderr and in the header; the shards concatenate to the whole run
+    run --separate-stderr pseudolabel -I --select adaptive-set:0.05 out.tal -o s.tal
+    [ "$status" -eq 0 ]
+    th=$(talcat -j s.tal | jq -s '[.[].segments[].score] as $s | ($s | add / length) as $m |
+        $m + ([$s[] | (. - $m) * (. - $m)] | add / length | sqrt)')
+    [[ "$stderr" == *"adaptive-set threshold "* ]]
+    talcat -j s.tal | jq -e --argjson th "$th" 'all(.segments[];
+        if .candidate then .score < $th + 1e-9 else .score >= $th - 1e-9 end)' >/dev/null
+    talcat --header s.tal | grep -q "adaptive-set:0.05 rank score threshold"
+    run cmp -s <(talcat -j a.tal | jq -c '[.segments[].candidate]') <(talcat -j s.tal | jq -c '[.segments[].candidate]')
+    [ "$status" -ne 0 ]   # not the per-sequence rule under another name
+    pseudolabel -q -I --select adaptive-set:0.05 --shard 0/2 out.tal -o s0.tal
+    pseudolabel -q -I --select adaptive-set:0.05 --shard 1/2 out.tal -o s1.tal
+    diff <(talcat -j s.tal | jq -c '[.id, .segments]' | sort) <(talcat -j s0.tal s1.tal | jq -c '[.id, .segments]' | sort)
+    # it reads its input twice: a pipe is a usage error
+    run -2 pseudolabel -I --select adaptive-set - < out.tal
+    [[ "$output" == *"reads its input twice"* ]]
     # without --snippets the model's scores do not pass as pseudo distributions
     talcat -j --features f.tal | jq -e 'has("dist") | not' >/dev/null
 }

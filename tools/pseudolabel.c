@@ -12,6 +12,8 @@
  * --instances, the input must already hold pseudo labels, and only the
  * diagnosis is made (the stream is copied through with -o).
  * One record is in memory at a time (the reference's labels are all kept).
+ * --select adaptive-set reads the input twice: once for the threshold of
+ * the whole set, once to pick.
  */
 #include "common/cli.h"
 #include "common/shard.h"
@@ -27,6 +29,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int usage(FILE *fp, int status)
 {
@@ -40,7 +43,9 @@ static int usage(FILE *fp, int status)
 "  -I, --instances         instance pseudo labels from the detections\n"
 "  -r, --select RULE       fixed:T (score >= T), topk:K per sequence, or\n"
 "                          adaptive[:TL] (APL: drop < TL=0.15, positives >= mean + sd\n"
-"                          of the rest, candidates between) [fixed:0.3]\n"
+"                          of the rest, candidates between; per sequence), or\n"
+"                          adaptive-set[:TL] (mean + sd over the whole input: a file,\n"
+"                          read twice) [fixed:0.3]\n"
 "      --rank KEY          rank detections by: score, joint (cls x max(tiou - tnd,\n"
 "                          0.001)), tiou, tnd, icd or cls [score]\n"
 "  -d, --diagnose GT.tal   measure the pseudo labels against the true labels of the\n"
@@ -164,6 +169,37 @@ static int make_pseudo(const opts *o, tal_record *r, const tal_header *h, const 
     return 0;
 }
 
+/* adaptive-set's first pass: the threshold over every sequence of the
+ * input (the shard's too: --shard I/N must pick what one run picks). */
+static int measure_set(const char *input, tal_pick_rule *rule, int rank)
+{
+    tal_stream *in = tal_stream_open(input);
+    if (!in)
+        return tal_errcode();
+    tal_stream_skip(in, TAL_HAS_FEATURES | TAL_HAS_DIST);
+    tal_record r;
+    tal_record_init(&r);
+    tal_pick_stats st = { 0 };
+    int rc;
+    while ((rc = tal_record_read(in, &r)) > 0) {
+        if (!(r.present & TAL_HAS_DETECTIONS))
+            continue;   /* the second pass names it */
+        if ((rc = tal_pick_measure(&r.dets, rule, rank, &st))) {
+            rc = tal_err_wrap(rc, "'%s': sequence '%s'", input, r.id);
+            break;
+        }
+    }
+    tal_record_free(&r);
+    tal_stream_close(in);
+    if (rc < 0)
+        return rc;
+    tal_pick_fix(rule, &st);
+    if (!tal_quiet())
+        fprintf(stderr, "%s: adaptive-set threshold %.6g: mean + sd of %.0f detections at or above %g\n",
+                tal_progname(), rule->th_set, st.n, rule->thresh);
+    return 0;
+}
+
 /* ---- the diagnosis ----------------------------------------------------------------------- */
 
 static void print_table(FILE *fp, const tal_pl_quality *q, const char *gt)
@@ -212,6 +248,8 @@ static int write_json(const char *path, const tal_pl_quality *q, const opts *o)
     fprintf(fp, "{\"sequences\":%llu,", (unsigned long long)q->sequences);
     if (o->instances)
         fprintf(fp, "\"select\":\"%s\",\"rank\":\"%s\",", tal_pick_rule_str(&o->rule), tal_rank_name(o->rank));
+    if (o->instances && o->rule.rule == TAL_PICK_ADAPTIVE_SET)
+        jnum(fp, "set_threshold", o->rule.th_set, 1);
     fprintf(fp, "\"instances\":{\"kept\":%llu,\"positives\":%llu,\"candidates\":%llu,\"truth\":%llu,",
             (unsigned long long)q->pseudo, (unsigned long long)q->positives, (unsigned long long)q->candidates,
             (unsigned long long)q->truth);
@@ -297,6 +335,10 @@ int main(int argc, char **argv)
     if (json && output && !strcmp(json, "-") && !strcmp(output, "-"))
         return cli_usage_error("the stream and --json cannot both go to standard output");
     const char *input = optind < argc ? argv[optind] : "-";
+    int two_pass = o.instances && o.rule.rule == TAL_PICK_ADAPTIVE_SET;
+    struct stat sb;
+    if (two_pass && (!strcmp(input, "-") || (!stat(input, &sb) && !S_ISREG(sb.st_mode))))
+        return cli_usage_error("--select adaptive-set reads its input twice: give a file, not '%s'", input);
 
     tal_stream *in = tal_stream_open(input), *out = NULL;
     reference ref = { 0 };
@@ -329,12 +371,16 @@ int main(int argc, char **argv)
         if ((rc = reference_load(&ref, gt, &h)))
             goto done;
     }
+    if (two_pass && (rc = measure_set(input, &o.rule, o.rank)))
+        goto done;
     if (make) {
-        char text[96];
+        char text[128];
         snprintf(text, sizeof text, "temperature %g", o.temperature);
         if ((o.snippets && (rc = tal_header_set_meta(&h, "pseudolabel.snippets", text))))
             goto done;
         snprintf(text, sizeof text, "%s rank %s", tal_pick_rule_str(&o.rule), tal_rank_name(o.rank));
+        if (two_pass)
+            snprintf(text + strlen(text), sizeof text - strlen(text), " threshold %.9g", o.rule.th_set);
         if (o.instances && (rc = tal_header_set_meta(&h, "pseudolabel.instances", text)))
             goto done;
     }

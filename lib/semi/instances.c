@@ -38,16 +38,19 @@ int tal_pick_rule_parse(const char *spec, tal_pick_rule *r)
         r->k = (uint32_t)v;
         return 0;
     }
-    if (n == 8 && !strncmp(spec, "adaptive", 8)) {
-        r->rule = TAL_PICK_ADAPTIVE;
+    int set = n == 12 && !strncmp(spec, "adaptive-set", 12);
+    if (set || (n == 8 && !strncmp(spec, "adaptive", 8))) {
+        r->rule = set ? TAL_PICK_ADAPTIVE_SET : TAL_PICK_ADAPTIVE;
         r->thresh = 0.15;
         if (colon && (parse_number(colon + 1, &v) || v < 0 || v > 1))
-            return tal_err(TAL_EINVAL, "'%s': adaptive takes a lower threshold in [0, 1] (adaptive:0.15)", spec);
+            return tal_err(TAL_EINVAL, "'%s': %s takes a lower threshold in [0, 1] (%s:0.15)", spec,
+                           set ? "adaptive-set" : "adaptive", set ? "adaptive-set" : "adaptive");
         if (colon)
             r->thresh = v;
         return 0;
     }
-    return tal_err(TAL_EINVAL, "'%s' is not a selection rule (fixed:T, topk:K, adaptive[:TL])", spec);
+    return tal_err(TAL_EINVAL, "'%s' is not a selection rule (fixed:T, topk:K, adaptive[:TL], adaptive-set[:TL])",
+                   spec);
 }
 
 const char *tal_pick_rule_str(const tal_pick_rule *r)
@@ -56,7 +59,9 @@ const char *tal_pick_rule_str(const tal_pick_rule *r)
     if (r->rule == TAL_PICK_TOPK)
         snprintf(buf, sizeof buf, "topk:%u", r->k);
     else
-        snprintf(buf, sizeof buf, "%s:%g", r->rule == TAL_PICK_FIXED ? "fixed" : "adaptive", r->thresh);
+        snprintf(buf, sizeof buf, "%s:%g",
+                 r->rule == TAL_PICK_FIXED ? "fixed" : r->rule == TAL_PICK_ADAPTIVE ? "adaptive" : "adaptive-set",
+                 r->thresh);
     return buf;
 }
 
@@ -93,6 +98,34 @@ double tal_rank_value(const tal_segment *s, int key)
     return s->q[key];
 }
 
+/* a detection's key, or NaN where it is never kept (no class) */
+static double key_of(const tal_segment *s, int key)
+{
+    return s->cls >= 0 ? tal_rank_value(s, key) : NAN;
+}
+
+int tal_pick_measure(const tal_segset *dets, const tal_pick_rule *r, int key, tal_pick_stats *st)
+{
+    uint32_t need = tal_rank_needs(key);
+    if ((dets->qmask & need) != need)
+        return tal_err(TAL_EINVAL, "the detections carry no '%s' score to rank by", tal_rank_name(key));
+    for (uint32_t i = 0; i < dets->n; i++) {
+        double v = key_of(&dets->v[i], key);
+        if (!(v >= r->thresh))   /* NaN too */
+            continue;
+        st->n += 1;
+        double delta = v - st->mean;
+        st->mean += delta / st->n;
+        st->m2 += delta * (v - st->mean);
+    }
+    return 0;
+}
+
+void tal_pick_fix(tal_pick_rule *r, const tal_pick_stats *st)
+{
+    r->th_set = st->n > 0 ? st->mean + sqrt(fmax(st->m2, 0) / st->n) : 0;
+}
+
 typedef struct {
     double v;
     uint32_t i;
@@ -118,8 +151,8 @@ int tal_pick_instances(const tal_segset *dets, const tal_pick_rule *r, int key, 
         return TAL_ENOMEM;
     uint32_t n = 0;
     for (uint32_t i = 0; i < dets->n; i++) {
-        double v = tal_rank_value(&dets->v[i], key);
-        if (dets->v[i].cls >= 0 && !isnan(v))
+        double v = key_of(&dets->v[i], key);
+        if (!isnan(v))
             k[n++] = (keyed){ v, i };
         else
             count->dropped++;
@@ -132,6 +165,9 @@ int tal_pick_instances(const tal_segset *dets, const tal_pick_rule *r, int key, 
     } else if (r->rule == TAL_PICK_TOPK) {
         if (keep > r->k)
             keep = r->k;
+    } else if (r->rule == TAL_PICK_ADAPTIVE_SET) {
+        th_keep = r->thresh;
+        th_pos = r->th_set;
     } else {
         /* APL eq. 6: TH = mean + sd of the keys that pass TL */
         th_keep = r->thresh;

@@ -9,6 +9,11 @@
  *               have key >= TH = mean + standard deviation (population) of
  *               their keys, the others are candidates.  TH is computed per
  *               sequence (METHODS.md §3, reading).
+ *   adaptive-set[:TL]  the other reading of eq. 6: TH is the mean + sd of
+ *               the keys that pass TL in every sequence of the input
+ *               together, so a sequence whose detections all score high
+ *               keeps them all as positives.  The caller measures the set
+ *               first (tal_pick_measure) and fixes TH (tal_pick_fix).
  * Detections without a class (-1) are never kept.
  */
 #ifndef TAL_SEMI_INSTANCES_H
@@ -16,16 +21,17 @@
 
 #include "../data/record.h"
 
-enum { TAL_PICK_FIXED = 0, TAL_PICK_TOPK = 1, TAL_PICK_ADAPTIVE = 2 };
+enum { TAL_PICK_FIXED = 0, TAL_PICK_TOPK = 1, TAL_PICK_ADAPTIVE = 2, TAL_PICK_ADAPTIVE_SET = 3 };
 
 typedef struct {
     int rule;
-    double thresh;    /* fixed: T; adaptive: TL */
+    double thresh;    /* fixed: T; adaptive, adaptive-set: TL */
     uint32_t k;       /* topk */
+    double th_set;    /* adaptive-set: TH of the whole input (tal_pick_fix) */
 } tal_pick_rule;
 
-/* "fixed:0.3", "topk:10", "adaptive", "adaptive:0.15".  0 or TAL_EINVAL
- * with a message. */
+/* "fixed:0.3", "topk:10", "adaptive", "adaptive:0.15", "adaptive-set",
+ * "adaptive-set:0.15".  0 or TAL_EINVAL with a message. */
 int tal_pick_rule_parse(const char *spec, tal_pick_rule *r);
 /* The rule as text, the way parse reads it (static buffer). */
 const char *tal_pick_rule_str(const tal_pick_rule *r);
@@ -46,6 +52,20 @@ double tal_rank_value(const tal_segment *s, int key);
 typedef struct {
     uint32_t positives, candidates, dropped;
 } tal_pick_count;
+
+/* The keys at or above TL over a whole input, for adaptive-set: their
+ * count, mean and sum of squared deviations (Welford's update, in input
+ * order, so the same input gives the same bits). */
+typedef struct {
+    double n, mean, m2;
+} tal_pick_stats;
+
+/* Add the keys of one sequence's detections that pass r's TL.  0, or
+ * TAL_EINVAL when the detections lack the key's fields. */
+int tal_pick_measure(const tal_segset *dets, const tal_pick_rule *r, int key, tal_pick_stats *st);
+/* Fix adaptive-set's TH = mean + population sd of the measured keys (0
+ * when there are none). */
+void tal_pick_fix(tal_pick_rule *r, const tal_pick_stats *st);
 
 /* Append the kept detections of `dets` to `out` (best key first), each
  * flagged PSEUDO, and CANDIDATE for candidates; scores and quality fields

@@ -181,6 +181,37 @@ TEST(semi_pick_rules)
     CHECK(!tal_pick_instances(&d, &r, TAL_RANK_SCORE, &out, &n));
     CHECK(n.positives == 1 && n.candidates == 3 && n.dropped == 2 && out.n == 4);
     CHECK(out.v[0].flags == TAL_SEG_PSEUDO && out.v[3].flags == (TAL_SEG_PSEUDO | TAL_SEG_CANDIDATE));
+    /* adaptive-set: TH over two sequences together.  The six keys that
+     * pass TL (0.9 0.5 0.3 0.2 of the first, 0.85 0.8 of the second) have
+     * mean 0.591667 and population sd 0.274494: TH 0.866162, so the
+     * second sequence keeps no positive, where per sequence (mean 0.825,
+     * sd 0.025, TH 0.85) its 0.85 is one. */
+    tal_segset d2 = { 0 };
+    add(&d2, 0, 1, 0.85, 0);
+    add(&d2, 1, 2, 0.8, 1);
+    add(&d2, 2, 3, 0.1, 1);   /* below TL: not measured */
+    CHECK(!tal_pick_rule_parse("adaptive-set", &r) && r.rule == TAL_PICK_ADAPTIVE_SET && r.thresh == 0.15);
+    CHECK_STR(tal_pick_rule_str(&r), "adaptive-set:0.15");
+    tal_pick_stats st = { 0 };
+    CHECK(!tal_pick_measure(&d, &r, TAL_RANK_SCORE, &st) && !tal_pick_measure(&d2, &r, TAL_RANK_SCORE, &st));
+    CHECK(st.n == 6);
+    tal_pick_fix(&r, &st);
+    CHECK_MSG(fabs(r.th_set - 0.8661612) < 1e-6, "set threshold %.9g", r.th_set);
+    tal_segset_clear(&out);
+    n = (tal_pick_count){ 0 };
+    CHECK(!tal_pick_instances(&d2, &r, TAL_RANK_SCORE, &out, &n));
+    CHECK(n.positives == 0 && n.candidates == 2 && n.dropped == 1);
+    tal_segset_clear(&out);
+    n = (tal_pick_count){ 0 };
+    tal_pick_rule_parse("adaptive", &r);
+    CHECK(!tal_pick_instances(&d2, &r, TAL_RANK_SCORE, &out, &n) && n.positives == 1 && n.candidates == 1);
+    tal_pick_stats none = { 0 };
+    tal_pick_rule_parse("adaptive-set:0.99", &r);
+    CHECK(!tal_pick_measure(&d, &r, TAL_RANK_SCORE, &none) && none.n == 0);
+    tal_pick_fix(&r, &none);
+    CHECK(r.th_set == 0);
+    CHECK(tal_pick_rule_parse("adaptive-set:2", &r) == TAL_EINVAL && tal_pick_rule_parse("adaptive-sets", &r) == TAL_EINVAL);
+    free(d2.v);
     /* ranking by a quality field needs the field */
     tal_segset_clear(&out);
     CHECK(tal_pick_instances(&d, &r, TAL_RANK_JOINT, &out, &n) == TAL_EINVAL);
