@@ -102,7 +102,11 @@ bench_title() {
     echo "parts without labels (\`tal-pretrain-acp\`, 15 epochs) and keeps L_acp 0.1 in"
     echo "stages 1 and 3.  Learning from non-target classes runs on the same splits"
     echo "from the supervised model, with its own recipe's pseudo labels"
-    echo "(pipelines/nontarget.sh).  Costs: each stage's wall time and peak memory."
+    echo "(pipelines/nontarget.sh).  Two controls beyond the paper, from the ALQA"
+    echo "model: its detections with joint score >= 0.3 as positives (the baseline's"
+    echo "rule), and eq. 6's other reading, mean + sd over the whole unlabelled"
+    echo "part's detections rather than per sequence (\`pseudolabel --select"
+    echo "adaptive-set\`).  Costs: each stage's wall time and peak memory."
     for b in $benches; do
         [ -f "$out/$b-actionformer-10-${seeds%% *}/m0.json" ] || continue
         echo
