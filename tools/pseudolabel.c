@@ -170,7 +170,8 @@ static int make_pseudo(const opts *o, tal_record *r, const tal_header *h, const 
 }
 
 /* adaptive-set's first pass: the threshold over every sequence of the
- * input (the shard's too: --shard I/N must pick what one run picks). */
+ * input, in --shard's part or not, so that the shards pick what one run
+ * picks. */
 static int measure_set(const char *input, tal_pick_rule *rule, int rank)
 {
     tal_stream *in = tal_stream_open(input);
