@@ -104,15 +104,17 @@ diagnose() { # PSEUDO.tal ORACLE: its quality as diag-NAME.json
     j=$(dirname "$1")/diag-$(basename "$1" .tal).json
     [ -f "$j" ] || pseudolabel -q --diagnose "$2" --json "$j" "$1" 2>/dev/null >/dev/null
 }
-stage1() { # NAME extra tal-train arguments...
+stage1() { # NAME extra tal-train arguments...: trained on the labelled part, and evaluated
     n=$1
     shift
-    [ -f "$d/$n.ckpt" ] && return 0
-    say "$bench $frac % seed $seed: stage 1 ($n)"
-    # shellcheck disable=SC2086
-    timed "$d/$n.cost" tal-train -q --threads "$threads" --seed "$seed" -c "$cfg" -s train.epochs=$epochs \
-        -s train.warmup_epochs=$warm -s train.checkpoint_every=0 "$@" "$d/lab.tal" -o "$d/$n.ckpt.part"
-    mv "$d/$n.ckpt.part" "$d/$n.ckpt"
+    if [ ! -f "$d/$n.ckpt" ]; then
+        say "$bench $frac % seed $seed: stage 1 ($n)"
+        # shellcheck disable=SC2086
+        timed "$d/$n.cost" tal-train -q --threads "$threads" --seed "$seed" -c "$cfg" -s train.epochs=$epochs \
+            -s train.warmup_epochs=$warm -s train.checkpoint_every=0 "$@" "$d/lab.tal" -o "$d/$n.ckpt.part"
+        mv "$d/$n.ckpt.part" "$d/$n.ckpt"
+    fi
+    evaluate "$d/$n.ckpt" "$test" "$d/$n.json"
 }
 stage3() { # NAME INIT PSEUDO extra tal-train arguments...
     n=$1 init=$2 p=$3
@@ -173,12 +175,10 @@ split() { # BENCH FRAC SEED: the main rows of one split
     setup "$@"
     # supervised only, and the baseline on it
     stage1 m0
-    evaluate "$d/m0.ckpt" "$test" "$d/m0.json"
     pseudo p-fixed m0 fixed:0.3
     stage3 st-fixed m0 p-fixed
     # + ALQA
     stage1 m0q -c $cfgs/apl.yaml
-    evaluate "$d/m0q.ckpt" "$test" "$d/m0q.json"
     pseudo p-qfixed m0q fixed:0.3
     pseudo p-adaptive m0q adaptive
     stage3 st-alqa m0q p-adaptive -c $cfgs/apl.yaml
@@ -196,7 +196,6 @@ split() { # BENCH FRAC SEED: the main rows of one split
     # + ACP
     pretrain acp
     stage1 m0a -c $cfgs/apl.yaml -s acp.weight=0.1 --init "$d/acp.ckpt"
-    evaluate "$d/m0a.ckpt" "$test" "$d/m0a.json"
     pseudo p-aadaptive m0a adaptive
     filtered p-acp p-aadaptive
     stage3 st-acp m0a p-acp -c $cfgs/apl.yaml -s acp.weight=0.1
@@ -217,6 +216,13 @@ split() { # BENCH FRAC SEED: the main rows of one split
         evaluate "$d/nontarget.ckpt" "$test" "$d/nontarget.json"
     fi
 }
+alqa_variant() { # SUFFIX settings...: stages 1 and 3 of + ALQA with other ALQA settings
+    v=$1
+    shift
+    stage1 m0q-$v -c $cfgs/apl.yaml "$@"
+    pseudo p-adaptive-$v m0q-$v adaptive
+    stage3 st-alqa-$v m0q-$v p-adaptive-$v -c $cfgs/apl.yaml "$@"
+}
 ablation() { # BENCH VARIANT: one ablation of seed 0's split at 10 % (after its main rows)
     setup "$1" 10 0
     case $2 in
@@ -225,23 +231,13 @@ ablation() { # BENCH VARIANT: one ablation of seed 0's split at 10 % (after its 
         filtered p-mpp p-adaptive --mpp
         stage3 st-eap m0q p-eap -c $cfgs/apl.yaml
         stage3 st-mpp m0q p-mpp -c $cfgs/apl.yaml ;;
-    tiou|diou) # one branch
-        v=$2
-        stage1 m0q-$v -c $cfgs/apl.yaml -s alqa.branches=$v
-        evaluate "$d/m0q-$v.ckpt" "$test" "$d/m0q-$v.json"
-        pseudo p-adaptive-$v m0q-$v adaptive
-        stage3 st-alqa-$v m0q-$v p-adaptive-$v -c $cfgs/apl.yaml -s alqa.branches=$v ;;
-    hard) # the two branches without the soft-label quality focal loss
-        stage1 m0q-hard -c $cfgs/apl.yaml -s alqa.soft_label=false
-        evaluate "$d/m0q-hard.ckpt" "$test" "$d/m0q-hard.json"
-        pseudo p-adaptive-hard m0q-hard adaptive
-        stage3 st-alqa-hard m0q-hard p-adaptive-hard -c $cfgs/apl.yaml -s alqa.soft_label=false ;;
+    tiou|diou) alqa_variant $2 -s alqa.branches=$2 ;;   # one branch
+    hard) alqa_variant hard -s alqa.soft_label=false ;;   # the two branches without the soft-label QFL
     coarse|fine) # one contrast alone
         v=$2
         other=$([ $v = coarse ] && echo fine || echo coarse)
         pretrain acp-$v -s acp.$other=false
         stage1 m0a-$v -c $cfgs/apl.yaml -s acp.weight=0.1 -s acp.$other=false --init "$d/acp-$v.ckpt"
-        evaluate "$d/m0a-$v.ckpt" "$test" "$d/m0a-$v.json"
         pseudo p-aadaptive-$v m0a-$v adaptive
         filtered p-acp-$v p-aadaptive-$v
         stage3 st-acp-$v m0a-$v p-acp-$v -c $cfgs/apl.yaml -s acp.weight=0.1 -s acp.$other=false ;;
