@@ -40,11 +40,11 @@ int tal_pick_rule_parse(const char *spec, tal_pick_rule *r)
     }
     int set = n == 12 && !strncmp(spec, "adaptive-set", 12);
     if (set || (n == 8 && !strncmp(spec, "adaptive", 8))) {
+        const char *name = set ? "adaptive-set" : "adaptive";
         r->rule = set ? TAL_PICK_ADAPTIVE_SET : TAL_PICK_ADAPTIVE;
         r->thresh = 0.15;
         if (colon && (parse_number(colon + 1, &v) || v < 0 || v > 1))
-            return tal_err(TAL_EINVAL, "'%s': %s takes a lower threshold in [0, 1] (%s:0.15)", spec,
-                           set ? "adaptive-set" : "adaptive", set ? "adaptive-set" : "adaptive");
+            return tal_err(TAL_EINVAL, "'%s': %s takes a lower threshold in [0, 1] (%s:0.15)", spec, name, name);
         if (colon)
             r->thresh = v;
         return 0;
