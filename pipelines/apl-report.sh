@@ -133,6 +133,16 @@ bench_title() {
         echo "- control, the ALQA model with the baseline's rule, over the baseline: $(verdict "$b" actionformer st-fixed st-qfixed)"
         echo "- control over + ALQA (the adaptive rule): $(verdict "$b" actionformer st-alqa st-qfixed)"
         echo "- adaptive over the whole unlabelled part over adaptive per sequence: $(verdict "$b" actionformer st-alqa st-alqa-set)"
+        echo
+        echo "Stage 3 over the stage-1 model it starts from (what the pseudo labels"
+        echo "add), and stage 1's switches, paired by seed the same way:"
+        echo
+        echo "- + ALQA over supervised with ALQA: $(verdict "$b" actionformer m0q st-alqa)"
+        echo "- + ICD over supervised with ALQA: $(verdict "$b" actionformer m0q st-icd)"
+        echo "- + ACP over supervised with ALQA from ACP: $(verdict "$b" actionformer m0a st-acp)"
+        echo "- learning from non-target classes over supervised only: $(verdict "$b" actionformer m0 nontarget)"
+        echo "- stage 1 with ALQA over without: $(verdict "$b" actionformer m0 m0q)"
+        echo "- stage 1 from ACP over without (both with ALQA): $(verdict "$b" actionformer m0q m0a)"
     done
     d=$out/synth-actionformer-10-0
     if [ -f "$d/st-alqa-tiou.json" ] || [ -f "$d/st-eap.json" ] || [ -f "$d/st-acp-coarse.json" ]; then
@@ -219,6 +229,10 @@ bench_title() {
     echo
     [ -f "$out/recipe.log" ] &&
         invocations "$out/recipe.log" "data, every stage, detection, evaluation, diagnostics and probes"
+    # the training stages' own time, whatever else ran beside them: what the
+    # recipe costs at best when its lanes are kept busy
+    cat "$out"/*/*.cost 2>/dev/null | awk -v j="$jobs" '
+        { t += $1 } END { if (NR) printf "The %d training stages (every row, ablations included) took %.0f s of wall time together: %.0f min on %d lane(s) kept busy, detection, evaluation and diagnostics aside.\n\n", NR, t, t / j / 60, j }'
     echo "Mean wall time per stage (seconds), over every split that has it:"
     echo
     echo "| stage | seconds | peak MiB |"

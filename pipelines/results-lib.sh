@@ -27,8 +27,11 @@ spread() { for s in $seeds; do [ -f "$out/$1-$2-10-$s/$3.json" ] && avg "$out/$1
 verdict() { # BENCH MODEL A B: does B beat A by more than the seed-to-seed spread of both?
     d=$(paired "$@") n=0
     for s in $seeds; do [ -f "$out/$1-$2-10-$s/$3.json" ] && [ -f "$out/$1-$2-10-$s/$4.json" ] && n=$((n + 1)); done
-    if [ "$n" -le 1 ]; then
-        echo "one seed, no spread to judge by: $d points"
+    if [ "$n" = 0 ]; then
+        echo "not run on a common seed yet"
+        return
+    elif [ "$n" = 1 ]; then
+        echo "one seed, no spread to judge by: ${d%% ±*} points"
         return
     fi
     dm=${d%% ±*}
