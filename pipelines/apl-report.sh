@@ -224,6 +224,26 @@ bench_title() {
                 "| \($l) (\(length) seed(s)) | \(c("input")) | \(c("pretrained")) | \(c("untrained")) |"' $files
         done
     done
+    if ls "$out"/clusters-*.json >/dev/null 2>&1; then
+        echo
+        echo "What the contrasts learn from: \`tal-pretrain-acp --clusters\` draws the frames"
+        echo "and k-means clusters of pre-training (k = 2 per sequence, coarse; 4 over"
+        echo "a batch, fine) on each training set with its truth, and counts over the"
+        echo "pairs of frames a contrast compares: the share in one cluster (its"
+        echo "positives), and how often a positive pair's two frames are of one class"
+        echo "(background one of them) or both action or both background, against"
+        echo "how often any pair is (chance).  In %:"
+        echo
+        echo "| benchmark, contrast | positive pairs | one class: positives / any pair | action or background alike: positives / any pair |"
+        echo "|---|---:|---|---|"
+        for b in $benches; do
+            f=$out/clusters-$b.json
+            [ -f "$f" ] || continue
+            jq -r --arg b "$b" 'def p(x): x * 1000 | round / 10;
+                ("coarse", "fine") as $k | .[$k] |
+                "| \($b), \($k) | \(p(.positive_rate)) | \(p(.class_precision)) / \(p(.class_chance)) | \(p(.action_precision)) / \(p(.action_chance)) |"' "$f"
+        done
+    fi
     echo
     echo "## Cost"
     echo

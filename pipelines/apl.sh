@@ -43,7 +43,9 @@
 # labelled part's classes alone, not the pseudo classes (acp.on_pseudo
 # false: st-acp-lab).  Pseudo-label quality
 # (pseudolabel --diagnose) of every pseudo-label set; the linear probe of
-# each pre-trained backbone (tal-pretrain-acp --probe).
+# each pre-trained backbone (tal-pretrain-acp --probe); how often the
+# contrasts' positive pairs (same k-means cluster) share a true label
+# (tal-pretrain-acp --clusters, on each benchmark's training set).
 #
 # Variables: THREADS (1 per tool), JOBS (2: parts run side by side),
 # SEEDS (0 1 2 at 10 %), FRACS (40: beyond 10 %, seed 0), BENCHES (synth hapt),
@@ -155,6 +157,10 @@ pretrain() { # NAME extra settings...: contrastive pre-training and its probe
     fi
     [ -f "$d/probe-$n.json" ] ||
         tal-pretrain-acp --threads "$threads" --probe "$d/$n.ckpt" --json "$d/lab.tal" "$test" > "$d/probe-$n.json"
+    # the truth in the contrasts' stand-in labels, over the whole training
+    # set (what the pre-training draws from; no network: once per benchmark)
+    c=$out/clusters-$bench.json
+    [ -f "$c" ] || { tal-pretrain-acp --clusters --json -c "$cfg" --seed 0 "$train" > "$c.part" && mv "$c.part" "$c"; }
 }
 setup() { # BENCH FRAC SEED: the split's variables, and its parts (made once)
     bench=$1 frac=$2 seed=$3

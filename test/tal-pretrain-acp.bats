@@ -98,3 +98,28 @@ small() {
     run -2 tal-pretrain-acp --probe a.ckpt lab.tal
     run -2 tal-pretrain-acp --probe a.ckpt -o x.ckpt lab.tal all.tal
 }
+
+@test "tal-pretrain-acp --clusters: how often the clusters' positive pairs share a true label, as a table and as JSON" {
+    small
+    run --separate-stderr tal-pretrain-acp --clusters "${TINY[@]}" lab.tal
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "k-means stand-in labels on 8 labelled sequences: "*" frames in "*" batches" ]]
+    [[ "${lines[2]}" == "  coarse "* ]]
+    [[ "${lines[3]}" == "  fine "* ]]
+    tal-pretrain-acp --clusters --json "${TINY[@]}" lab.tal > c.json
+    # 15 passes over 8 sequences in batches of 2; shares are shares; k = 2
+    # puts about half the pairs of a sequence in one cluster, k = 4 fewer
+    jq -e '.sequences == 8 and .batches == 60 and ([.coarse, .fine][] | .class_precision >= 0 and .class_precision <= 1
+           and .action_chance > 0 and .action_chance <= 1 and .pairs > 0)
+           and .coarse.positive_rate > .fine.positive_rate' c.json
+    # repeatable; the unlabelled part has nothing to count; another seed draws other frames
+    tal-pretrain-acp --clusters --json "${TINY[@]}" lab.tal unl.tal | cmp - c.json
+    tal-pretrain-acp --clusters --json "${TINY[@]}" --seed 5 lab.tal > c5.json
+    run cmp -s c.json c5.json
+    [ "$status" -ne 0 ]
+    run --separate-stderr tal-pretrain-acp --clusters "${TINY[@]}" unl.tal
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"no fully labelled sequences with features"* ]]
+    run -2 tal-pretrain-acp --clusters "${TINY[@]}" -o a.ckpt lab.tal
+    run -2 tal-pretrain-acp --clusters lab.tal
+}

@@ -10,6 +10,7 @@
 #include "common/cli.h"
 #include "common/train_args.h"
 #include "data/recset.h"
+#include "models/acp_check.h"
 #include "models/probe.h"
 #include "models/trainer.h"
 
@@ -27,6 +28,7 @@ static int usage(FILE *fp, int status)
     fprintf(fp,
 "Usage: tal-pretrain-acp -c CONFIG [-c CONFIG]... [-s KEY=VALUE]... [options] IN.tal... -o ACP.ckpt\n"
 "       tal-pretrain-acp --probe ACP.ckpt [--json] TRAIN.tal TEST.tal\n"
+"       tal-pretrain-acp --clusters -c CONFIG [-s KEY=VALUE]... [--seed S] [--json] IN.tal...\n"
 "Action-aware contrastive pre-training of the ActionFormer-style backbone, without labels\n"
 "(man tal-pretrain-acp).\n"
 "\n"
@@ -45,12 +47,17 @@ static int usage(FILE *fp, int status)
 "                          included) trained on TRAIN.tal's labelled snippets and scored\n"
 "                          on TEST.tal's, on the input features, on the pre-trained\n"
 "                          representation and on the same network untrained\n"
-"      --json              with --probe: one JSON object on standard output\n");
+"      --clusters          measure instead: how often the pairs of frames that the\n"
+"                          k-means stand-in labels call positive are of one true class\n"
+"                          (and both action or both background), against any pair, on\n"
+"                          the fully labelled sequences of the inputs, frames drawn as\n"
+"                          the pre-training would, as many passes as it makes\n"
+"      --json              with --probe or --clusters: one JSON object on standard output\n");
     cli_usage_footer(fp, 26);
     return status;
 }
 
-enum { OPT_DEVICE = 256, OPT_VERSION, OPT_PROBE, OPT_JSON };
+enum { OPT_DEVICE = 256, OPT_VERSION, OPT_PROBE, OPT_JSON, OPT_CLUSTERS };
 
 static int keep_full(const tal_record *r, void *ctx)
 {
@@ -120,6 +127,70 @@ static int probe(const char *model, const char *train_path, const char *test_pat
     return rc ? cli_fail() : cli_close_stdout();
 }
 
+/* --clusters: the stand-in labels against the truth */
+static void print_pairs(const char *name, const tal_acp_pairs *p, int json)
+{
+    double pos = p->pairs ? (double)p->same_cluster / (double)p->pairs : 0;
+    double cp = p->same_cluster ? (double)p->same_class_clustered / (double)p->same_cluster : 0;
+    double cc = p->pairs ? (double)p->same_class / (double)p->pairs : 0;
+    double ap = p->same_cluster ? (double)p->same_action_clustered / (double)p->same_cluster : 0;
+    double ac = p->pairs ? (double)p->same_action / (double)p->pairs : 0;
+    if (json)
+        printf(",\"%s\":{\"pairs\":%llu,\"positive_rate\":%.6f,\"class_precision\":%.6f,\"class_chance\":%.6f,"
+               "\"action_precision\":%.6f,\"action_chance\":%.6f}",
+               name, (unsigned long long)p->pairs, pos, cp, cc, ap, ac);
+    else
+        printf("  %-7s %10llu %9.4f %11.4f %8.4f %11.4f %8.4f\n", name, (unsigned long long)p->pairs, pos, cp, cc, ap, ac);
+}
+
+static int clusters(const tal_det_config *cfg, char **paths, int npaths, int json)
+{
+    tal_recset *sets = calloc((size_t)npaths, sizeof *sets);
+    const tal_record **recs = NULL;
+    uint32_t n = 0, cap = 0;
+    int rc = sets ? 0 : TAL_ENOMEM;
+    for (int i = 0; !rc && i < npaths; i++) {
+        tal_recset_init(&sets[i]);
+        rc = tal_recset_load_skip(&sets[i], paths[i], keep_full, NULL, NULL, TAL_HAS_DIST | TAL_HAS_DETECTIONS);
+        if (!rc && sets[i].hdr.feat_dim != sets[0].hdr.feat_dim)
+            rc = tal_err(TAL_EINCOMPAT, "'%s' has %u-d features, '%s' %u-d", paths[i], sets[i].hdr.feat_dim, paths[0],
+                         sets[0].hdr.feat_dim);
+        if (!rc && !tal_classes_equal(&sets[i].hdr.classes, &sets[0].hdr.classes))
+            rc = tal_err(TAL_EINCOMPAT, "'%s' and '%s' have different class tables", paths[i], paths[0]);
+        if (!rc)
+            cap += sets[i].n;
+    }
+    if (!rc && !cap)
+        rc = tal_err(TAL_EINVAL, "no fully labelled sequences with features in the input");
+    if (!rc && !(recs = malloc(cap * sizeof *recs)))
+        rc = TAL_ENOMEM;
+    for (int i = 0; !rc && i < npaths; i++)
+        for (uint32_t k = 0; k < sets[i].n; k++)
+            recs[n++] = &sets[i].v[k];
+    tal_acp_agreement a;
+    if (!rc)
+        rc = tal_acp_check(cfg, recs, n, &sets[0].hdr, (uint64_t)cfg->seed, cfg->warmup_epochs + cfg->epochs, &a);
+    if (!rc && json) {
+        printf("{\"sequences\":%u,\"frames\":%llu,\"batches\":%llu", n, (unsigned long long)a.frames,
+               (unsigned long long)a.batches);
+        print_pairs("coarse", &a.coarse, 1);
+        print_pairs("fine", &a.fine, 1);
+        printf("}\n");
+    } else if (!rc) {
+        printf("k-means stand-in labels on %u labelled sequences: %llu frames in %llu batches\n", n,
+               (unsigned long long)a.frames, (unsigned long long)a.batches);
+        printf("  %-7s %10s %9s %11s %8s %11s %8s\n", "", "pairs", "positive", "class|pos", "class", "action|pos",
+               "action");
+        print_pairs("coarse", &a.coarse, 0);
+        print_pairs("fine", &a.fine, 0);
+    }
+    free(recs);
+    for (int i = 0; sets && i < npaths; i++)
+        tal_recset_free(&sets[i]);
+    free(sets);
+    return rc ? cli_fail() : cli_close_stdout();
+}
+
 int main(int argc, char **argv)
 {
     cli_init("tal-pretrain-acp", argc, argv);
@@ -127,11 +198,12 @@ int main(int argc, char **argv)
         CLI_TRAIN_LONGOPTS,
         { "device", required_argument, 0, OPT_DEVICE }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, OPT_VERSION },
-        { "probe", required_argument, 0, OPT_PROBE }, { "json", no_argument, 0, OPT_JSON }, { 0, 0, 0, 0 },
+        { "probe", required_argument, 0, OPT_PROBE }, { "json", no_argument, 0, OPT_JSON },
+        { "clusters", no_argument, 0, OPT_CLUSTERS }, { 0, 0, 0, 0 },
     };
     cli_train_args a = CLI_TRAIN_ARGS_INIT;
     const char *device = NULL, *probe_model = NULL;
-    int json = 0, c;
+    int json = 0, check = 0, c;
     while ((c = getopt_long(argc, argv, "c:s:o:qh", longopts, NULL)) != -1) {
         int k = cli_train_option(&a, c, optarg);
         if (k == 2)
@@ -142,6 +214,7 @@ int main(int argc, char **argv)
         case OPT_DEVICE: device = optarg; break;
         case OPT_PROBE: probe_model = optarg; break;
         case OPT_JSON: json = 1; break;
+        case OPT_CLUSTERS: check = 1; break;
         case 'q': tal_set_quiet(1); break;
         case 'h': return usage(stdout, 0) || cli_close_stdout();
         case OPT_VERSION: return cli_version();
@@ -157,9 +230,11 @@ int main(int argc, char **argv)
             return cli_usage_error("--probe takes a training and a test stream");
         return probe(probe_model, argv[optind], argv[optind + 1], json);
     }
-    if (json)
-        return cli_usage_error("--json goes with --probe");
-    int rc = cli_train_check(&a);
+    if (json && !check)
+        return cli_usage_error("--json goes with --probe or --clusters");
+    if (check && (a.out || a.resume || a.metrics))
+        return cli_usage_error("--clusters measures: no -o, --resume or --metrics");
+    int rc = check ? 0 : cli_train_check(&a);
     if (rc)
         return rc;
     if (optind == argc)
@@ -180,6 +255,8 @@ int main(int argc, char **argv)
         return rc;
     if (cfg.kind != TAL_DET_ACP)
         return cli_usage_error("model.kind must stay acp here");
+    if (check)
+        return clusters(&cfg, argv + optind, argc - optind, json);
     const tal_backend *be = tal_backend_for(device);
     if (!be)
         return cli_error("--device %s: %s", device, tal_errmsg());

@@ -3,6 +3,7 @@
 #include "acp.h"
 #include "af_backbone.h"
 #include "../nn/ops.h"
+#include "../data/snippets.h"
 #include "../nn/optim.h"
 #include "../util/error.h"
 #include "../util/mem.h"
@@ -16,21 +17,8 @@ enum { MAX_TRAIN = 20000, MAX_TEST = 50000, STEPS = 200 };
 /* the class of each snippet of r (C: background) */
 static void snippet_classes(const tal_record *r, const tal_header *h, int32_t *cls)
 {
-    int C = (int)h->classes.n;
     tal_grid g = tal_record_grid(r, h);
-    for (uint32_t t = 0; t < r->T; t++) {
-        double sec = tal_grid_to_sec(&g, t), best = INFINITY;
-        cls[t] = C;
-        for (uint32_t k = 0; k < r->segs.n; k++) {
-            const tal_segment *s = &r->segs.v[k];
-            if (s->cls < 0 || (s->flags & (TAL_SEG_AMBIGUOUS | TAL_SEG_PSEUDO)) || sec < s->start || sec > s->end)
-                continue;
-            if (s->end - s->start < best) {
-                best = s->end - s->start;
-                cls[t] = s->cls;
-            }
-        }
-    }
+    tal_snippet_classes(&r->segs, &g, r->T, (int32_t)h->classes.n, TAL_SEG_PSEUDO, cls);
 }
 
 /* The representation of every snippet of r: (T, E) into *out (malloc'd). */

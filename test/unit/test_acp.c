@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "tal.h"
 #include "models/acp.h"
+#include "models/acp_check.h"
 #include "models/det_config.h"
 #include "nn/kmeans.h"
 #include "nn/ops.h"
@@ -213,6 +214,65 @@ TEST(acp_step_end_to_end)
     tal_graph_free(g);
     tal_detector_free(d);
     for (int i = 0; i < 2; i++)
+        tal_record_free(&rec[i]);
+    tal_header_free(&h);
+}
+
+/* --clusters' count: features that split action from background exactly
+ * give coarse clusters whose positive pairs are always of one true label,
+ * and chance below that; pair counts follow from the frames drawn. */
+TEST(acp_check_counts_agreement_with_the_truth)
+{
+    enum { N = 4, T = 64, D = 2 };
+    tal_header h;
+    tal_header_init(&h);
+    tal_classes_add(&h.classes, "a", 0);
+    h.feat_dim = D;
+    h.fps = 1;
+    h.stride = 1;
+    h.clip = 1;
+    tal_record rec[N];
+    const tal_record *recs[N];
+    tal_rng r;
+    tal_rng_seed(&r, 4);
+    for (int i = 0; i < N; i++) {
+        tal_record_init(&rec[i]);
+        char id[8];
+        snprintf(id, sizeof id, "s%d", i);
+        tal_record_set_id(&rec[i], id);
+        rec[i].duration = T;
+        rec[i].supervision = TAL_SUP_FULL;
+        tal_record_alloc_features(&rec[i], T, D);
+        /* the action: snippets 16..47 (centres 16.5..47.5 s) */
+        tal_segment s = { 16, 48, 1.0, 0, 0, { 0 } };
+        tal_segset_push(&rec[i].segs, &s);
+        rec[i].present |= TAL_HAS_SEGMENTS;
+        for (int t = 0; t < T; t++)
+            for (int k = 0; k < D; k++)
+                rec[i].feat[t * D + k] = (float)((t >= 16 && t < 48 ? 10 : 0) + 0.1 * tal_rng_normal(&r));
+        recs[i] = &rec[i];
+    }
+    const char *sets[] = { "model.kind=acp", "acp.partitions=16", "train.batch_size=2", "train.crop_ratio=[1.0, 1.0]" };
+    tal_det_config cfg;
+    CHECK_MSG(!tal_det_config_load(&cfg, NULL, 0, sets, 4), "%s", tal_errmsg());
+    tal_acp_agreement a, b;
+    CHECK_MSG(!tal_acp_check(&cfg, recs, N, &h, 7, 3, &a), "%s", tal_errmsg());
+    /* 3 passes of 2 batches of 2 sequences of 16 frames */
+    CHECK_EQ_INT((int)a.batches, 6);
+    CHECK_EQ_INT((int)a.frames, 3 * N * 16);
+    CHECK_EQ_INT((int)a.coarse.pairs, 3 * N * 16 * 15 / 2);
+    CHECK_EQ_INT((int)a.fine.pairs, 6 * 32 * 31 / 2);
+    CHECK(a.coarse.same_cluster > 0 && a.coarse.same_action_clustered == a.coarse.same_cluster);
+    CHECK(a.coarse.same_class_clustered == a.coarse.same_cluster);   /* one class: class = action here */
+    CHECK(a.coarse.same_action < a.coarse.pairs);
+    CHECK(a.fine.same_class_clustered == a.fine.same_cluster);       /* k = 4 splits within a side only */
+    /* deterministic for a seed */
+    CHECK(!tal_acp_check(&cfg, recs, N, &h, 7, 3, &b));
+    CHECK(!memcmp(&a, &b, sizeof a));
+    /* no partitions to draw: an error, not a count */
+    cfg.acp_partitions = 1;
+    CHECK(tal_acp_check(&cfg, recs, N, &h, 7, 3, &b) == TAL_EINVAL);
+    for (int i = 0; i < N; i++)
         tal_record_free(&rec[i]);
     tal_header_free(&h);
 }
