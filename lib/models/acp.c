@@ -60,6 +60,34 @@ int tal_acp_sample(tal_rng *r, int len, int P, int32_t *pos)
     return n;
 }
 
+void tal_acp_window(tal_rng *r, const tal_det_config *c, int T, int *start, int *len)
+{
+    double lo = c->n_crop_ratio == 2 ? c->crop_ratio[0] : 1, hi = c->n_crop_ratio == 2 ? c->crop_ratio[1] : 1;
+    tal_af_crop(r, T, c->max_seq_len, lo, hi, 0, 0, NULL, 0, start, len);
+}
+
+int tal_acp_draw(tal_rng *r, const float *f, int len, int D, int P, int32_t *pos, float *feat)
+{
+    int n = tal_acp_sample(r, len, P, pos);
+    for (int i = 0; i < n; i++)
+        memcpy(feat + (size_t)i * D, f + (size_t)pos[i] * D, (size_t)D * sizeof *feat);
+    return n;
+}
+
+int tal_acp_cluster(tal_rng *r, const tal_det_config *c, const float *feat, int B, const int *nf, int D,
+                    int32_t *lab)
+{
+    int rc = 0, m = 0;
+    for (int b = 0; b < B; b++)
+        m += nf[b];
+    for (int b = 0, at = 0; b < B && !rc && c->acp_coarse; at += nf[b++])
+        if (nf[b] >= 2)
+            rc = tal_kmeans(feat + (size_t)at * D, nf[b], D, 2, c->acp_iters, r, lab + at);
+    if (!rc && c->acp_fine && m >= 2)
+        rc = tal_kmeans(feat, m, D, c->acp_fine_k, c->acp_iters, r, lab + m);
+    return rc;
+}
+
 tal_tensor *tal_acp_embed(tal_graph *g, tal_tensor *const *fpn, int L, int B, int T, const int32_t *rows, int m)
 {
     tal_tensor *up[TAL_AF_MAX_LEVELS];
@@ -102,10 +130,9 @@ static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     tal_tensor *out = NULL;
     if (!start || !len || !nf)
         goto done;
-    double lo = c->n_crop_ratio == 2 ? c->crop_ratio[0] : 1, hi = c->n_crop_ratio == 2 ? c->crop_ratio[1] : 1;
     int Tmax = 1;
     for (int b = 0; b < B; b++) {
-        tal_af_crop(r, (int)batch[b]->T, c->max_seq_len, lo, hi, 0, 0, NULL, 0, &start[b], &len[b]);
+        tal_acp_window(r, c, (int)batch[b]->T, &start[b], &len[b]);
         Tmax = len[b] > Tmax ? len[b] : Tmax;
     }
     int T = tal_af_padded(Tmax, c->branch_blocks);
@@ -122,11 +149,9 @@ static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *con
     for (int b = 0; b < B; b++) {
         const float *f = batch[b]->feat + (size_t)start[b] * D;
         tal_af_fill_input(s->x + (size_t)b * D * T, s->mask + (size_t)b * T, f, len[b], D, T);
-        nf[b] = tal_acp_sample(r, len[b], Pp, s->rows + m);
-        for (int i = 0; i < nf[b]; i++) {
-            memcpy(s->feat + (size_t)(m + i) * D, f + (size_t)s->rows[m + i] * D, (size_t)D * sizeof *s->feat);
+        nf[b] = tal_acp_draw(r, f, len[b], D, Pp, s->rows + m, s->feat + (size_t)m * D);
+        for (int i = 0; i < nf[b]; i++)
             s->rows[m + i] += b * T;
-        }
         m += nf[b];
     }
     tal_tensor *x = tal_tensor_from(g, 3, (int64_t[]){ B, D, T }, s->x);
@@ -137,14 +162,7 @@ static tal_tensor *acp_loss(tal_detector *d, tal_graph *g, const tal_record *con
         goto done;
     tal_tensor *z = tal_acp_embed(g, fpn, L, B, T, s->rows, m);
     /* the labels: k-means clusters of the frames' input features */
-    int rc = 0, at = 0;
-    for (int b = 0; b < B && !rc && c->acp_coarse; b++) {
-        if (nf[b] >= 2)
-            rc = tal_kmeans(s->feat + (size_t)at * D, nf[b], D, 2, c->acp_iters, r, s->lab + at);
-        at += nf[b];
-    }
-    if (!rc && c->acp_fine && m >= 2)
-        rc = tal_kmeans(s->feat, m, D, c->acp_fine_k, c->acp_iters, r, s->lab + m);
+    int rc = tal_acp_cluster(r, c, s->feat, B, nf, D, s->lab);
     tal_tensor *coarse = NULL, *fine = NULL;
     if (!rc)
         tal_acp_contrast(g, z, B, nf, c->acp_coarse ? s->lab : NULL, c->acp_fine ? s->lab + m : NULL,

@@ -27,6 +27,22 @@
  * each.  Writes at most P positions (ascending) to pos; returns how many. */
 int tal_acp_sample(tal_rng *r, int len, int P, int32_t *pos);
 
+/* The window a step crops from a sequence of T snippets, as the detector
+ * crops (train.crop_ratio, model.max_seq_len; no instance to keep). */
+void tal_acp_window(tal_rng *r, const tal_det_config *c, int T, int *start, int *len);
+
+/* The frames of one window f (len snippets of D features): the positions
+ * tal_acp_sample draws, relative to f, into pos, and their features into
+ * feat (one row each).  Returns how many. */
+int tal_acp_draw(tal_rng *r, const float *f, int len, int D, int P, int32_t *pos, float *feat);
+
+/* The stand-in labels of m frames (feat, m x D), nf[b] of sequence b in
+ * order: the coarse clusters (k = 2 within each sequence of 2 frames or
+ * more) into lab[0, m), the fine ones (acp.fine_k over all) into
+ * lab[m, 2m), each when its acp switch is on.  0 or tal_kmeans's error. */
+int tal_acp_cluster(tal_rng *r, const tal_det_config *c, const float *feat, int B, const int *nf, int D,
+                    int32_t *lab);
+
 /* The network of a model.kind acp detector. */
 const tal_af_model *tal_acp_network(const tal_detector *d);
 

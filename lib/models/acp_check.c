@@ -2,9 +2,7 @@
  * (see acp_check.h). */
 #include "acp_check.h"
 #include "acp.h"
-#include "af_targets.h"
 #include "../data/snippets.h"
-#include "../nn/kmeans.h"
 #include "../util/error.h"
 #include "../util/mem.h"
 
@@ -35,13 +33,15 @@ int tal_acp_check(const tal_det_config *c, const tal_record *const *recs, uint32
     int B = c->batch_size > 0 ? c->batch_size : 1, P = c->acp_partitions, D = (int)h->feat_dim;
     if (!n || P < 2 || !D)
         return tal_err(TAL_EINVAL, "nothing to cluster: %u sequences, %d partitions, %d-d features", n, P, D);
+    tal_det_config both = *c;   /* both contrasts' labels, whichever the config trains */
+    both.acp_coarse = both.acp_fine = 1;
     uint32_t Tmax = 0;
     for (uint32_t i = 0; i < n; i++)
         Tmax = recs[i]->T > Tmax ? recs[i]->T : Tmax;
     size_t M = (size_t)B * (size_t)P;
     uint32_t *order = malloc(n * sizeof *order);
     int32_t *cls_all = malloc((size_t)Tmax * sizeof *cls_all);
-    int32_t *pos = malloc(M * sizeof *pos), *cls = malloc(M * sizeof *cls), *lab = malloc(M * sizeof *lab);
+    int32_t *pos = malloc(M * sizeof *pos), *cls = malloc(M * sizeof *cls), *lab = malloc(2 * M * sizeof *lab);
     float *feat = malloc(M * (size_t)D * sizeof *feat);
     int *nf = malloc((size_t)B * sizeof *nf);
     int rc = 0;
@@ -51,7 +51,6 @@ int tal_acp_check(const tal_det_config *c, const tal_record *const *recs, uint32
     }
     tal_rng root;
     tal_rng_seed(&root, seed);
-    double lo = c->n_crop_ratio == 2 ? c->crop_ratio[0] : 1, hi = c->n_crop_ratio == 2 ? c->crop_ratio[1] : 1;
     int32_t bg = (int32_t)h->classes.n;
     for (int pass = 0; pass < passes && !rc; pass++) {
         tal_rng r = tal_rng_split(&root, (uint64_t)pass);
@@ -60,29 +59,22 @@ int tal_acp_check(const tal_det_config *c, const tal_record *const *recs, uint32
         tal_rng_shuffle_u32(&r, order, n);
         for (uint32_t at = 0; at < n && !rc; at += (uint32_t)B) {
             int nb = n - at < (uint32_t)B ? (int)(n - at) : B, m = 0;
-            for (int b = 0; b < nb; b++) {   /* the frames, as acp.c draws them */
+            for (int b = 0; b < nb; b++) {   /* the frames, and their true labels */
                 const tal_record *rec = recs[order[at + (uint32_t)b]];
                 int start, len;
-                tal_af_crop(&r, (int)rec->T, c->max_seq_len, lo, hi, 0, 0, NULL, 0, &start, &len);
+                tal_acp_window(&r, c, (int)rec->T, &start, &len);
                 tal_grid g = tal_record_grid(rec, h);
                 tal_snippet_classes(&rec->segs, &g, rec->T, bg, TAL_SEG_PSEUDO, cls_all);
-                nf[b] = tal_acp_sample(&r, len, P, pos + m);
-                for (int i = 0; i < nf[b]; i++) {
-                    int t = start + pos[m + i];
-                    memcpy(feat + (size_t)(m + i) * D, rec->feat + (size_t)t * D, (size_t)D * sizeof *feat);
-                    cls[m + i] = cls_all[t];
-                }
+                nf[b] = tal_acp_draw(&r, rec->feat + (size_t)start * D, len, D, P, pos + m, feat + (size_t)m * D);
+                for (int i = 0; i < nf[b]; i++)
+                    cls[m + i] = cls_all[start + pos[m + i]];
                 m += nf[b];
             }
-            for (int b = 0, o = 0; b < nb && !rc; o += nf[b++]) {
-                if (nf[b] < 2)
-                    continue;
-                rc = tal_kmeans(feat + (size_t)o * D, nf[b], D, 2, c->acp_iters, &r, lab + o);
-                if (!rc)
-                    count_pairs(lab + o, cls + o, nf[b], bg, &out->coarse);
-            }
-            if (!rc && m >= 2 && !(rc = tal_kmeans(feat, m, D, c->acp_fine_k, c->acp_iters, &r, lab)))
-                count_pairs(lab, cls, m, bg, &out->fine);
+            if ((rc = tal_acp_cluster(&r, &both, feat, nb, nf, D, lab)))
+                break;
+            for (int b = 0, o = 0; b < nb; o += nf[b++])
+                count_pairs(lab + o, cls + o, nf[b], bg, &out->coarse);   /* none when nf[b] < 2 */
+            count_pairs(lab + m, cls, m, bg, &out->fine);
             out->frames += (uint64_t)m;
             out->batches++;
         }
