@@ -65,6 +65,37 @@ static int keep_full(const tal_record *r, void *ctx)
     return r->supervision == TAL_SUP_FULL && (r->present & TAL_HAS_FEATURES);
 }
 
+/* The records `keep` takes from each of the n inputs (into sets[n], each
+ * initialised here), all with features of one width, as one array *recs
+ * of *nrecs (malloc'd).  Distributions and detections are not read. */
+static int load_inputs(char **paths, int n, int (*keep)(const tal_record *r, void *ctx), tal_recset *sets,
+                       const tal_record ***recs, uint32_t *nrecs)
+{
+    uint32_t total = 0;
+    int rc = 0;
+    *recs = NULL;
+    *nrecs = 0;
+    for (int i = 0; i < n; i++)
+        tal_recset_init(&sets[i]);
+    for (int i = 0; i < n && !rc; i++) {
+        if ((rc = tal_recset_load_skip(&sets[i], paths[i], keep, NULL, NULL, TAL_HAS_DIST | TAL_HAS_DETECTIONS)))
+            break;
+        if (sets[i].hdr.feat_dim != sets[0].hdr.feat_dim)
+            rc = tal_err(TAL_EINCOMPAT, "'%s' has %u-d features, '%s' %u-d", paths[i], sets[i].hdr.feat_dim, paths[0],
+                         sets[0].hdr.feat_dim);
+        for (uint32_t k = 0; k < sets[i].n && !rc; k++)
+            if (!(sets[i].v[k].present & TAL_HAS_FEATURES))
+                rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", paths[i], sets[i].v[k].id);
+        total += sets[i].n;
+    }
+    if (!rc && total && !(*recs = malloc(total * sizeof **recs)))
+        rc = TAL_ENOMEM;
+    for (int i = 0; i < n && !rc; i++)
+        for (uint32_t k = 0; k < sets[i].n; k++)
+            (*recs)[(*nrecs)++] = &sets[i].v[k];
+    return rc;
+}
+
 /* --probe: the three representations side by side */
 static int probe(const char *model, const char *train_path, const char *test_path, int json)
 {
@@ -147,26 +178,13 @@ static int clusters(const tal_det_config *cfg, char **paths, int npaths, int jso
 {
     tal_recset *sets = calloc((size_t)npaths, sizeof *sets);
     const tal_record **recs = NULL;
-    uint32_t n = 0, cap = 0;
-    int rc = sets ? 0 : TAL_ENOMEM;
-    for (int i = 0; !rc && i < npaths; i++) {
-        tal_recset_init(&sets[i]);
-        rc = tal_recset_load_skip(&sets[i], paths[i], keep_full, NULL, NULL, TAL_HAS_DIST | TAL_HAS_DETECTIONS);
-        if (!rc && sets[i].hdr.feat_dim != sets[0].hdr.feat_dim)
-            rc = tal_err(TAL_EINCOMPAT, "'%s' has %u-d features, '%s' %u-d", paths[i], sets[i].hdr.feat_dim, paths[0],
-                         sets[0].hdr.feat_dim);
-        if (!rc && !tal_classes_equal(&sets[i].hdr.classes, &sets[0].hdr.classes))
+    uint32_t n = 0;
+    int rc = sets ? load_inputs(paths, npaths, keep_full, sets, &recs, &n) : TAL_ENOMEM;
+    for (int i = 1; i < npaths && !rc; i++)
+        if (!tal_classes_equal(&sets[i].hdr.classes, &sets[0].hdr.classes))
             rc = tal_err(TAL_EINCOMPAT, "'%s' and '%s' have different class tables", paths[i], paths[0]);
-        if (!rc)
-            cap += sets[i].n;
-    }
-    if (!rc && !cap)
+    if (!rc && !n)
         rc = tal_err(TAL_EINVAL, "no fully labelled sequences with features in the input");
-    if (!rc && !(recs = malloc(cap * sizeof *recs)))
-        rc = TAL_ENOMEM;
-    for (int i = 0; !rc && i < npaths; i++)
-        for (uint32_t k = 0; k < sets[i].n; k++)
-            recs[n++] = &sets[i].v[k];
     tal_acp_agreement a;
     if (!rc)
         rc = tal_acp_check(cfg, recs, n, &sets[0].hdr, (uint64_t)cfg->seed, cfg->warmup_epochs + cfg->epochs, &a);
@@ -271,37 +289,13 @@ int main(int argc, char **argv)
         rc = TAL_ENOMEM;
         goto done;
     }
-    for (int i = 0; i < nin; i++) {
-        tal_recset_init(&sets_in[i]);
-        /* labels are not read by the pre-training; distributions and
-         * detections are not kept */
-        if ((rc = tal_recset_load_skip(&sets_in[i], argv[optind + i], NULL, NULL, NULL,
-                                       TAL_HAS_DIST | TAL_HAS_DETECTIONS)))
-            goto done;
-        if (sets_in[i].hdr.feat_dim != sets_in[0].hdr.feat_dim) {
-            rc = tal_err(TAL_EINCOMPAT, "'%s' has %u-d features, '%s' %u-d", argv[optind + i], sets_in[i].hdr.feat_dim,
-                         argv[optind], sets_in[0].hdr.feat_dim);
-            goto done;
-        }
-        for (uint32_t k = 0; k < sets_in[i].n; k++)
-            if (!(sets_in[i].v[k].present & TAL_HAS_FEATURES)) {
-                rc = tal_err(TAL_EINVAL, "'%s': sequence '%s' has no features", argv[optind + i], sets_in[i].v[k].id);
-                goto done;
-            }
-        n += sets_in[i].n;
-    }
+    /* labels are not read by the pre-training */
+    if ((rc = load_inputs(argv + optind, nin, NULL, sets_in, &recs, &n)))
+        goto done;
     if (!n) {
         rc = tal_err(TAL_EINVAL, "no sequences to pre-train on");
         goto done;
     }
-    if (!(recs = malloc(n * sizeof *recs))) {
-        rc = TAL_ENOMEM;
-        goto done;
-    }
-    n = 0;
-    for (int i = 0; i < nin; i++)
-        for (uint32_t k = 0; k < sets_in[i].n; k++)
-            recs[n++] = &sets_in[i].v[k];
     if (!(d = tal_detector_new(&cfg, &sets_in[0].hdr, be))) {
         rc = tal_errcode();
         goto done;
