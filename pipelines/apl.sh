@@ -95,6 +95,16 @@ case " $benches " in *" synth "*)
     fi ;;
 esac
 
+# The truth in the contrasts' stand-in labels, over each benchmark's whole
+# training set (what pre-training draws from; no network, a second): once
+# per benchmark, before the lanes start.
+for b in $benches; do
+    c=$out/clusters-$b.json
+    eval train=\$${b}_train
+    [ -f "$c" ] || { tal-pretrain-acp --clusters --json -c "$cfgs/actionformer-$b.yaml" --seed 0 "$train" > "$c.part" &&
+        mv "$c.part" "$c"; }
+done
+
 # ---- one split -------------------------------------------------------------------------
 # Every step is skipped when its result is there, so a rerun continues.
 evaluate() { # CKPT TEST OUT.json
@@ -157,10 +167,6 @@ pretrain() { # NAME extra settings...: contrastive pre-training and its probe
     fi
     [ -f "$d/probe-$n.json" ] ||
         tal-pretrain-acp --threads "$threads" --probe "$d/$n.ckpt" --json "$d/lab.tal" "$test" > "$d/probe-$n.json"
-    # the truth in the contrasts' stand-in labels, over the whole training
-    # set (what the pre-training draws from; no network: once per benchmark)
-    c=$out/clusters-$bench.json
-    [ -f "$c" ] || { tal-pretrain-acp --clusters --json -c "$cfg" --seed 0 "$train" > "$c.part" && mv "$c.part" "$c"; }
 }
 setup() { # BENCH FRAC SEED: the split's variables, and its parts (made once)
     bench=$1 frac=$2 seed=$3
