@@ -2,8 +2,8 @@
 #include "probe.h"
 #include "acp.h"
 #include "af_backbone.h"
-#include "../nn/ops.h"
 #include "../data/snippets.h"
+#include "../nn/ops.h"
 #include "../nn/optim.h"
 #include "../util/error.h"
 #include "../util/mem.h"
@@ -13,13 +13,6 @@
 #include <string.h>
 
 enum { MAX_TRAIN = 20000, MAX_TEST = 50000, STEPS = 200 };
-
-/* the class of each snippet of r (C: background) */
-static void snippet_classes(const tal_record *r, const tal_header *h, int32_t *cls)
-{
-    tal_grid g = tal_record_grid(r, h);
-    tal_snippet_classes(&r->segs, &g, r->T, (int32_t)h->classes.n, TAL_SEG_PSEUDO, cls);
-}
 
 /* The representation of every snippet of r: (T, E) into *out (malloc'd). */
 static int represent(tal_detector *d, const tal_record *r, float **out, int *E)
@@ -94,7 +87,8 @@ static int collect(tal_detector *d, const tal_record *const *recs, uint32_t n, c
             if (!(*X = tal_malloc((size_t)(m ? m : 1) * e * sizeof **X)))
                 rc = TAL_ENOMEM;
         }
-        snippet_classes(r, h, cls);
+        tal_grid g = tal_record_grid(r, h);   /* each snippet's class, background C */
+        tal_snippet_classes(&r->segs, &g, r->T, (int32_t)h->classes.n, TAL_SEG_PSEUDO, cls);
         for (uint32_t t = 0; t < r->T && !rc; t++, k++)
             if (k % step == 0 && at < m) {
                 memcpy(*X + (size_t)at * e, rep + (size_t)t * e, (size_t)e * sizeof **X);
